@@ -1,0 +1,88 @@
+// Hostkeys: RSA-4096 private keys in PEM. Identity = SHA-256 over the public key's SPKI DER.
+// Signatures are RSASSA-PKCS1-v1_5 with SHA-256 (deterministic; WebCrypto can verify them too).
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPair,
+  type KeyObject,
+  sign,
+  verify,
+} from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+
+const generateKeyPairAsync = promisify(generateKeyPair);
+
+export interface Hostkey {
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+  /** Public key as DER SubjectPublicKeyInfo: what goes on the wire. */
+  readonly spkiDer: Uint8Array;
+  /** SHA-256(spkiDer). */
+  readonly identity: Uint8Array;
+  sign(data: Uint8Array): Uint8Array;
+}
+
+export function identityOfDer(spkiDer: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(spkiDer).digest());
+}
+
+export function hostkeyFromPem(pem: string): Hostkey {
+  const privateKey = createPrivateKey(pem);
+  if (privateKey.asymmetricKeyType !== 'rsa') throw new Error('hostkey is not an RSA key');
+  const publicKey = createPublicKey(privateKey);
+  const spkiDer = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }));
+  return {
+    privateKey,
+    publicKey,
+    spkiDer,
+    identity: identityOfDer(spkiDer),
+    sign: (data) => new Uint8Array(sign('sha256', data, privateKey)),
+  };
+}
+
+export async function loadHostkey(path: string): Promise<Hostkey> {
+  return hostkeyFromPem(await readFile(path, 'utf8'));
+}
+
+/** Parse a peer's public key: SPKI DER, or PKCS#1 RSAPublicKey DER (accepted on input). */
+export function publicKeyFromDer(der: Uint8Array): KeyObject {
+  try {
+    return createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
+  } catch {
+    return createPublicKey({ key: Buffer.from(der), format: 'der', type: 'pkcs1' });
+  }
+}
+
+/** Normalise any accepted public key DER to SPKI (what we always send and hash). */
+export function toSpkiDer(der: Uint8Array): Uint8Array {
+  const key = publicKeyFromDer(der);
+  if (key.asymmetricKeyType !== 'rsa') throw new Error('not an RSA public key');
+  return new Uint8Array(key.export({ format: 'der', type: 'spki' }));
+}
+
+/** Verify an RSASSA-PKCS1-v1_5/SHA-256 signature; false (never a throw) on any malformed input. */
+export function verifySignature(
+  publicKey: KeyObject | Uint8Array,
+  data: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  try {
+    const key = publicKey instanceof Uint8Array ? publicKeyFromDer(publicKey) : publicKey;
+    return verify('sha256', data, key, signature);
+  } catch {
+    return false;
+  }
+}
+
+export async function generateHostkeyPem(bits = 4096): Promise<string> {
+  const { privateKey } = await generateKeyPairAsync('rsa', { modulusLength: bits, publicExponent: 65537 });
+  return privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+}
+
+/** Write a fresh key with mode 0600; refuses to overwrite (flag 'wx'). */
+export async function writeNewHostkey(path: string, bits = 4096): Promise<void> {
+  const pem = await generateHostkeyPem(bits);
+  await writeFile(path, pem, { mode: 0o600, flag: 'wx' });
+}

@@ -1,0 +1,225 @@
+// A local network of N relays on 127.0.0.1 with free ports: used by `voidphone-testnet`, `npm start`,
+// integration tests and benchmarks. Relay 0 is every other relay's bootstrapper.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { toHex } from '../shared/identity.ts';
+import { loadConfig } from './config.ts';
+import { loadHostkey } from './hostkey.ts';
+import { DEFAULT_KEY_DIR, ensureKeys } from './keypool.ts';
+import { createLogger, type Logger } from './log.ts';
+import { type Relay, startRelay } from './relay.ts';
+
+export interface TestnetOptions {
+  relays: number;
+  /** Folder for relay-<i>.ini files; a fresh temp folder when absent. */
+  dir?: string;
+  /** Key pool folder (reused across runs); default .keys/pool in the repo. */
+  keysDir?: string;
+  /** Overrides applied to every relay's config: { 'onion.round_seconds': '5' }. */
+  set?: Record<string, string>;
+  /** Per-relay overrides, by relay index. */
+  setFor?: (index: number) => Record<string, string>;
+  mode?: 'in-process' | 'processes';
+  /** Modules to start (default: all that are built). */
+  only?: string[];
+  log?: Logger;
+}
+
+export interface TestnetRelay {
+  readonly index: number;
+  readonly config: string;
+  readonly hostkeyPath: string;
+  readonly identity: string;
+  readonly api: Record<string, string>;
+  readonly p2p: Record<string, string>;
+  running: boolean;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface Testnet {
+  readonly dir: string;
+  readonly relays: TestnetRelay[];
+  stop(): Promise<void>;
+}
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<import('node:net').Server>((res, rej) => {
+          const s = createServer();
+          s.once('error', rej);
+          s.listen(0, '127.0.0.1', () => res(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+interface Layout {
+  api: Record<string, string>;
+  p2p: Record<string, string>;
+  sections: Record<string, Record<string, string>>;
+}
+
+function layout(ports: number[], bootstrap: Layout | undefined, dir: string, index: number): Layout {
+  const at = (i: number) => `127.0.0.1:${ports[i]}`;
+  const api = { gossip: at(0), nse: at(1), rps: at(2), onion: at(3), dht: at(4) };
+  const p2p = { gossip: at(5), rps: at(6), onion: at(7), dht: at(8), bridge: at(9) };
+  const sections: Layout['sections'] = {
+    gossip: { api_address: api.gossip, p2p_address: p2p.gossip },
+    nse: { api_address: api.nse },
+    rps: { api_address: api.rps, p2p_address: p2p.rps, store: join(dir, `rps-${index}.json`) },
+    onion: { api_address: api.onion, p2p_hostname: '127.0.0.1', p2p_port: String(ports[7]) },
+    dht: { api_address: api.dht, p2p_address: p2p.dht, store: join(dir, `dht-${index}`) },
+    bridge: { http_address: p2p.bridge },
+  };
+  if (bootstrap) {
+    sections.gossip!.bootstrapper = bootstrap.p2p.gossip!;
+    sections.dht!.bootstrapper = bootstrap.p2p.dht!;
+  }
+  return { api, p2p, sections };
+}
+
+function renderIni(hostkey: string, sections: Layout['sections'], set: Record<string, string>): string {
+  const merged: Layout['sections'] = structuredClone(sections);
+  for (const [path, value] of Object.entries(set)) {
+    const dot = path.indexOf('.');
+    if (dot <= 0) throw new Error(`--set ${path}: expected section.key=value`);
+    const sec = path.slice(0, dot);
+    merged[sec] ??= {};
+    merged[sec][path.slice(dot + 1)] = value;
+  }
+  let text = `hostkey = ${hostkey}\n`;
+  for (const [name, kv] of Object.entries(merged)) {
+    text += `\n[${name}]\n`;
+    for (const [k, v] of Object.entries(kv)) text += `${k} = ${v}\n`;
+  }
+  return text;
+}
+
+const PORTS_PER_RELAY = 10;
+
+export async function startTestnet(opts: TestnetOptions): Promise<Testnet> {
+  const log = opts.log ?? createLogger('testnet');
+  const dir = resolve(opts.dir ?? mkdtempSync(join(tmpdir(), 'voidphone-testnet-')));
+  mkdirSync(dir, { recursive: true });
+  const keys = await ensureKeys(resolve(opts.keysDir ?? join(REPO, DEFAULT_KEY_DIR)), opts.relays);
+  const ports = await freePorts(opts.relays * PORTS_PER_RELAY);
+  const relays: TestnetRelay[] = [];
+  let first: Layout | undefined;
+  for (let i = 0; i < opts.relays; i++) {
+    const l = layout(ports.slice(i * PORTS_PER_RELAY, (i + 1) * PORTS_PER_RELAY), first, dir, i);
+    first ??= l;
+    const config = join(dir, `relay-${i}.ini`);
+    const set = { ...opts.set, ...opts.setFor?.(i) };
+    writeFileSync(config, renderIni(keys[i]!, l.sections, set));
+    const identity = toHex((await loadHostkey(keys[i]!)).identity);
+    const make = opts.mode === 'processes' ? processRelay : inProcessRelay;
+    relays.push(
+      make({ index: i, config, hostkeyPath: keys[i]!, identity, api: l.api, p2p: l.p2p }, opts, log),
+    );
+  }
+  const net: Testnet = {
+    dir,
+    relays,
+    stop: async () => {
+      await Promise.all(relays.map((r) => r.stop()));
+    },
+  };
+  try {
+    // Relay 0 first: it is everyone's bootstrapper.
+    await relays[0]!.start();
+    await Promise.all(relays.slice(1).map((r) => r.start()));
+  } catch (e) {
+    await net.stop();
+    throw e;
+  }
+  return net;
+}
+
+type Base = Omit<TestnetRelay, 'running' | 'start' | 'stop'>;
+
+function inProcessRelay(base: Base, opts: TestnetOptions, log: Logger): TestnetRelay {
+  let relay: Relay | undefined;
+  const r: TestnetRelay = {
+    ...base,
+    running: false,
+    async start() {
+      if (relay) return;
+      relay = await startRelay(loadConfig(base.config), {
+        only: opts.only,
+        log: log.child(`r${base.index}`),
+      });
+      r.running = true;
+    },
+    async stop() {
+      const cur = relay;
+      relay = undefined;
+      r.running = false;
+      await cur?.stop();
+    },
+  };
+  return r;
+}
+
+function processRelay(base: Base, opts: TestnetOptions, log: Logger): TestnetRelay {
+  let child: ChildProcess | undefined;
+  const r: TestnetRelay = {
+    ...base,
+    running: false,
+    start() {
+      if (child) return Promise.resolve();
+      const args = [join(REPO, 'bin/voidphone-relay.js'), '-c', base.config, '--ready-json'];
+      if (opts.only) args.push('--only', opts.only.join(','));
+      const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+      child = proc;
+      return new Promise<void>((res, rej) => {
+        let out = '';
+        const onData = (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('"ready":true')) {
+            proc.stdout!.off('data', onData);
+            r.running = true;
+            res();
+          }
+        };
+        proc.stdout!.on('data', onData);
+        proc.once('exit', (code) => {
+          r.running = false;
+          child = undefined;
+          rej(new Error(`relay ${base.index} exited with code ${code} before it was ready`));
+        });
+        proc.once('error', rej);
+      });
+    },
+    stop() {
+      const proc = child;
+      child = undefined;
+      r.running = false;
+      if (!proc || proc.exitCode !== null) return Promise.resolve();
+      return new Promise<void>((res) => {
+        const kill = setTimeout(() => {
+          log.warn(`relay ${base.index} did not stop in 5 s: SIGKILL`);
+          proc.kill('SIGKILL');
+        }, 5000);
+        proc.once('exit', () => {
+          clearTimeout(kill);
+          res();
+        });
+        proc.kill('SIGTERM');
+      });
+    },
+  };
+  return r;
+}

@@ -1,0 +1,156 @@
+// Hostile input at an API socket: random byte strings and mutated valid messages, each on its own
+// connection. The server must stay up, close each bad connection, and keep serving a good client.
+import { connect } from 'node:net';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient } from '../../relay/api/client.ts';
+import { type ApiServer, startApiServer } from '../../relay/api/server.ts';
+import type { ApiHandler } from '../../relay/api/types.ts';
+import { createLogger } from '../../relay/log.ts';
+import { encodeMessage } from '../../shared/wire/index.ts';
+import { type ApiMessage, MessageType } from '../../shared/wire/types.ts';
+
+const COUNT = Number(process.env.VOIDPHONE_FUZZ_COUNT ?? 100_000);
+const PARALLEL = 128;
+
+// An echo module: answers ANNOUNCE with a NOTIFICATION carrying the same data.
+const handler: ApiHandler = {
+  accepts: new Set([MessageType.GOSSIP_ANNOUNCE, MessageType.GOSSIP_NOTIFY, MessageType.GOSSIP_VALIDATION]),
+  onMessage(conn, msg) {
+    if (msg.type === MessageType.GOSSIP_ANNOUNCE) {
+      conn.send({ type: 502, messageId: msg.ttl, dataType: msg.dataType, data: msg.data });
+    }
+  },
+};
+
+let server: ApiServer;
+beforeAll(async () => {
+  server = await startApiServer({
+    module: 'echo',
+    address: { host: '127.0.0.1', port: 0 },
+    handler,
+    log: createLogger('fuzz', 'silent'),
+    limits: { maxConnections: PARALLEL * 2 + 8 },
+  });
+});
+afterAll(() => server.close());
+
+/** Open a connection, write bytes, half-close, resolve when the server has closed it. */
+function throwAt(bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = connect(server.port, '127.0.0.1');
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error('server did not close a bad connection within 10 s'));
+    }, 10_000);
+    s.on('error', () => {}); // a reset after close is fine
+    s.on('data', () => {});
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    s.end(bytes);
+  });
+}
+
+function validSamples(): Uint8Array[] {
+  const msgs: ApiMessage[] = [
+    { type: 500, ttl: 3, dataType: 7, data: new Uint8Array([1, 2, 3]) },
+    { type: 501, dataType: 7 },
+    { type: 503, messageId: 9, valid: true },
+    { type: 560, port: 4000, address: '127.0.0.1', hostkey: new Uint8Array(40).fill(5) },
+    { type: 541, port: 1, portmap: [{ module: 560, port: 2 }], address: '::1', hostkey: new Uint8Array(9) },
+    { type: 650, ttl: 60, replication: 3, key: new Uint8Array(32), value: new Uint8Array([1]) },
+  ];
+  return msgs.map(encodeMessage);
+}
+
+async function runPool(inputs: () => Uint8Array, count: number, good: ApiClient): Promise<number> {
+  let next = 0;
+  let goodReplies = 0;
+  const worker = async () => {
+    while (next < count) {
+      const mine = ++next;
+      await throwAt(inputs());
+      if (mine % 5000 === 0) {
+        // The good client on its own connection is still served.
+        const data = new Uint8Array([mine & 0xff, (mine >> 8) & 0xff, (mine >> 16) & 0xff]);
+        const dataType = mine & 0xffff;
+        const replied = good.next(502, { timeoutMs: 5000, filter: (m) => m.dataType === dataType });
+        good.send({ type: 500, ttl: 1, dataType, data });
+        expect((await replied).data).toEqual(data);
+        goodReplies++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: PARALLEL }, worker));
+  return goodReplies;
+}
+
+describe('API server under hostile input', () => {
+  it(`survives ${COUNT} random byte strings`, async () => {
+    const good = await ApiClient.connect(server.address);
+    const gen = fc.uint8Array({ minLength: 0, maxLength: 80 });
+    const samples = fc.sample(gen, { numRuns: Math.min(COUNT, 10_000), seed: 1 });
+    let i = 0;
+    await runPool(() => samples[i++ % samples.length]!, COUNT, good);
+    expect(good.closed).toBe(false);
+    const reply = await good.request({ type: 500, ttl: 2, dataType: 1, data: new Uint8Array([7]) }, 502);
+    expect(reply.messageId).toBe(2);
+    good.close();
+  }, 300_000);
+
+  it(`survives ${COUNT} mutated valid messages`, async () => {
+    const good = await ApiClient.connect(server.address);
+    const valid = validSamples();
+    let seed = 12345;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed;
+    };
+    const mutate = (): Uint8Array => {
+      const base = valid[rand() % valid.length]!;
+      const m = new Uint8Array(base);
+      const flips = 1 + (rand() % 3);
+      for (let f = 0; f < flips; f++) m[rand() % m.length] = rand() & 0xff;
+      // Sometimes truncate or extend, so size fields disagree with the bytes.
+      if (rand() % 4 === 0) return m.subarray(0, rand() % m.length);
+      return m;
+    };
+    await runPool(mutate, COUNT, good);
+    expect(good.closed).toBe(false);
+    good.close();
+  }, 300_000);
+
+  it('closes only the violating connection, with the others unaffected', async () => {
+    const a = await ApiClient.connect(server.address);
+    const b = await ApiClient.connect(server.address);
+    a.sendRaw(new Uint8Array([0, 3, 1, 244])); // size 3 < 4
+    await a.waitClosed(5000);
+    const reply = await b.request({ type: 500, ttl: 5, dataType: 1, data: new Uint8Array([1]) }, 502);
+    expect(reply.messageId).toBe(5);
+    // A known type this module does not accept is a violation too.
+    b.send({ type: 520 });
+    await b.waitClosed(5000);
+  });
+
+  it('refuses connections beyond the cap without disturbing existing ones', async () => {
+    const small = await startApiServer({
+      module: 'capped',
+      address: { host: '127.0.0.1', port: 0 },
+      handler,
+      log: createLogger('cap', 'silent'),
+      limits: { maxConnections: 2 },
+    });
+    const c1 = await ApiClient.connect(small.address);
+    const c2 = await ApiClient.connect(small.address);
+    await c2.request({ type: 500, ttl: 1, dataType: 1, data: new Uint8Array() }, 502);
+    const c3 = await ApiClient.connect(small.address);
+    await c3.waitClosed(5000);
+    const r = await c1.request({ type: 500, ttl: 9, dataType: 1, data: new Uint8Array() }, 502);
+    expect(r.messageId).toBe(9);
+    c1.close();
+    c2.close();
+    await small.close();
+  });
+});
