@@ -86,11 +86,14 @@ async function run(args: string[]): Promise<void> {
       `${JSON.stringify({ ready: true, identity: toHex(relay.hostkey.identity), listening })}\n`,
     );
   }
+  // A relay runs until it is told to stop, even if its modules hold no handle at the moment.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info(`${signal}: stopping`);
+    clearInterval(keepAlive);
     await relay.stop();
     log.info('stopped');
     process.exit(0);
