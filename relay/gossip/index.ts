@@ -1,0 +1,61 @@
+// The Gossip module (spec 4.2): API 500-503 on api_address, our P2P protocol on p2p_address.
+// Protocol and configuration: docs/gossip-protocol.md.
+import { startApiServer } from '../api/server.ts';
+import type { ModuleFactory, RelayModule } from '../module.ts';
+import { LinkViolation } from '../p2p/index.ts';
+import { readGossipConfig } from './config.ts';
+import { Membership } from './membership.ts';
+import { decodeDigest, decodePush, GossipType } from './protocol.ts';
+import { GossipApi } from './service.ts';
+import { Spreader } from './spreader.ts';
+import { Subscriptions } from './subscriptions.ts';
+
+export interface GossipModule extends RelayModule {
+  readonly membership: Membership;
+  readonly spreader: Spreader;
+  readonly subs: Subscriptions;
+}
+
+export const create: ModuleFactory = async (ctx) => {
+  const section = ctx.config.section('gossip');
+  if (!section) throw new Error('no [gossip] section');
+  const cfg = readGossipConfig(section);
+  const log = ctx.log;
+  const subs = new Subscriptions();
+  let membership: Membership | undefined;
+  const spreader = new Spreader(cfg, subs, () => membership?.links() ?? [], log);
+  membership = new Membership(cfg, ctx.hostkey, log, {
+    onFrame(link, type, body) {
+      if (type === GossipType.PUSH) spreader.onPush(link, decodePush(body));
+      else if (type === GossipType.DIGEST) spreader.onDigest(link, decodeDigest(body));
+      else throw new LinkViolation(`unknown gossip message type ${type}`);
+    },
+  });
+  await membership.start();
+  membership.every(cfg.pullIntervalMs, () => spreader.pull());
+  let api: Awaited<ReturnType<typeof startApiServer>>;
+  try {
+    api = await startApiServer({
+      module: 'gossip',
+      address: cfg.apiAddress,
+      handler: new GossipApi(subs, spreader),
+      log,
+    });
+  } catch (e) {
+    await membership.stop();
+    throw e;
+  }
+  const mod: GossipModule = {
+    name: 'gossip',
+    listening: { api: api.address, p2p: membership.address },
+    membership,
+    spreader,
+    subs,
+    async stop() {
+      spreader.stop();
+      await membership.stop();
+      await api.close();
+    },
+  };
+  return mod;
+};

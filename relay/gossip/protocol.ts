@@ -1,0 +1,124 @@
+// Gossip's P2P messages, carried as link frames (relay/p2p). Byte layouts: docs/gossip-protocol.md.
+// Every decoder checks every length against what remains and caps every count.
+import { bytesToIp, type HostPort, ipToBytes } from '../../shared/address.ts';
+import { LinkViolation } from '../p2p/index.ts';
+
+export const GossipType = { PUSH: 1100, DIGEST: 1101, PEERS_REQUEST: 1102, PEERS: 1103 } as const;
+export const PUSH_FIXED = 4;
+export const FLAG_PULLED = 1;
+export const ID_SIZE = 32;
+export const MAX_DIGEST_TYPES = 256;
+export const MAX_DIGEST_IDS = 1024;
+export const MAX_PEERS = 32;
+
+export interface Push {
+  ttl: number;
+  pulled: boolean;
+  dataType: number;
+  data: Uint8Array;
+}
+
+export function encodePush(p: Push): Uint8Array {
+  const out = new Uint8Array(PUSH_FIXED + p.data.length);
+  out[0] = p.ttl;
+  out[1] = p.pulled ? FLAG_PULLED : 0;
+  out[2] = p.dataType >> 8;
+  out[3] = p.dataType & 0xff;
+  out.set(p.data, PUSH_FIXED);
+  return out;
+}
+
+export function decodePush(b: Uint8Array): Push {
+  if (b.length < PUSH_FIXED) throw new LinkViolation(`PUSH of ${b.length} bytes`);
+  if (b[1]! & ~FLAG_PULLED) throw new LinkViolation('PUSH with unknown flags');
+  return {
+    ttl: b[0]!,
+    pulled: (b[1]! & FLAG_PULLED) !== 0,
+    dataType: (b[2]! << 8) | b[3]!,
+    data: b.slice(PUSH_FIXED),
+  };
+}
+
+export interface Digest {
+  types: number[];
+  ids: Uint8Array[];
+}
+
+export function encodeDigest(d: Digest): Uint8Array {
+  const types = d.types.slice(0, MAX_DIGEST_TYPES);
+  const ids = d.ids.slice(0, MAX_DIGEST_IDS);
+  const out = new Uint8Array(4 + 2 * types.length + ID_SIZE * ids.length);
+  const v = new DataView(out.buffer);
+  v.setUint16(0, types.length);
+  for (const [i, t] of types.entries()) v.setUint16(2 + 2 * i, t);
+  const at = 2 + 2 * types.length;
+  v.setUint16(at, ids.length);
+  for (const [i, id] of ids.entries()) out.set(id, at + 2 + ID_SIZE * i);
+  return out;
+}
+
+export function decodeDigest(b: Uint8Array): Digest {
+  const v = new DataView(b.buffer, b.byteOffset, b.length);
+  if (b.length < 4) throw new LinkViolation('DIGEST truncated');
+  const nTypes = v.getUint16(0);
+  if (nTypes > MAX_DIGEST_TYPES) throw new LinkViolation(`DIGEST with ${nTypes} types`);
+  const at = 2 + 2 * nTypes;
+  if (b.length < at + 2) throw new LinkViolation('DIGEST truncated');
+  const nIds = v.getUint16(at);
+  if (nIds > MAX_DIGEST_IDS) throw new LinkViolation(`DIGEST with ${nIds} ids`);
+  if (b.length !== at + 2 + ID_SIZE * nIds) throw new LinkViolation('DIGEST length mismatch');
+  const types = Array.from({ length: nTypes }, (_, i) => v.getUint16(2 + 2 * i));
+  const ids = Array.from({ length: nIds }, (_, i) =>
+    b.slice(at + 2 + ID_SIZE * i, at + 2 + ID_SIZE * (i + 1)),
+  );
+  return { types, ids };
+}
+
+export interface PeerRecord {
+  identity: Uint8Array;
+  address: HostPort;
+}
+
+export function encodePeers(peers: PeerRecord[]): Uint8Array {
+  const parts: Uint8Array[] = [new Uint8Array([Math.min(peers.length, MAX_PEERS)])];
+  for (const p of peers.slice(0, MAX_PEERS)) {
+    const ip = ipToBytes(p.address.host);
+    const rec = new Uint8Array(ID_SIZE + 1 + ip.length + 2);
+    rec.set(p.identity, 0);
+    rec[ID_SIZE] = ip.length === 4 ? 4 : 6;
+    rec.set(ip, ID_SIZE + 1);
+    rec[ID_SIZE + 1 + ip.length] = p.address.port >> 8;
+    rec[ID_SIZE + 2 + ip.length] = p.address.port & 0xff;
+    parts.push(rec);
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+export function decodePeers(b: Uint8Array): PeerRecord[] {
+  if (b.length < 1) throw new LinkViolation('PEERS truncated');
+  const n = b[0]!;
+  if (n > MAX_PEERS) throw new LinkViolation(`PEERS with ${n} records`);
+  const out: PeerRecord[] = [];
+  let off = 1;
+  for (let i = 0; i < n; i++) {
+    if (b.length < off + ID_SIZE + 1) throw new LinkViolation('PEERS truncated');
+    const family = b[off + ID_SIZE]!;
+    if (family !== 4 && family !== 6) throw new LinkViolation(`PEERS address family ${family}`);
+    const ipLen = family === 4 ? 4 : 16;
+    const end = off + ID_SIZE + 1 + ipLen + 2;
+    if (b.length < end) throw new LinkViolation('PEERS truncated');
+    const port = (b[end - 2]! << 8) | b[end - 1]!;
+    if (port === 0) throw new LinkViolation('PEERS record with port 0');
+    const host = bytesToIp(b.subarray(off + ID_SIZE + 1, off + ID_SIZE + 1 + ipLen));
+    out.push({ identity: b.slice(off, off + ID_SIZE), address: { host, port } });
+    off = end;
+  }
+  if (off !== b.length) throw new LinkViolation('PEERS has trailing bytes');
+  return out;
+}

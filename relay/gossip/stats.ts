@@ -1,0 +1,10 @@
+// Process-wide counters (summed over every gossip instance in this process): the benchmark reads
+// them to report messages sent per relay per item.
+export const gossipStats = {
+  /** PUSH frames sent (pushed and pulled items). */
+  itemsSent: 0,
+  /** DIGEST frames sent. */
+  digestsSent: 0,
+  /** Links that became neighbours or were turned away after the handshake. */
+  linksOpened: 0,
+};
