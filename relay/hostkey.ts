@@ -22,6 +22,8 @@ export interface Hostkey {
   /** SHA-256(spkiDer). */
   readonly identity: Uint8Array;
   sign(data: Uint8Array): Uint8Array;
+  /** The same signature computed on libuv's thread pool (an RSA-4096 signature costs ~4 ms of CPU). */
+  signAsync(data: Uint8Array): Promise<Uint8Array>;
 }
 
 export function identityOfDer(spkiDer: Uint8Array): Uint8Array {
@@ -39,6 +41,10 @@ export function hostkeyFromPem(pem: string): Hostkey {
     spkiDer,
     identity: identityOfDer(spkiDer),
     sign: (data) => new Uint8Array(sign('sha256', data, privateKey)),
+    signAsync: (data) =>
+      new Promise((resolve, reject) =>
+        sign('sha256', data, privateKey, (err, sig) => (err ? reject(err) : resolve(new Uint8Array(sig)))),
+      ),
   };
 }
 

@@ -1,5 +1,5 @@
 // A local network of N relays on 127.0.0.1 with free ports: used by `voidphone-testnet`, `npm start`,
-// integration tests and benchmarks. Relay 0 is every other relay's bootstrapper.
+// integration tests and benchmarks. Relay 0 bootstraps relay 1; relays 0 and 1 bootstrap the rest.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -72,7 +72,7 @@ interface Layout {
   sections: Record<string, Record<string, string>>;
 }
 
-function layout(ports: number[], bootstrap: Layout | undefined, dir: string, index: number): Layout {
+function layout(ports: number[], bootstrap: Layout[], dir: string, index: number): Layout {
   const at = (i: number) => `127.0.0.1:${ports[i]}`;
   const api = { gossip: at(0), nse: at(1), rps: at(2), onion: at(3), dht: at(4) };
   const p2p = { gossip: at(5), rps: at(6), onion: at(7), dht: at(8), bridge: at(9) };
@@ -84,9 +84,9 @@ function layout(ports: number[], bootstrap: Layout | undefined, dir: string, ind
     dht: { api_address: api.dht, p2p_address: p2p.dht, store: join(dir, `dht-${index}`) },
     bridge: { http_address: p2p.bridge },
   };
-  if (bootstrap) {
-    sections.gossip!.bootstrapper = bootstrap.p2p.gossip!;
-    sections.dht!.bootstrapper = bootstrap.p2p.dht!;
+  if (bootstrap.length) {
+    sections.gossip!.bootstrapper = bootstrap.map((b) => b.p2p.gossip!).join(',');
+    sections.dht!.bootstrapper = bootstrap.map((b) => b.p2p.dht!).join(',');
   }
   return { api, p2p, sections };
 }
@@ -117,10 +117,16 @@ export async function startTestnet(opts: TestnetOptions): Promise<Testnet> {
   const keys = await ensureKeys(resolve(opts.keysDir ?? join(REPO, DEFAULT_KEY_DIR)), opts.relays);
   const ports = await freePorts(opts.relays * PORTS_PER_RELAY);
   const relays: TestnetRelay[] = [];
-  let first: Layout | undefined;
+  // Relays 0 and 1 bootstrap everyone else, so the network still admits a restarted relay when one is down.
+  const bootstrappers: Layout[] = [];
   for (let i = 0; i < opts.relays; i++) {
-    const l = layout(ports.slice(i * PORTS_PER_RELAY, (i + 1) * PORTS_PER_RELAY), first, dir, i);
-    first ??= l;
+    const l = layout(
+      ports.slice(i * PORTS_PER_RELAY, (i + 1) * PORTS_PER_RELAY),
+      bootstrappers.slice(0, Math.min(i, 2)),
+      dir,
+      i,
+    );
+    if (bootstrappers.length < 2) bootstrappers.push(l);
     const config = join(dir, `relay-${i}.ini`);
     const set = { ...opts.set, ...opts.setFor?.(i) };
     writeFileSync(config, renderIni(keys[i]!, l.sections, set));
@@ -138,9 +144,10 @@ export async function startTestnet(opts: TestnetOptions): Promise<Testnet> {
     },
   };
   try {
-    // Relay 0 first: it is everyone's bootstrapper.
+    // The bootstrappers first.
     await relays[0]!.start();
-    await Promise.all(relays.slice(1).map((r) => r.start()));
+    await relays[1]?.start();
+    await Promise.all(relays.slice(2).map((r) => r.start()));
   } catch (e) {
     await net.stop();
     throw e;
