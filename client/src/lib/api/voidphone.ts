@@ -1,0 +1,242 @@
+// The client's engine: one bridge connection, and on each (re)connection a presence service and a
+// call manager built on it. The UI reads `snapshot()` and calls the methods; nothing here is Svelte.
+import { BridgeConnection, type BridgeStatus, type Hello } from '../bridge/connection.ts';
+import { CallManager } from '../calls/manager.ts';
+import type { CallSession, CallState, CallTimings, EndReason } from '../calls/session.ts';
+import { fingerprint, formatContactString } from '../contacts/contact-string.ts';
+import { type Contact, ContactStore, type KeyValueStorage } from '../contacts/store.ts';
+import { PresenceService } from '../presence/service.ts';
+import { PresenceTracker } from '../presence/tracker.ts';
+import { BridgeOnionPort } from './onion-port.ts';
+
+export interface ContactView {
+  identity: string;
+  name: string;
+  fingerprint: string;
+  online: boolean;
+}
+
+export interface CallView {
+  peerId: string;
+  peerName: string;
+  role: 'caller' | 'callee';
+  state: CallState;
+  endReason: EndReason | null;
+  endDetail: string;
+  since: number;
+}
+
+export interface Snapshot {
+  status: BridgeStatus;
+  error: string;
+  notice: string;
+  hello: Hello | null;
+  myName: string;
+  myContactString: string;
+  myFingerprint: string;
+  contacts: ContactView[];
+  call: CallView | null;
+  tunnels: number;
+  allowUnknownCallers: boolean;
+}
+
+/** Ask for the tunnel this long before the next round boundary (or at once if closer than that). */
+export function buildDelay(now: number, roundMs: number): number {
+  const lead = Math.min(2000, roundMs / 4);
+  const toBoundary = roundMs - (now % roundMs);
+  return Math.max(0, toBoundary - lead);
+}
+
+export class VoidPhone {
+  /** Start calls at round boundaries (see CallManagerOptions.buildDelayMs); `#align=0` turns it off. */
+  alignToRounds = true;
+  readonly contacts: ContactStore;
+  readonly conn: BridgeConnection;
+  calls: CallManager | null = null;
+  onion: BridgeOnionPort | null = null;
+  private presence: PresenceService | null = null;
+  private tracker: PresenceTracker | null = null;
+  private contactList: Contact[] = [];
+  private lastCall: CallSession | null = null;
+  private notice = '';
+  private readonly changeCbs = new Set<() => void>();
+  private readonly callCbs = new Set<(s: CallSession) => void>();
+  myName: string;
+  allowUnknownCallers: boolean;
+
+  constructor(
+    wsUrl: string,
+    private readonly storage: KeyValueStorage | null,
+    private readonly timings?: Partial<CallTimings>,
+  ) {
+    this.contacts = new ContactStore(storage);
+    this.myName = storage?.getItem('voidphone.name') ?? '';
+    this.allowUnknownCallers = storage?.getItem('voidphone.allowUnknown') === 'true';
+    this.contacts.subscribe((list) => {
+      this.contactList = list;
+      this.changed();
+    });
+    this.conn = new BridgeConnection(wsUrl);
+    this.conn.onStatus((s, hello) => (s === 'open' && hello ? this.up(hello) : this.down()));
+  }
+
+  start(): void {
+    this.conn.start();
+  }
+
+  stop(): void {
+    this.down();
+    this.conn.stop();
+  }
+
+  onChange(cb: () => void): () => void {
+    this.changeCbs.add(cb);
+    return () => this.changeCbs.delete(cb);
+  }
+
+  /** Every new call (for the audio code of issue 8: sendMedia/onMedia/onState on the session). */
+  onCall(cb: (s: CallSession) => void): () => void {
+    this.callCbs.add(cb);
+    return () => this.callCbs.delete(cb);
+  }
+
+  get currentCall(): CallSession | null {
+    return this.lastCall;
+  }
+
+  setName(name: string): void {
+    this.myName = name.trim().slice(0, 64);
+    this.storage?.setItem('voidphone.name', this.myName);
+    this.changed();
+  }
+
+  setAllowUnknown(v: boolean): void {
+    this.allowUnknownCallers = v;
+    this.storage?.setItem('voidphone.allowUnknown', String(v));
+    this.changed();
+  }
+
+  say(notice: string): void {
+    this.notice = notice;
+    this.changed();
+  }
+
+  dismissCall(): void {
+    if (this.lastCall?.state === 'ended') this.lastCall = null;
+    this.changed();
+  }
+
+  async call(identity: string): Promise<void> {
+    const contact = this.contacts.get(identity);
+    const where = this.tracker?.friends.get(identity);
+    if (!contact || !where) return this.say('This friend is not online right now.');
+    if (!this.calls) return this.say('Not connected to your relay.');
+    try {
+      await this.calls.call({ spki: contact.spki, host: where.host, port: where.port });
+    } catch (e) {
+      this.say((e as Error).message);
+    }
+  }
+
+  snapshot(): Snapshot {
+    const hello = this.conn.hello;
+    const online = this.tracker?.friends;
+    const c = this.lastCall;
+    return {
+      status: this.conn.status,
+      error: this.conn.lastError,
+      notice: this.notice,
+      hello,
+      myName: this.myName,
+      myContactString: hello ? formatContactString(this.myName || 'friend', hello.hostkey) : '',
+      myFingerprint: hello ? fingerprint(hello.identity) : '',
+      contacts: this.contactList.map((k) => ({
+        identity: k.identity,
+        name: k.name,
+        fingerprint: fingerprint(k.identity),
+        online: !!online?.has(k.identity),
+      })),
+      call: c && {
+        peerId: c.peerId,
+        peerName: this.contacts.get(c.peerId)?.name ?? `unknown caller ${fingerprint(c.peerId).slice(0, 9)}`,
+        role: c.role,
+        state: c.state,
+        endReason: c.endReason,
+        endDetail: c.endDetail,
+        since: c.times[c.state] ?? Date.now(),
+      },
+      tunnels: this.onion?.tunnels.size ?? 0,
+      allowUnknownCallers: this.allowUnknownCallers,
+    };
+  }
+
+  /** Browser clock corrected to the relay's (rounds are wall-clock aligned on the relay). */
+  now(): number {
+    return Date.now() + (this.conn.hello?.clockOffsetMs ?? 0);
+  }
+
+  private up(hello: Hello): void {
+    this.down();
+    const roundMs = hello.roundSeconds * 1000;
+    this.tracker = new PresenceTracker({
+      roundMs: () => roundMs,
+      now: () => this.now(),
+      contacts: () => this.contactList,
+      self: hello.identity,
+    });
+    this.tracker.onChange(() => this.changed());
+    if (hello.modules.onion) {
+      this.onion = new BridgeOnionPort(this.conn, () => roundMs + 30_000);
+      this.onion.onChange(() => this.changed());
+      this.calls = new CallManager({
+        onion: this.onion,
+        sign: (d) => this.conn.sign('call', d),
+        ownSpki: hello.hostkey,
+        contactKey: (id) => this.contacts.get(id)?.spki,
+        allowUnknownCallers: () => this.allowUnknownCallers,
+        timings: this.timings,
+        buildDelayMs: () => (this.alignToRounds ? buildDelay(this.now(), roundMs) : 0),
+      });
+      this.calls.onCall((s) => this.track(s));
+    }
+    if (hello.modules.gossip && hello.onion) {
+      this.presence = new PresenceService({
+        conn: this.conn,
+        tracker: this.tracker,
+        ownSpki: hello.hostkey,
+        onion: hello.onion,
+        roundMs,
+        now: () => this.now(),
+        onError: (m) => this.say(m),
+      });
+      this.presence.start();
+    } else {
+      this.say('Your relay has no Gossip or Onion module: friends cannot see you online.');
+    }
+    this.changed();
+  }
+
+  private down(): void {
+    if (this.lastCall && this.lastCall.state !== 'ended')
+      this.lastCall.fail('the connection to your relay was lost');
+    this.presence?.stop();
+    this.calls?.stop();
+    this.onion?.stop();
+    this.presence = null;
+    this.calls = null;
+    this.onion = null;
+    this.changed();
+  }
+
+  private track(s: CallSession): void {
+    this.lastCall = s;
+    this.notice = '';
+    s.onState(() => this.changed());
+    for (const cb of [...this.callCbs]) cb(s);
+    this.changed();
+  }
+
+  private changed(): void {
+    for (const cb of [...this.changeCbs]) cb();
+  }
+}

@@ -1,0 +1,44 @@
+// What the jitter buffer knows about the network: each frame's transit (arrival minus its nominal
+// send time seq * frameMs, on the receiver's clock; the unknown clock offset cancels out) over a
+// bounded window, and the RFC 3550 interarrival jitter for display.
+
+export class DelayEstimator {
+  private readonly transits: Float64Array;
+  private count = 0;
+  private head = 0;
+  private lastTransit: number | undefined;
+  /** RFC 3550 interarrival jitter (ms), smoothed with gain 1/16. */
+  jitterMs = 0;
+
+  constructor(window: number) {
+    this.transits = new Float64Array(window);
+  }
+
+  reset(): void {
+    this.count = 0;
+    this.head = 0;
+    this.jitterMs = 0;
+    this.lastTransit = undefined;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  add(transit: number): void {
+    this.transits[this.head] = transit;
+    this.head = (this.head + 1) % this.transits.length;
+    if (this.count < this.transits.length) this.count++;
+    if (this.lastTransit !== undefined) {
+      this.jitterMs += (Math.abs(transit - this.lastTransit) - this.jitterMs) / 16;
+    }
+    this.lastTransit = transit;
+  }
+
+  /** The q-quantile of the window's transits (q = 0 gives the fastest frame). */
+  quantile(q: number): number {
+    if (this.count === 0) return 0;
+    const sorted = Array.from(this.transits.subarray(0, this.count)).sort((a, b) => a - b);
+    return sorted[Math.min(this.count - 1, Math.max(0, Math.ceil(q * this.count) - 1))]!;
+  }
+}

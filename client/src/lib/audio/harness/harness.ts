@@ -1,0 +1,62 @@
+// Test page for the audio path alone (no relays): one VoiceSession whose payloads go through a
+// simulated network (loss, jitter) straight back into its own receive(). Driven by
+// test/e2e/voice-loopback.test.ts and test/bench/voice.ts through window.voiceHarness.
+import { VoiceSession } from '../voice-session.ts';
+
+interface NetOptions {
+  loss: number;
+  baseMs: number;
+  jitterMs: number;
+  /** Turn off echo cancellation: in a loopback the "echo" is the very signal under test. */
+  aec: boolean;
+}
+
+let session: VoiceSession | undefined;
+let seed = 42;
+function random(): number {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+  return seed / 0x7fffffff;
+}
+
+function toBase64(pcm: Float32Array): string {
+  const i16 = new Int16Array(pcm.length);
+  for (let i = 0; i < pcm.length; i++)
+    i16[i] = Math.max(-32768, Math.min(32767, Math.round(pcm[i]! * 32767)));
+  const bytes = new Uint8Array(i16.buffer);
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+const harness = {
+  async start(o: Partial<NetOptions> = {}): Promise<void> {
+    const net: NetOptions = { loss: 0, baseMs: 5, jitterMs: 0, aec: false, ...o };
+    const stream = await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: net.aec, noiseSuppression: true, autoGainControl: true, channelCount: 1 },
+    });
+    session = new VoiceSession({
+      stream,
+      tap: true,
+      tapSeconds: 40,
+      send: (p) => {
+        if (random() < net.loss) return;
+        setTimeout(() => session?.receive(p), net.baseMs + random() * net.jitterMs);
+      },
+    });
+    await session.start();
+  },
+  stats: () => session?.stats(),
+  workletFrom: () => session?.workletFrom,
+  setMuted: (m: boolean) => session?.setMuted(m),
+  latencies: () => ({ base: session?.ctx?.baseLatency ?? 0, output: session?.ctx?.outputLatency ?? 0 }),
+  tracks() {
+    const t = session!.tap!.tracks();
+    return {
+      input: { startFrame: t.input.startFrame, pcm: toBase64(t.input.pcm) },
+      output: { startFrame: t.output.startFrame, pcm: toBase64(t.output.pcm) },
+    };
+  },
+  stop: () => session?.stop(),
+};
+
+(window as unknown as { voiceHarness: typeof harness }).voiceHarness = harness;

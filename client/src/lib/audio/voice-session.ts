@@ -1,0 +1,161 @@
+// One call's audio: microphone -> Opus -> send(payload) and receive(payload) -> jitter buffer ->
+// Opus/concealment -> AudioWorklet -> speaker. Self-contained: the call layer gives it a send
+// function and feeds it the peer's payloads; it never touches the network. See docs/audio.md.
+import { FrameEncoder } from './encoder.ts';
+import type { JitterBufferOptions } from './jitter-buffer.ts';
+import { decodePayload, Flag, PayloadError, unwrapSeq } from './payload.ts';
+import { Playout } from './playout.ts';
+import { RttMeter } from './rtt.ts';
+import { type CallStats, LossWindow } from './stats.ts';
+import { AudioTap } from './tap.ts';
+import { loadWorklet } from './worklet.ts';
+
+export interface VoiceSessionOptions {
+  /** Hands one media payload (PAYLOAD_SIZE bytes) to the call, every 20 ms while started. */
+  send: (payload: Uint8Array) => void;
+  /** Microphone stream; by default getUserMedia with echo cancellation, noise suppression, AGC. */
+  stream?: MediaStream;
+  jitter?: Partial<JitterBufferOptions>;
+  bitrate?: number;
+  /** Record what was captured and played (tests and benchmarks), up to `tapSeconds`. */
+  tap?: boolean;
+  tapSeconds?: number;
+  /** Samples the playback ring holds before playing (default 1536 = 32 ms). */
+  prefill?: number;
+}
+
+export const MIC_CONSTRAINTS: MediaTrackConstraints = {
+  echoCancellation: true,
+  noiseSuppression: true,
+  autoGainControl: true,
+  channelCount: 1,
+  sampleRate: 48000,
+};
+
+export class VoiceSession {
+  ctx: AudioContext | undefined;
+  readonly tap: AudioTap | undefined;
+  private readonly rtt = new RttMeter(() => performance.now());
+  private readonly loss = new LossWindow();
+  private encoder: FrameEncoder | undefined;
+  private playout: Playout | undefined;
+  private stream: MediaStream | undefined;
+  private ownStream = false;
+  private nodes: AudioNode[] = [];
+  private highest: number | undefined;
+  private startedAt = 0;
+  private badPayloads = 0;
+  private peerMuted = false;
+  muted = false;
+  /** How the worklet was loaded: 'file' (same-origin, CSP-proof) or the 'blob' fallback. */
+  workletFrom: 'file' | 'blob' | undefined;
+
+  constructor(private readonly o: VoiceSessionOptions) {
+    this.tap = o.tap ? new AudioTap(o.tapSeconds ?? 30) : undefined;
+  }
+
+  async start(): Promise<void> {
+    const ctx = new AudioContext({ sampleRate: 48000, latencyHint: 'interactive' });
+    this.ctx = ctx;
+    this.workletFrom = await loadWorklet(ctx);
+    this.ownStream = !this.o.stream;
+    this.stream = this.o.stream ?? (await navigator.mediaDevices.getUserMedia({ audio: MIC_CONSTRAINTS }));
+    const playback = new AudioWorkletNode(ctx, 'voice-playback', {
+      numberOfInputs: 0,
+      outputChannelCount: [1],
+      processorOptions: { tap: !!this.tap, prefill: this.o.prefill ?? 1536 },
+    });
+    playback.connect(ctx.destination);
+    const prefill = this.o.prefill ?? 1536;
+    this.playout = new Playout(playback, () => performance.now(), prefill, this.o.jitter);
+    playback.port.onmessage = (e) => {
+      if (e.data.tap) this.tap?.output(e.data.tap, e.data.frame);
+      else this.playout?.tick(e.data);
+    };
+    const capture = new AudioWorkletNode(ctx, 'voice-capture', { numberOfInputs: 1, numberOfOutputs: 0 });
+    const src = ctx.createMediaStreamSource(this.stream);
+    src.connect(capture);
+    this.encoder = new FrameEncoder(this.o.send, this.rtt, this.o.bitrate);
+    capture.port.onmessage = (e) => {
+      this.tap?.input(e.data.pcm, e.data.frame);
+      this.encoder?.encode(e.data.pcm, this.muted);
+    };
+    this.nodes = [src, capture, playback];
+    this.startedAt = performance.now();
+    if (ctx.state === 'suspended') await ctx.resume();
+  }
+
+  /** Takes one payload from the peer. Malformed ones are counted and dropped, never thrown. */
+  receive(payload: Uint8Array): void {
+    const pl = this.playout;
+    if (!pl) return;
+    let f: ReturnType<typeof decodePayload>;
+    try {
+      f = decodePayload(payload);
+    } catch (e) {
+      if (!(e instanceof PayloadError)) throw e;
+      this.badPayloads++;
+      return;
+    }
+    const seq = this.highest === undefined ? f.seq : unwrapSeq(f.seq, this.highest);
+    this.highest = Math.max(this.highest ?? seq, seq);
+    this.rtt.incoming(f);
+    this.peerMuted = (f.flags & Flag.MUTED) !== 0;
+    const opus = f.flags & Flag.VOICE ? f.opus : new Uint8Array(0);
+    if (pl.jb.push(seq, opus, performance.now()) === 'resync') this.highest = seq;
+  }
+
+  setMuted(muted: boolean): void {
+    this.muted = muted;
+  }
+
+  /** Recent gaps of 60 ms or more (for tests and the bench). */
+  gaps(): { at: number; ms: number }[] {
+    return [...(this.playout?.gaps ?? [])];
+  }
+
+  stats(): CallStats {
+    const jb = this.playout?.jb.stats();
+    const pc = this.playout?.counters;
+    const ctx = this.ctx;
+    if (jb) this.loss.sample(jb.lost, jb.played, performance.now());
+    const outMs = ctx ? (ctx.baseLatency + (ctx.outputLatency || 0)) * 1000 : 0;
+    const ringMs = pc ? pc.ringLevel / 48 : 0;
+    const rtt = this.rtt.rttMs;
+    return {
+      durationMs: this.startedAt ? performance.now() - this.startedAt : 0,
+      rttMs: rtt,
+      // Mouth to ear: capture frame (20) + path (rtt/2) + jitter buffer + ring + device output.
+      latencyMs: rtt === undefined || !jb ? undefined : 20 + rtt / 2 + jb.delayMs + ringMs + outMs,
+      jitterMs: jb?.jitterMs ?? 0,
+      lossPct: this.loss.percent(),
+      bufferMs: jb?.delayMs ?? 0,
+      targetMs: jb?.targetMs ?? 0,
+      sent: this.encoder?.sent ?? 0,
+      received: jb?.received ?? 0,
+      lost: jb?.lost ?? 0,
+      late: jb?.late ?? 0,
+      concealed: pc?.concealed ?? 0,
+      underruns: pc?.underruns ?? 0,
+      longestGapMs: pc?.longestGapMs ?? 0,
+      badPayloads: this.badPayloads,
+      muted: this.muted,
+      peerMuted: this.peerMuted,
+    };
+  }
+
+  async stop(): Promise<void> {
+    for (const n of this.nodes) {
+      if (n instanceof AudioWorkletNode) n.port.postMessage('stop');
+      n.disconnect();
+    }
+    this.nodes = [];
+    this.encoder?.close();
+    this.playout?.close();
+    this.encoder = undefined;
+    this.playout = undefined;
+    if (this.ownStream) for (const t of this.stream?.getTracks() ?? []) t.stop();
+    await this.ctx?.close();
+    this.ctx = undefined;
+  }
+}

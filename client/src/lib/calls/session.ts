@@ -1,0 +1,304 @@
+// One call, end to end, as a state machine over an unreliable tunnel (loss, duplication, reordering).
+//   caller: connecting --RINGING--> ringing --ACCEPT--> connected --HANGUP--> ended
+//   callee: incoming --accept()--> connected ...; REJECT / BUSY / HANGUP end it from any live state.
+// The offer is resent until the answer arrives; every control message until it is acknowledged.
+// The UI and the audio code (issue 8) use: state, onState, accept/reject/hangup, sendMedia/onMedia.
+import { toHex } from '../../../../shared/identity.ts';
+import { bytesEqual } from '../crypto/bytes.ts';
+import { verifyHostkeySignature } from '../crypto/rsa.ts';
+import { FrameCipher } from './frames.ts';
+import {
+  answerTranscript,
+  deriveKeys,
+  type EphemeralKey,
+  newEphemeral,
+  type OfferFields,
+  offerTranscript,
+} from './handshake.ts';
+import { ReliableSender, SeenSequences } from './reliable.ts';
+import {
+  type CallDeps,
+  type CallState,
+  type CallTimings,
+  DEFAULT_TIMINGS,
+  type EndReason,
+  type Peer,
+} from './types.ts';
+import {
+  type CallFrame,
+  type ControlMsg,
+  decodeInner,
+  encodeAnswer,
+  encodeCallerKey,
+  encodeInner,
+  encodeOffer,
+  Kind,
+  Msg,
+  RefuseReason,
+} from './wire.ts';
+
+export type { CallDeps, CallState, CallTimings, CallTransport, EndReason, Peer } from './types.ts';
+export { DEFAULT_TIMINGS } from './types.ts';
+
+export class CallSession {
+  state: CallState;
+  endReason: EndReason | null = null;
+  endDetail = '';
+  readonly peerId: string;
+  /** Time of each state change (ms), for the UI and the set-up benchmark. */
+  readonly times: Partial<Record<CallState, number>> = {};
+  private readonly t: CallTimings;
+  private readonly now: () => number;
+  private cipher: FrameCipher | null = null;
+  private readonly reliable: ReliableSender;
+  private readonly seen = new SeenSequences();
+  private readonly stateCbs = new Set<(s: CallState, reason: EndReason | null) => void>();
+  private readonly mediaCbs = new Set<(payload: Uint8Array) => void>();
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private lastHeard = 0;
+  private closed = false;
+  private lingerDone = false;
+  private offerFrames: Uint8Array[] = [];
+  private answerFrame: Uint8Array | null = null;
+  private eph: EphemeralKey = newEphemeral();
+
+  private constructor(
+    readonly role: 'caller' | 'callee',
+    readonly callId: Uint8Array,
+    readonly peer: Peer,
+    private readonly deps: CallDeps,
+    private offer: OfferFields | null,
+  ) {
+    this.t = { ...DEFAULT_TIMINGS, ...deps.timings };
+    this.now = deps.now ?? Date.now;
+    this.peerId = toHex(peer.identity);
+    this.state = role === 'caller' ? 'connecting' : 'incoming';
+    this.times[this.state] = this.now();
+    this.reliable = new ReliableSender(
+      { intervalMs: this.t.retransmitMs, maxTries: this.t.maxTries },
+      (msg, seq) => this.sendSealed(encodeInner({ msg, seq })),
+      () => this.end('failed', 'the other side stopped responding'),
+      () => this.maybeClose(),
+    );
+  }
+
+  /** Caller side: sign and send the offer, resent until answered. */
+  static async call(deps: CallDeps, peer: Peer, callId: Uint8Array): Promise<CallSession> {
+    const s = new CallSession('caller', callId, peer, deps, null);
+    const offer: OfferFields = {
+      callId,
+      timestamp: s.now(),
+      callerEph: s.eph.public,
+      callerIdentity: deps.ownIdentity,
+      calleeIdentity: peer.identity,
+    };
+    s.offer = offer;
+    const sig = await deps.sign(offerTranscript(offer));
+    s.offerFrames = [
+      encodeOffer({
+        callId,
+        timestamp: offer.timestamp,
+        eph: offer.callerEph,
+        callerIdentity: deps.ownIdentity,
+        sig,
+      }),
+      encodeCallerKey(callId, deps.ownSpki),
+    ];
+    const ready = deps.transport.ready ?? Promise.resolve();
+    ready.then(
+      () => s.resendOffer(0),
+      (e: Error) => s.end('failed', e.message),
+    );
+    s.timer(() => s.state !== 'connected' && s.end('no-answer', 'no answer'), s.t.ringTimeoutMs + 15_000);
+    return s;
+  }
+
+  /** Callee side, for an offer already verified by the CallManager: answer, then ring (or say busy). */
+  static async answer(deps: CallDeps, peer: Peer, offer: OfferFields, busy: boolean): Promise<CallSession> {
+    const s = new CallSession('callee', offer.callId, peer, deps, offer);
+    s.cipher = new FrameCipher(
+      deriveKeys('callee', s.eph, offer.callerEph, offer, s.eph.public),
+      offer.callId,
+    );
+    const sig = await deps.sign(answerTranscript(offer, s.eph.public));
+    s.answerFrame = encodeAnswer({ callId: offer.callId, eph: s.eph.public, sig });
+    s.deps.transport.send(s.answerFrame);
+    s.lastHeard = s.now();
+    if (busy) {
+      s.end('busy', 'already in a call');
+    } else {
+      s.reliable.send(Msg.RINGING);
+      s.timer(() => s.state === 'incoming' && s.end('missed', 'not answered', Msg.REJECT), s.t.ringTimeoutMs);
+    }
+    return s;
+  }
+
+  onState(cb: (s: CallState, reason: EndReason | null) => void): () => void {
+    this.stateCbs.add(cb);
+    return () => this.stateCbs.delete(cb);
+  }
+
+  onMedia(cb: (payload: Uint8Array) => void): () => void {
+    this.mediaCbs.add(cb);
+    return () => this.mediaCbs.delete(cb);
+  }
+
+  accept(): void {
+    if (this.role !== 'callee' || this.state !== 'incoming') return;
+    this.reliable.send(Msg.ACCEPT);
+    this.connected();
+  }
+
+  reject(): void {
+    if (this.role === 'callee' && this.state === 'incoming') this.end('declined', 'you declined', Msg.REJECT);
+  }
+
+  hangup(): void {
+    if (this.state === 'incoming') {
+      this.reject();
+      return;
+    }
+    if (this.state !== 'ended') this.end('hangup-local', 'you hung up', Msg.HANGUP);
+  }
+
+  /** The transport broke under us (e.g. the onion reported the tunnel gone). */
+  fail(detail: string): void {
+    this.end('failed', detail);
+  }
+
+  /** Opaque media payload (issue 8), sealed end to end; dropped unless connected. */
+  sendMedia(frame: Uint8Array): boolean {
+    if (this.state !== 'connected') return false;
+    this.sendSealed(encodeInner({ msg: Msg.MEDIA, payload: frame }));
+    return true;
+  }
+
+  /** A decoded frame from this call's tunnel. */
+  async receive(frame: CallFrame, raw: Uint8Array): Promise<void> {
+    if (!bytesEqual(frame.callId, this.callId) || this.closed) return;
+    if (frame.kind === Kind.OFFER && this.role === 'callee' && this.answerFrame) {
+      this.deps.transport.send(this.answerFrame); // our answer was lost: the caller asks again
+    } else if (frame.kind === Kind.ANSWER && this.role === 'caller' && !this.cipher) {
+      await this.onAnswer(frame.eph, frame.sig);
+    } else if (frame.kind === Kind.REFUSE && this.role === 'caller' && !this.cipher) {
+      this.end(
+        'refused',
+        frame.reason === RefuseReason.NOT_ACCEPTED
+          ? 'they have not added you as a contact'
+          : 'the call was refused',
+      );
+    } else if (frame.kind === Kind.SEALED && this.cipher) {
+      const plain = this.cipher.open(raw);
+      if (plain) this.onSealed(plain);
+    }
+  }
+
+  private async onAnswer(eph: Uint8Array, sig: Uint8Array): Promise<void> {
+    const offer = this.offer!;
+    if (!(await verifyHostkeySignature(this.peer.spki, 'call', answerTranscript(offer, eph), sig))) return;
+    if (this.cipher || this.state === 'ended') return;
+    try {
+      this.cipher = new FrameCipher(deriveKeys('caller', this.eph, eph, offer, eph), this.callId);
+    } catch {
+      return;
+    }
+    this.lastHeard = this.now();
+  }
+
+  private onSealed(plain: Uint8Array): void {
+    let inner: ReturnType<typeof decodeInner>;
+    try {
+      inner = decodeInner(plain);
+    } catch {
+      return;
+    }
+    this.lastHeard = this.now();
+    if (inner.msg === Msg.ACK) {
+      this.reliable.ack(inner.seq);
+      return;
+    }
+    if (inner.msg === Msg.MEDIA) {
+      if (this.state === 'connected') for (const cb of this.mediaCbs) cb(inner.payload);
+      return;
+    }
+    if (inner.msg === Msg.PING) return;
+    this.sendSealed(encodeInner({ msg: Msg.ACK, seq: inner.seq }));
+    if (this.seen.first(inner.seq)) this.onControl(inner.msg);
+  }
+
+  private onControl(msg: ControlMsg): void {
+    if (this.state === 'ended') return;
+    if (msg === Msg.HANGUP) {
+      this.end(this.state === 'incoming' ? 'missed' : 'hangup-remote', 'they hung up');
+      return;
+    }
+    if (this.role !== 'caller') return;
+    if (msg === Msg.RINGING && this.state === 'connecting') this.setState('ringing');
+    else if (msg === Msg.ACCEPT) this.connected();
+    else if (msg === Msg.REJECT) this.end('rejected', 'they declined');
+    else if (msg === Msg.BUSY) this.end('busy', 'they are in another call');
+  }
+
+  private connected(): void {
+    if (this.state === 'connected' || this.state === 'ended') return;
+    this.setState('connected');
+    this.lastHeard = this.now();
+    const tick = () => {
+      if (this.state !== 'connected') return;
+      if (this.now() - this.lastHeard > this.t.idleTimeoutMs) return this.end('failed', 'connection lost');
+      this.sendSealed(encodeInner({ msg: Msg.PING }));
+      this.timer(tick, this.t.keepaliveMs);
+    };
+    this.timer(tick, this.t.keepaliveMs);
+  }
+
+  private resendOffer(tries: number): void {
+    if (this.cipher || this.state === 'ended') return;
+    if (tries >= this.t.maxTries) {
+      this.end('failed', 'no response through the tunnel');
+      return;
+    }
+    for (const f of this.offerFrames) this.deps.transport.send(f);
+    this.timer(() => this.resendOffer(tries + 1), this.t.retransmitMs);
+  }
+
+  private end(reason: EndReason, detail: string, tell?: ControlMsg): void {
+    if (this.state === 'ended') return;
+    this.endReason = reason;
+    this.endDetail = detail;
+    if (tell && this.cipher) this.reliable.send(tell);
+    else if (reason === 'busy' && this.role === 'callee') this.reliable.send(Msg.BUSY);
+    this.setState('ended');
+    this.timer(() => {
+      this.lingerDone = true;
+      this.maybeClose();
+    }, this.t.lingerMs);
+  }
+
+  private maybeClose(): void {
+    if (this.state !== 'ended' || !this.lingerDone || this.reliable.inFlight > 0 || this.closed) return;
+    this.closed = true;
+    this.reliable.stop();
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.deps.transport.close();
+  }
+
+  private setState(s: CallState): void {
+    this.state = s;
+    this.times[s] = this.now();
+    for (const cb of [...this.stateCbs]) cb(s, this.endReason);
+  }
+
+  private sendSealed(plain: Uint8Array): void {
+    if (this.cipher && !this.closed) this.deps.transport.send(this.cipher.seal(plain));
+  }
+
+  private timer(fn: () => void, ms: number): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+}

@@ -1,0 +1,127 @@
+// The bridge: serves the built browser client and a WebSocket endpoint through which each browser
+// talks to this relay's Gossip and Onion APIs (as an ordinary API client) and asks for hostkey
+// signatures (domain-separated). Safe by default: loopback bind, a random token required on the
+// upgrade, Origin and Host checked, frame sizes capped, each refusal logged with its reason.
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { formatAddress } from '../../shared/address.ts';
+import type { ModuleFactory } from '../module.ts';
+import { readOptions } from './options.ts';
+import { startPresenceValidator } from './presence-check.ts';
+import { BridgeSession, describeApi } from './session.ts';
+import { securityHeaders, serveStatic } from './static.ts';
+
+function tokenOk(given: string | null, expected: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export const create: ModuleFactory = async ({ config, hostkey, log }) => {
+  const opts = readOptions(config);
+  const sessions = new Set<BridgeSession>();
+  let nextId = 1;
+  let origin = '';
+  let headers: Record<string, string> = {};
+  const allowedHosts = () => new Set([...opts.allowedOrigins].map((o) => o.replace(/^https?:\/\//, '')));
+
+  const server = createServer((req, res) => {
+    serveStatic(opts.clientDir, req, res, headers)
+      .then(
+        (refused) =>
+          refused &&
+          log.info(
+            `http ${req.socket.remoteAddress}: refused ${req.method} ${req.url?.slice(0, 80)}: ${refused}`,
+          ),
+      )
+      .catch((e) => {
+        log.warn(`http: ${(e as Error).message}`);
+        res.destroy();
+      });
+  });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes });
+
+  const refuse = (socket: Duplex, req: IncomingMessage, status: number, text: string, why: string) => {
+    log.warn(`websocket from ${req.socket.remoteAddress} refused: ${why}`);
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  };
+
+  server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== '/ws')
+      return refuse(socket, req, 404, 'Not Found', `path ${url.pathname.slice(0, 40)}`);
+    if (!tokenOk(url.searchParams.get('token'), opts.token))
+      return refuse(socket, req, 401, 'Unauthorized', 'missing or wrong token');
+    const from = req.headers.origin;
+    if (!from || !opts.allowedOrigins.has(from))
+      return refuse(
+        socket,
+        req,
+        403,
+        'Forbidden',
+        `origin ${JSON.stringify(from ?? null).slice(0, 80)} not allowed`,
+      );
+    if (!req.headers.host || !allowedHosts().has(req.headers.host))
+      return refuse(
+        socket,
+        req,
+        403,
+        'Forbidden',
+        `host ${String(req.headers.host).slice(0, 80)} not allowed`,
+      );
+    if (sessions.size >= opts.maxClients)
+      return refuse(socket, req, 503, 'Service Unavailable', `${sessions.size} clients (max_clients)`);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const s = new BridgeSession(nextId++, ws, opts, hostkey, log);
+      sessions.add(s);
+      ws.on('close', (code, reason) => {
+        sessions.delete(s);
+        log.info(
+          `client ${s.id} disconnected (${code}${reason.length ? ` ${reason.toString().slice(0, 80)}` : ''})`,
+        );
+      });
+      log.info(`client ${s.id} connected from ${req.socket.remoteAddress}`);
+      void s.start();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.http.port, opts.http.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (e) => log.error(`http server: ${e.message}`));
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  const http = { host: opts.http.host, port };
+  const address = formatAddress(http);
+  if (opts.http.port === 0)
+    for (const o of [`http://${address}`, `http://localhost:${port}`]) opts.allowedOrigins.add(o);
+  origin = `http://${address}`;
+  headers = securityHeaders(`ws://${address}`);
+  const validator =
+    opts.validatePresence && opts.gossipApi
+      ? startPresenceValidator(opts.gossipApi, opts.roundSeconds * 1000, log)
+      : null;
+  log.info(`bridge for ${describeApi(opts)}; client URL: ${origin}/#token=${opts.token}`);
+
+  return {
+    name: 'bridge',
+    listening: { http: address },
+    /** Not part of RelayModule: what start.ts and tests use to build client URLs. */
+    token: opts.token,
+    url: `${origin}/#token=${opts.token}`,
+    async stop() {
+      validator?.stop();
+      for (const s of sessions) s.close(1001, 'relay stopping');
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  } as import('../module.ts').RelayModule & { token: string; url: string };
+};

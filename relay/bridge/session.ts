@@ -1,0 +1,193 @@
+// One browser on the bridge: its WebSocket, plus its own API connections to Gossip and Onion (so
+// the modules see it as any other API client). Binary frame = one API message, checked, then routed
+// by type range; text frames = the JSON control protocol (docs/bridge-protocol.md).
+import type { WebSocket } from 'ws';
+import { formatAddress } from '../../shared/address.ts';
+import { toHex } from '../../shared/identity.ts';
+import { decodeMessage, encodeMessage, peekHeader, WireError } from '../../shared/wire/index.ts';
+import type { ApiMessage } from '../../shared/wire/types.ts';
+import { ApiClient } from '../api/client.ts';
+import type { Hostkey } from '../hostkey.ts';
+import type { Logger } from '../log.ts';
+import type { BridgeOptions } from './options.ts';
+import { isSignPurpose, MAX_SIGN_BYTES, signFor } from './sign.ts';
+
+/** What a browser may send to each module (everything else is a violation). */
+const ROUTES: Record<'gossip' | 'onion', { from: number; to: number; accepts: Set<number> }> = {
+  gossip: { from: 500, to: 519, accepts: new Set([500, 501, 503]) },
+  onion: { from: 560, to: 599, accepts: new Set([560, 563, 564, 566]) },
+};
+type Route = keyof typeof ROUTES;
+const MAX_TEXT_BYTES = 4096;
+const MAX_WS_QUEUED = 4 * 1024 * 1024;
+
+export class BridgeSession {
+  private readonly api: Partial<Record<Route, ApiClient>> = {};
+  private closed = false;
+  private tokens: number;
+  private lastRefill = Date.now();
+
+  constructor(
+    readonly id: number,
+    private readonly ws: WebSocket,
+    private readonly opts: BridgeOptions,
+    private readonly hostkey: Hostkey,
+    private readonly log: Logger,
+  ) {
+    this.tokens = opts.signPerSecond * 2;
+    ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
+    ws.on('close', () => this.shutdown());
+    ws.on('error', (err) => this.close(1009, `websocket error: ${err.message}`));
+  }
+
+  async start(): Promise<void> {
+    const modules: Record<string, boolean> = {};
+    for (const route of Object.keys(ROUTES) as Route[]) {
+      const addr = route === 'gossip' ? this.opts.gossipApi : this.opts.onionApi;
+      modules[route] = false;
+      if (!addr) continue;
+      try {
+        const client = await ApiClient.connect(addr, { timeoutMs: 3000, log: this.log });
+        if (this.closed) return client.close();
+        this.api[route] = client;
+        modules[route] = true;
+        client.onMessage((m) => this.toBrowser(m));
+        client.onClose((why) => this.close(1011, `${route} API connection closed: ${why}`));
+      } catch (e) {
+        this.log.warn(`client ${this.id}: ${route} API unavailable: ${(e as Error).message}`);
+      }
+    }
+    this.sendJson({
+      t: 'hello',
+      v: 1,
+      identity: toHex(this.hostkey.identity),
+      hostkey: Buffer.from(this.hostkey.spkiDer).toString('base64url'),
+      onion: this.opts.onionP2p ?? null,
+      round: { seconds: this.opts.roundSeconds },
+      now: Date.now(),
+      modules,
+    });
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.log.info(`client ${this.id} closed: ${reason}`);
+    this.shutdown();
+    // Close reasons are limited to 123 bytes on the wire.
+    this.ws.close(code, reason.slice(0, 120));
+  }
+
+  private shutdown(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const c of Object.values(this.api)) c?.close();
+  }
+
+  private toBrowser(m: ApiMessage): void {
+    if (this.closed) return;
+    if (this.ws.bufferedAmount > MAX_WS_QUEUED) {
+      this.close(1008, `browser not reading: ${this.ws.bufferedAmount} bytes queued`);
+      return;
+    }
+    this.ws.send(encodeMessage(m), { binary: true });
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    if (this.closed) return;
+    if (isBinary) this.onApiFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    else this.onText(data);
+  }
+
+  private onApiFrame(frame: Uint8Array): void {
+    let msg: ApiMessage;
+    try {
+      const { type } = peekHeader(frame);
+      msg = decodeMessage(frame);
+      const route = (Object.keys(ROUTES) as Route[]).find(
+        (r) => type >= ROUTES[r].from && type <= ROUTES[r].to,
+      );
+      if (!route || !ROUTES[route].accepts.has(type)) {
+        this.close(1008, `API message type ${type} not allowed from a browser`);
+        return;
+      }
+      const client = this.api[route];
+      if (!client || client.closed) {
+        this.sendJson({ t: 'error', code: 'module-unavailable', module: route });
+        return;
+      }
+      client.send(msg);
+    } catch (e) {
+      const why = e instanceof WireError ? e.message : String(e);
+      this.close(1008, `malformed API message: ${why}`);
+    }
+  }
+
+  private onText(data: Buffer): void {
+    if (data.length > MAX_TEXT_BYTES) {
+      this.close(1009, `control message of ${data.length} bytes`);
+      return;
+    }
+    let m: { t?: unknown; id?: unknown; purpose?: unknown; data?: unknown };
+    try {
+      m = JSON.parse(data.toString('utf8'));
+      if (!m || typeof m !== 'object') throw new Error('not an object');
+    } catch (e) {
+      this.close(1008, `bad control message: ${(e as Error).message}`);
+      return;
+    }
+    if (m.t === 'sign') {
+      this.onSign(m);
+      return;
+    }
+    if (m.t === 'ping') {
+      this.sendJson({ t: 'pong', id: m.id, now: Date.now() });
+      return;
+    }
+    this.close(1008, `unknown control message ${JSON.stringify(String(m.t)).slice(0, 40)}`);
+  }
+
+  private onSign(m: { id?: unknown; purpose?: unknown; data?: unknown }): void {
+    const id = m.id;
+    if (
+      !Number.isSafeInteger(id) ||
+      !isSignPurpose(m.purpose) ||
+      typeof m.data !== 'string' ||
+      !/^[A-Za-z0-9_-]*$/.test(m.data)
+    ) {
+      this.close(1008, 'bad sign request');
+      return;
+    }
+    const data = Buffer.from(m.data, 'base64url');
+    if (data.length > MAX_SIGN_BYTES) {
+      this.close(1008, `sign request of ${data.length} bytes`);
+      return;
+    }
+    if (!this.takeToken()) {
+      this.log.warn(`client ${this.id}: sign request refused: rate limit`);
+      this.sendJson({ t: 'error', id, code: 'rate-limited' });
+      return;
+    }
+    const sig = signFor(this.hostkey, m.purpose, data);
+    this.sendJson({ t: 'signed', id, sig: Buffer.from(sig).toString('base64url') });
+  }
+
+  /** Token bucket: RSA-4096 signing costs CPU, so a browser gets signPerSecond (burst 2×). */
+  private takeToken(): boolean {
+    const now = Date.now();
+    const cap = this.opts.signPerSecond * 2;
+    this.tokens = Math.min(cap, this.tokens + ((now - this.lastRefill) / 1000) * this.opts.signPerSecond);
+    this.lastRefill = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  private sendJson(obj: unknown): void {
+    if (!this.closed) this.ws.send(JSON.stringify(obj));
+  }
+}
+
+export function describeApi(opts: BridgeOptions): string {
+  const a = (h?: { host: string; port: number }) => (h ? formatAddress(h) : 'none');
+  return `gossip API ${a(opts.gossipApi)}, onion API ${a(opts.onionApi)}`;
+}

@@ -1,0 +1,116 @@
+// `npm run bench -- call [--calls=N] [--round=S]`: call set-up time in real Chromium on
+// a local testnet. Alice clicks "Call bob"; we time, on alice's call session, click → ringing (bob's
+// page rings and says so) and click → connected (bob's page accepts as soon as it rings).
+import { parseArgs } from 'node:util';
+import { type ClientPage, demoNet, launch, openClient, waitOnline } from '../e2e/call-helpers.ts';
+
+interface Sample {
+  ringing: number;
+  connected: number;
+  calleeRang: number;
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { calls: { type: 'string', default: '10' }, round: { type: 'string', default: '5' } },
+  });
+  const calls = Number(values.calls);
+  const roundS = Number(values.round);
+  const demo = await demoNet(roundS);
+  const browser = await launch();
+  try {
+    const alice = await openClient(browser, demo.alice);
+    const bob = await openClient(browser, demo.bob);
+    await Promise.all([waitOnline(alice, 'bob', 60_000), waitOnline(bob, 'alice', 60_000)]);
+    await bob.page.evaluate(() => {
+      const vp = (
+        globalThis as unknown as { voidphone: import('../../client/src/lib/api/voidphone.ts').VoidPhone }
+      ).voidphone;
+      vp.onCall((s) => {
+        if (s.role === 'callee') s.accept();
+      });
+    });
+    for (const align of [true, false]) {
+      await alice.page.evaluate((a) => {
+        (globalThis as unknown as { voidphone: { alignToRounds: boolean } }).voidphone.alignToRounds = a;
+      }, align);
+      const samples = await series(alice, bob, calls, roundS);
+      report(
+        samples,
+        `${align ? 'aligned to rounds (the product)' : 'immediate (#align=0)'}, ${calls} calls, ${demo.net.relays.length} relays, round ${roundS} s`,
+        roundS,
+      );
+    }
+  } finally {
+    await browser.close();
+    await demo.net.stop();
+  }
+}
+
+async function series(alice: ClientPage, bob: ClientPage, calls: number, roundS: number): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  for (let i = 0; i < calls; i++) {
+    // Users press Call at any moment of a round: sample the phase (else the loop syncs to rounds).
+    await new Promise((r) => setTimeout(r, Math.random() * roundS * 1000));
+    await alice.page.getByRole('button', { name: 'Call bob' }).click();
+    await alice.page
+      .getByRole('heading', { name: 'In call with bob' })
+      .waitFor({ timeout: 4 * roundS * 1000 + 10_000 });
+    const t = await alice.page.evaluate(() => {
+      const vp = (
+        globalThis as unknown as { voidphone: import('../../client/src/lib/api/voidphone.ts').VoidPhone }
+      ).voidphone;
+      return vp.currentCall!.times;
+    });
+    const incoming = await bob.page.evaluate(() => {
+      const vp = (
+        globalThis as unknown as { voidphone: import('../../client/src/lib/api/voidphone.ts').VoidPhone }
+      ).voidphone;
+      return vp.currentCall!.times.incoming!;
+    });
+    samples.push({
+      ringing: (t.ringing ?? t.connected!) - t.connecting!,
+      connected: t.connected! - t.connecting!,
+      calleeRang: incoming - t.connecting!,
+    });
+    await alice.page.getByRole('button', { name: 'Hang up' }).click();
+    await bob.page.getByText('They hung up.').waitFor({ timeout: 10_000 });
+    for (const c of [alice, bob]) await c.page.getByRole('button', { name: 'OK' }).click();
+    process.stdout.write(
+      `call ${i + 1}/${calls}: ringing ${samples.at(-1)!.ringing} ms, connected ${samples.at(-1)!.connected} ms\n`,
+    );
+  }
+  return samples;
+}
+
+function report(samples: Sample[], title: string, roundS: number): void {
+  const calls = samples.length;
+  const line = (name: string, xs: number[]) =>
+    `${name.padEnd(28)} p50 ${String(pct(xs, 50)).padStart(6)} ms   p95 ${String(pct(xs, 95)).padStart(6)} ms   max ${String(Math.max(...xs)).padStart(6)} ms`;
+  process.stdout.write(
+    [
+      '',
+      `call set-up, ${title} (goal: within one round + 2 s = ${roundS * 1000 + 2000} ms)`,
+      line(
+        'click -> callee rings',
+        samples.map((s) => s.calleeRang),
+      ),
+      line(
+        'click -> caller ringing',
+        samples.map((s) => s.ringing),
+      ),
+      line(
+        'click -> connected',
+        samples.map((s) => s.connected),
+      ),
+      `connected within goal: ${samples.filter((s) => s.connected <= roundS * 1000 + 2000).length}/${calls}`,
+      '',
+    ].join('\n'),
+  );
+}

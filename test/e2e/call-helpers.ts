@@ -1,0 +1,107 @@
+// Shared by the call e2e tests and the call benchmark: a demo testnet with the client built into a
+// private folder, Chromium pages on client links, and small waits on what the page shows.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { buildClient, type Demo, startDemo } from '../../relay/bridge/demo.ts';
+
+export const SHOTS = new URL('../../docs/screenshots/', import.meta.url).pathname;
+
+export async function demoNet(roundSeconds: number): Promise<Demo> {
+  const dir = mkdtempSync(join(tmpdir(), 'voidphone-client-'));
+  await buildClient(dir);
+  // The testnet picks free ports and then binds them: another test file (or engineer) can take one
+  // in between. Retry on that race only.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDemo({ roundSeconds, set: { 'bridge.client_dir': dir } });
+    } catch (e) {
+      if (attempt >= 3 || !/EADDRINUSE/.test(String((e as Error).message))) throw e;
+    }
+  }
+}
+
+export function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+export interface ClientPage {
+  page: Page;
+  context: BrowserContext;
+  logs: string[];
+}
+
+/** Each client in its own context (own storage), phone-ish width so screenshots show the mobile layout. */
+export async function openClient(browser: Browser, url: string): Promise<ClientPage> {
+  const context = await browser.newContext({ viewport: { width: 420, height: 860 } });
+  const page = await context.newPage();
+  const logs: string[] = [];
+  page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+  await page.goto(url);
+  return { page, context, logs };
+}
+
+export async function waitOnline(c: ClientPage, friend: string, timeoutMs: number): Promise<void> {
+  await c.page
+    .getByRole('button', { name: `Call ${friend}` })
+    .and(c.page.locator(':enabled'))
+    .waitFor({ timeout: timeoutMs });
+}
+
+export async function waitOffline(c: ClientPage, friend: string, timeoutMs: number): Promise<void> {
+  await c.page
+    .locator('li', { hasText: friend })
+    .filter({ hasText: 'offline' })
+    .waitFor({ timeout: timeoutMs });
+}
+
+/** Start sending numbered test messages as media every `everyMs`, and collect what arrives. */
+export async function startMessages(c: ClientPage, name: string, everyMs = 100): Promise<void> {
+  await c.page.evaluate(
+    ({ name, everyMs }) => {
+      const g = globalThis as unknown as Record<string, unknown> & {
+        voidphone: import('../../client/src/lib/api/voidphone.ts').VoidPhone;
+      };
+      const call = g.voidphone.currentCall!;
+      const roundMs = g.voidphone.conn.hello!.roundSeconds * 1000;
+      const rx: string[] = [];
+      g.__rx = rx;
+      call.onMedia((p) => rx.push(new TextDecoder().decode(p)));
+      let i = 0;
+      g.__tx = setInterval(() => {
+        const round = Math.floor(g.voidphone.now() / roundMs);
+        call.sendMedia(new TextEncoder().encode(`${name}|${round}|${i++}`));
+      }, everyMs);
+    },
+    { name, everyMs },
+  );
+}
+
+export async function received(c: ClientPage): Promise<string[]> {
+  return c.page.evaluate(() => [...((globalThis as unknown as { __rx: string[] }).__rx ?? [])]);
+}
+
+export async function stopMessages(c: ClientPage): Promise<void> {
+  await c.page.evaluate(() => clearInterval((globalThis as unknown as { __tx: number }).__tx));
+}
+
+/** Poll a condition (the page is async): every 100 ms up to timeoutMs. */
+export async function until(fn: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,223 @@
+// Voice end to end in real Chromium over a 6-relay testnet: alice and bob each have their own
+// browser with their own fake microphone (different espeak-ng sentences). Alice calls, bob
+// accepts, both VoiceSessions run through the calls' end-to-end encrypted media over the onion for
+// more than two rounds, and what each side's playback worklet played correlates with the other
+// side's WAV (and not with its own), in every window, across the round switch-overs.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Demo } from '../../relay/bridge/demo.ts';
+import { WIRE_CELL_SIZE } from '../../relay/onion/cell.ts';
+import { onionInstances } from '../../relay/onion/debug.ts';
+import { type ClientPage, demoNet, until, waitOnline } from './call-helpers.ts';
+import {
+  audioBundle,
+  crossCorrelate,
+  decimate,
+  fromBase64,
+  launchChromium,
+  loop,
+  readWav,
+  speechWav,
+} from './voice-helpers.ts';
+
+const ROUND_S = 5;
+let dir: string;
+let demo: Demo;
+let browsers: Browser[] = [];
+let alice: ClientPage;
+let bob: ClientPage;
+let wavA: string;
+let wavB: string;
+
+type Stats = import('../../client/src/lib/audio/stats.ts').CallStats;
+/** What the test puts on (and finds in) the page's globalThis. */
+type PageGlobals = {
+  voidphone: import('../../client/src/lib/api/voidphone.ts').VoidPhone;
+  VoidAudio: typeof import('../../client/src/lib/audio/index.ts');
+  __audio: import('../../client/src/lib/audio/call-audio.ts').CallAudio;
+  __noCover: boolean;
+};
+
+/**
+ * A client page whose context bypasses the bridge's CSP: until the client build wires CallAudio in
+ * itself, the test injects the audio bundle inline (and its worklet falls back to a Blob URL).
+ */
+async function openClient(browser: Browser, url: string): Promise<ClientPage> {
+  const context = await browser.newContext({ bypassCSP: true });
+  const page = await context.newPage();
+  const logs: string[] = [];
+  page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+  await page.goto(url);
+  return { page, context, logs };
+}
+
+/** Injects the audio code and wires a CallAudio (voice on calls, cover when idle) to the engine. */
+async function wireAudio(c: ClientPage, code: string, cover: boolean): Promise<void> {
+  await c.page.addScriptTag({ content: code });
+  await c.page.evaluate((cover) => {
+    const g = globalThis as unknown as PageGlobals;
+    const vp = g.voidphone;
+    g.__noCover = false;
+    g.__audio = new g.VoidAudio.CallAudio({
+      onCall: (cb) => vp.onCall(cb),
+      sendCover: (n: number) => vp.conn.send({ type: 566, coverSize: n }),
+      coverAllowed: () => !g.__noCover && !!vp.onion && ![...vp.onion.tunnels.values()].includes('outgoing'),
+      voice: { tap: true, tapSeconds: 60 },
+      coverOnIdle: cover,
+    });
+  }, cover);
+}
+
+/** Cells per second on all of a relay's onion links (in + out) over `ms`; every cell is 240 bytes. */
+async function linkRate(relay: number, ms: number): Promise<{ cellsPerS: number; bytesPerS: number }> {
+  const onion = onionInstances.get(demo.net.relays[relay]!.p2p.onion!);
+  if (!onion) throw new Error(`no onion debug handle for relay ${relay}`);
+  // Links opened or closed during the window would skew a diff: count per link id.
+  const before = new Map(onion.links().map((l) => [l.id, l.stats.cellsIn + l.stats.cellsOut]));
+  await new Promise((r) => setTimeout(r, ms));
+  let cells = 0;
+  for (const l of onion.links()) cells += l.stats.cellsIn + l.stats.cellsOut - (before.get(l.id) ?? 0);
+  const cellsPerS = (cells * 1000) / ms;
+  return { cellsPerS, bytesPerS: cellsPerS * WIRE_CELL_SIZE };
+}
+
+async function stats(c: ClientPage): Promise<Stats | null> {
+  return c.page.evaluate(() => (globalThis as unknown as PageGlobals).__audio.stats());
+}
+
+async function played(c: ClientPage): Promise<Float64Array> {
+  const b64 = await c.page.evaluate(() => {
+    const t = (globalThis as unknown as PageGlobals).__audio.voice!.tap!.tracks().output;
+    const i16 = new Int16Array(t.pcm.length);
+    for (let i = 0; i < t.pcm.length; i++)
+      i16[i] = Math.max(-32768, Math.min(32767, Math.round(t.pcm[i] * 32767)));
+    const bytes = new Uint8Array(i16.buffer);
+    let s = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(s);
+  });
+  return decimate(fromBase64(b64), 6);
+}
+
+/** Correlation of every 2 s window (after the first second) of `out` with `wav`, looped. */
+function windows(out: Float64Array, wav: string) {
+  const src = decimate(readWav(wav), 6);
+  const res = [];
+  for (let at = 8000; at + 16_000 <= out.length; at += 16_000) {
+    const probe = out.subarray(at, at + 16_000);
+    res.push(crossCorrelate(probe, loop(src, probe.length)));
+  }
+  return res;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'voice-call-'));
+  wavA = speechWav(dir, 'Alice speaking. The quick brown fox jumps over the lazy dog.', 'alice.wav');
+  wavB = speechWav(dir, 'Bob here. Seven, eight, nine, ten. How are you today?', 'bob.wav');
+  const [d, code, ba, bb] = await Promise.all([
+    demoNet(ROUND_S),
+    audioBundle(),
+    launchChromium(wavA),
+    launchChromium(wavB),
+  ]);
+  demo = d;
+  browsers = [ba, bb];
+  alice = await openClient(ba, demo.alice);
+  bob = await openClient(bb, demo.bob);
+  // Only alice sends cover: then alice's relay carries alice's traffic alone, idle and in the call.
+  await Promise.all([wireAudio(alice, code, true), wireAudio(bob, code, false)]);
+}, 180_000);
+
+afterAll(async () => {
+  for (const b of browsers) await b.close();
+  await demo?.net.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+let idle: { cellsPerS: number; bytesPerS: number } | undefined;
+let inCall: { cellsPerS: number; bytesPerS: number } | undefined;
+
+describe('voice over the onion between two browsers', () => {
+  it('each side hears the other, both directions, across round switch-overs', async () => {
+    await Promise.all([
+      waitOnline(alice, 'bob', 4 * ROUND_S * 1000),
+      waitOnline(bob, 'alice', 4 * ROUND_S * 1000),
+    ]);
+    const onion1 = onionInstances.get(demo.net.relays[1]!.p2p.onion!)!;
+    await until(async () => onion1.coverReady(), "alice's relay has a cover tunnel", 4 * ROUND_S * 1000);
+    idle = await linkRate(1, 2 * ROUND_S * 1000); // whole rounds: per-round tunnel builds even out
+    // No cover from alice once she starts building the call's tunnel (COVER is illegal with READY).
+    await alice.page.evaluate(() => {
+      (globalThis as unknown as Record<string, unknown>).__noCover = true;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    await alice.page.getByRole('button', { name: 'Call bob' }).click();
+    const ring = bob.page.getByRole('alertdialog', { name: 'alice is calling' });
+    await ring.waitFor({ timeout: 3 * ROUND_S * 1000 });
+    await ring.getByRole('button', { name: 'Accept' }).click();
+    await until(
+      async () => ((await stats(alice))?.received ?? 0) > 0 && ((await stats(bob))?.received ?? 0) > 0,
+      'media both ways',
+      15_000,
+    );
+
+    const aliceRelay = onionInstances.get(demo.net.relays[1]!.p2p.onion!);
+    const switchesBefore = aliceRelay?.stats.switchovers ?? 0;
+    inCall = await linkRate(1, 2 * ROUND_S * 1000);
+    // Three rounds of talking: at least two switch-overs of alice's tunnel.
+    await until(
+      async () => ((await stats(bob))?.received ?? 0) >= 3 * ROUND_S * 50,
+      'three rounds of audio',
+      6 * ROUND_S * 1000,
+    );
+    const [sa, sb] = [await stats(alice), await stats(bob)];
+    console.log('alice:', JSON.stringify(sa));
+    console.log('bob:', JSON.stringify(sb));
+    const roundMs = ROUND_S * 1000;
+    for (const c of [alice, bob]) {
+      const gaps = await c.page.evaluate(() => (globalThis as unknown as PageGlobals).__audio.voice!.gaps());
+      const g = gaps.map(
+        (x: { at: number; ms: number }) => `${x.ms} ms ending ${x.at % roundMs} ms into a round`,
+      );
+      console.log(`gaps heard by ${c === alice ? 'alice' : 'bob'}: ${g.join(', ') || 'none'}`);
+    }
+    if (aliceRelay) expect(aliceRelay.stats.switchovers - switchesBefore).toBeGreaterThanOrEqual(1);
+
+    const [outA, outB] = [await played(alice), await played(bob)];
+    const bobHearsAlice = windows(outB, wavA);
+    const aliceHearsBob = windows(outA, wavB);
+    const fmt = (w: ReturnType<typeof windows>) =>
+      w.map((c) => `${c.peak.toFixed(2)}/${c.ratio.toFixed(0)}`).join(' ');
+    console.log(`bob hears alice (peak/ratio per 2 s window): ${fmt(bobHearsAlice)}`);
+    console.log(`alice hears bob: ${fmt(aliceHearsBob)}`);
+    expect(bobHearsAlice.length).toBeGreaterThanOrEqual(6);
+    expect(aliceHearsBob.length).toBeGreaterThanOrEqual(6);
+    // Every window: the correlation peak stands far above the noise floor of all other lags.
+    // (The coefficient itself is lowered by gaps and the jitter buffer's stretching in a window.)
+    for (const c of [...bobHearsAlice, ...aliceHearsBob]) {
+      expect(c.ratio).toBeGreaterThan(8);
+      expect(c.peak).toBeGreaterThan(0.1);
+    }
+    // Direction check: bob's speaker carries alice's voice, not his own microphone.
+    const own = windows(outB, wavB);
+    expect(Math.max(...own.map((c) => c.peak))).toBeLessThan(Math.min(...bobHearsAlice.map((c) => c.peak)));
+    expect(sa!.badPayloads + sb!.badPayloads).toBe(0);
+  }, 120_000);
+
+  it("alice's relay carries the same link traffic for her idle (cover) and in the call", () => {
+    // Every cell on a link is WIRE_CELL_SIZE bytes (the link enforces it), so equal cell rates
+    // are equal byte rates with equal sizes.
+    console.log(
+      `relay 1 links: idle ${idle!.cellsPerS.toFixed(1)} cells/s (${(idle!.bytesPerS / 1000).toFixed(1)} kB/s), in call ${inCall!.cellsPerS.toFixed(1)} cells/s (${(inCall!.bytesPerS / 1000).toFixed(1)} kB/s)`,
+    );
+    expect(idle!.cellsPerS).toBeGreaterThan(80); // cover out + echo back: ~100 cells/s
+    // The figure includes the background every relay's per-round tunnel builds put on relay 1's
+    // links (10-20 cells/s, varying by window), hence 10% here; the goal (5%) is for alice's own
+    // circuits, which needs per-circuit counters in the onion's debug handle.
+    expect(Math.abs(inCall!.cellsPerS - idle!.cellsPerS) / idle!.cellsPerS).toBeLessThan(0.1);
+  });
+});
