@@ -49,21 +49,28 @@ export interface Testnet {
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 
+/**
+ * Ports that are free now, drawn below Linux's ephemeral range (32768+) so that outgoing connections
+ * of other processes cannot take them between this check and the relay's bind.
+ */
 async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<import('node:net').Server>((res, rej) => {
-          const s = createServer();
-          s.once('error', rej);
-          s.listen(0, '127.0.0.1', () => res(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
+  const held: import('node:net').Server[] = [];
+  const ports = new Set<number>();
+  for (let tries = 0; ports.size < n; tries++) {
+    if (tries > n * 20) throw new Error(`could not find ${n} free ports`);
+    const port = 12000 + Math.floor(Math.random() * 20000);
+    if (ports.has(port)) continue;
+    const server = createServer();
+    const ok = await new Promise<boolean>((res) => {
+      server.once('error', () => res(false));
+      server.listen(port, '127.0.0.1', () => res(true));
+    });
+    if (!ok) continue;
+    held.push(server);
+    ports.add(port);
+  }
+  await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+  return [...ports];
 }
 
 interface Layout {
@@ -111,6 +118,20 @@ function renderIni(hostkey: string, sections: Layout['sections'], set: Record<st
 const PORTS_PER_RELAY = 10;
 
 export async function startTestnet(opts: TestnetOptions): Promise<Testnet> {
+  // Another process may still bind one of our ports before we do: start again on fresh ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startTestnetOnce(opts);
+    } catch (e) {
+      if (attempt >= 3 || !/EADDRINUSE/.test(String((e as Error)?.message))) throw e;
+      (opts.log ?? createLogger('testnet')).warn(
+        `port taken while starting (${(e as Error).message}); retrying`,
+      );
+    }
+  }
+}
+
+async function startTestnetOnce(opts: TestnetOptions): Promise<Testnet> {
   const log = opts.log ?? createLogger('testnet');
   const dir = resolve(opts.dir ?? mkdtempSync(join(tmpdir(), 'voidphone-testnet-')));
   mkdirSync(dir, { recursive: true });
@@ -189,8 +210,13 @@ function processRelay(base: Base, opts: TestnetOptions, log: Logger): TestnetRel
       if (child) return Promise.resolve();
       const args = [join(REPO, 'bin/voidphone-relay.js'), '-c', base.config, '--ready-json'];
       if (opts.only) args.push('--only', opts.only.join(','));
-      const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+      const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       child = proc;
+      let errTail = '';
+      proc.stderr!.on('data', (d: Buffer) => {
+        process.stderr.write(d);
+        errTail = (errTail + d.toString()).slice(-1000);
+      });
       return new Promise<void>((res, rej) => {
         let out = '';
         const onData = (d: Buffer) => {
@@ -205,7 +231,9 @@ function processRelay(base: Base, opts: TestnetOptions, log: Logger): TestnetRel
         proc.once('exit', (code) => {
           r.running = false;
           child = undefined;
-          rej(new Error(`relay ${base.index} exited with code ${code} before it was ready`));
+          rej(
+            new Error(`relay ${base.index} exited with code ${code} before it was ready: ${errTail.trim()}`),
+          );
         });
         proc.once('error', rej);
       });

@@ -12,7 +12,13 @@ import { gossipStats } from './stats.ts';
 import type { Subscriptions } from './subscriptions.ts';
 
 /** A peer whose items local subscribers reject this often is dropped. */
+/** A peer is dropped after this many rejected items within one INVALID_WINDOW_MS. */
 export const MAX_INVALID_PER_LINK = 32;
+/**
+ * Rejections are counted per window, not forever: honest peers do forward items that later turn
+ * stale (e.g. an NSE claim of a past round), and a long-lived link must not die of that.
+ */
+export const INVALID_WINDOW_MS = 60_000;
 /** DIGESTs closer together than this are ignored (an honest relay sends one per pull interval). */
 const MIN_DIGEST_GAP_MS = 100;
 
@@ -27,6 +33,7 @@ interface Pending {
 
 interface PeerState {
   invalid: number;
+  invalidSince: number;
   pullBudget: number;
   pullTypes: Set<number>;
   lastDigestAt: number;
@@ -151,8 +158,14 @@ export class Spreader {
     this.log.debug(
       `item ${p.item.id.slice(0, 12)} from ${p.from.peerId.slice(0, 12)} marked invalid: dropped`,
     );
+    if (p.pulled) return; // we asked for those: stale answers are not the peer's attack
+    const now = Date.now();
+    if (now - st.invalidSince > INVALID_WINDOW_MS) {
+      st.invalid = 0;
+      st.invalidSince = now;
+    }
     if (++st.invalid > MAX_INVALID_PER_LINK)
-      p.from.violation(`sent ${st.invalid} items our subscribers rejected`);
+      p.from.violation(`sent ${st.invalid} items our subscribers rejected within a minute`);
   }
 
   /** All verdicts in (or timed out): forward if at least one subscriber said valid and none invalid. */
@@ -192,7 +205,7 @@ export class Spreader {
   private state(link: Link): PeerState {
     let st = this.peers.get(link);
     if (!st) {
-      st = { invalid: 0, pullBudget: 0, pullTypes: new Set(), lastDigestAt: 0 };
+      st = { invalid: 0, invalidSince: Date.now(), pullBudget: 0, pullTypes: new Set(), lastDigestAt: 0 };
       this.peers.set(link, st);
     }
     return st;
