@@ -1,0 +1,62 @@
+// [dht] section -> typed options with documented defaults (docs/dht-protocol.md, "Configuration").
+import type { HostPort } from '../../shared/address.ts';
+import type { ConfigSection } from '../config.ts';
+import { MAX_CONTACTS } from './protocol.ts';
+
+export interface DhtConfig {
+  apiAddress: HostPort;
+  p2pAddress: HostPort;
+  bootstrappers: HostPort[];
+  k: number;
+  alpha: number;
+  disjointPaths: number;
+  maxReplication: number;
+  maxTtl: number;
+  storeDir: string;
+  powBits: number;
+  requestTimeoutMs: number;
+  dialTimeoutMs: number;
+  getTimeoutMs: number;
+  quotaBytes: number;
+  maxStoreBytes: number;
+  maxEntries: number;
+  republishSeconds: number;
+  refreshSeconds: number;
+  maxLinks: number;
+  maxLookups: number;
+  misbehave: 'none' | 'liar';
+  colluders: Set<string>;
+}
+
+export function readDhtConfig(s: ConfigSection): DhtConfig {
+  const k = s.int('k', 20, 1, MAX_CONTACTS);
+  return {
+    apiAddress: s.address('api_address'),
+    p2pAddress: s.address('p2p_address'),
+    bootstrappers: s.addressList('bootstrapper'),
+    k,
+    alpha: s.int('alpha', 3, 1, 16),
+    disjointPaths: s.int('disjoint_paths', 3, 1, 16),
+    maxReplication: s.int('max_replication', 2 * k, k, 64),
+    maxTtl: s.int('max_ttl', 86_400, 1, 0xffffffff),
+    storeDir: s.path('store', 'dht-store'),
+    powBits: s.int('pow_bits', 16, 0, 32),
+    requestTimeoutMs: s.int('request_timeout', 2000, 10, 600_000),
+    dialTimeoutMs: s.int('dial_timeout', 5000, 10, 600_000),
+    getTimeoutMs: s.int('get_timeout', 10_000, 10, 600_000),
+    quotaBytes: s.int('quota', 1024 * 1024, 0),
+    maxStoreBytes: s.int('max_store_bytes', 64 * 1024 * 1024, 0),
+    maxEntries: s.int('max_entries', 100_000, 1),
+    republishSeconds: s.number('republish_interval', 3600, 0.1),
+    refreshSeconds: s.number('refresh_interval', 600, 0.1),
+    maxLinks: s.int('max_links', 128, 4, 4096),
+    maxLookups: s.int('max_lookups', 64, 1, 4096),
+    misbehave: s.oneOf('misbehave', ['none', 'liar'] as const, 'none'),
+    colluders: new Set(
+      (s.optionalString('colluders') ?? '')
+        .toLowerCase()
+        .split(/[\s,]+/)
+        .filter(Boolean),
+    ),
+  };
+}

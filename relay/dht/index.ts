@@ -1,0 +1,40 @@
+// DHT module (spec 4.3): Kademlia over authenticated P2P links, with S/Kademlia disjoint lookups.
+// Protocol and configuration: docs/dht-protocol.md.
+import { startApiServer } from '../api/server.ts';
+import type { ModuleFactory, RelayModule } from '../module.ts';
+import { readDhtConfig } from './config.ts';
+import { DhtNode } from './node.ts';
+import { dhtApiHandler } from './service.ts';
+
+export const create: ModuleFactory = async (ctx) => {
+  const section = ctx.config.section('dht');
+  if (!section) throw new Error('no [dht] section in the config');
+  const cfg = readDhtConfig(section);
+  const node = new DhtNode(cfg, ctx.hostkey, ctx.log);
+  await node.start();
+  let api: Awaited<ReturnType<typeof startApiServer>>;
+  try {
+    api = await startApiServer({
+      module: 'dht',
+      address: cfg.apiAddress,
+      handler: dhtApiHandler(node),
+      log: ctx.log,
+    });
+  } catch (e) {
+    await node.stop();
+    throw e;
+  }
+  ctx.log.info(
+    `dht id ${Buffer.from(node.id).toString('hex').slice(0, 12)}, ${node.routing.size} contacts after bootstrap`,
+  );
+  const module: RelayModule & { node: DhtNode } = {
+    name: 'dht',
+    listening: { api: api.address, p2p: node.pool.address },
+    node,
+    async stop() {
+      await api.close();
+      await node.stop();
+    },
+  };
+  return module;
+};
