@@ -11,6 +11,7 @@ import { loadConfig } from './config.ts';
 import { loadHostkey } from './hostkey.ts';
 import { DEFAULT_KEY_DIR, ensureKeys } from './keypool.ts';
 import { createLogger, type Logger } from './log.ts';
+import type { RelayModule } from './module.ts';
 import { type Relay, startRelay } from './relay.ts';
 
 export interface TestnetOptions {
@@ -37,6 +38,8 @@ export interface TestnetRelay {
   readonly api: Record<string, string>;
   readonly p2p: Record<string, string>;
   running: boolean;
+  /** In-process mode: the running module instances (tests and benchmarks may look inside). */
+  modules(): RelayModule[];
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -176,13 +179,14 @@ async function startTestnetOnce(opts: TestnetOptions): Promise<Testnet> {
   return net;
 }
 
-type Base = Omit<TestnetRelay, 'running' | 'start' | 'stop'>;
+type Base = Omit<TestnetRelay, 'running' | 'start' | 'stop' | 'modules'>;
 
 function inProcessRelay(base: Base, opts: TestnetOptions, log: Logger): TestnetRelay {
   let relay: Relay | undefined;
   const r: TestnetRelay = {
     ...base,
     running: false,
+    modules: () => relay?.modules ?? [],
     async start() {
       if (relay) return;
       relay = await startRelay(loadConfig(base.config), {
@@ -206,6 +210,7 @@ function processRelay(base: Base, opts: TestnetOptions, log: Logger): TestnetRel
   const r: TestnetRelay = {
     ...base,
     running: false,
+    modules: () => [],
     start() {
       if (child) return Promise.resolve();
       const args = [join(REPO, 'bin/voidphone-relay.js'), '-c', base.config, '--ready-json'];

@@ -9,11 +9,13 @@ const available = readdirSync(here)
   .map((f) => f.slice(0, -3))
   .sort();
 
+// Benchmark names come first; everything from the first option on goes to each benchmark.
 const [, , ...argv] = process.argv;
-const names = argv.filter((a) => !a.startsWith('-'));
-const flags = argv.filter((a) => a.startsWith('-'));
+const firstFlag = argv.findIndex((a) => a.startsWith('-'));
+const names = firstFlag < 0 ? argv : argv.slice(0, firstFlag);
+const flags = firstFlag < 0 ? [] : argv.slice(firstFlag);
 if (flags.includes('--help') || flags.includes('-h')) {
-  console.log(`usage: npm run bench [-- NAME ...]\navailable: ${available.join(', ')}`);
+  console.log(`usage: npm run bench [-- NAME ... [--option value ...]]\navailable: ${available.join(', ')}`);
   process.exit(0);
 }
 const chosen = names.length ? names : available;
