@@ -97,6 +97,7 @@ function layout(ports: number[], bootstrap: Layout[], dir: string, index: number
   if (bootstrap.length) {
     sections.gossip!.bootstrapper = bootstrap.map((b) => b.p2p.gossip!).join(',');
     sections.dht!.bootstrapper = bootstrap.map((b) => b.p2p.dht!).join(',');
+    sections.rps!.bootstrapper = bootstrap.map((b) => b.p2p.rps!).join(',');
   }
   return { api, p2p, sections };
 }
