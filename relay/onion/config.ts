@@ -1,0 +1,58 @@
+// [onion] options with their documented defaults (docs/onion-protocol.md, "Configuration [onion]").
+import type { HostPort } from '../../shared/address.ts';
+import type { RelayConfig } from '../config.ts';
+import { ConfigError } from '../config.ts';
+
+export interface OnionConfig {
+  apiAddress: HostPort;
+  p2pHostname: string;
+  p2pPort: number;
+  hops: number;
+  roundSeconds: number;
+  buildTimeoutMs: number;
+  stepTimeoutMs: number;
+  graceMs: number;
+  coverTunnel: boolean;
+  rpsAddress: HostPort | undefined;
+  maxLinks: number;
+  maxCircuitsPerLink: number;
+  maxHopCircuits: number;
+  createsPerSecond: number;
+  maxTunnelsPerConnection: number;
+  maxIncomingTunnels: number;
+  idleLinkMs: number;
+  linkQueueBytes: number;
+  circuitQueueCells: number;
+  onionKeyRotationSeconds: number;
+}
+
+export function readOnionConfig(config: RelayConfig): OnionConfig {
+  const s = config.section('onion');
+  if (!s) throw new ConfigError(`${config.file}: [onion] section missing`);
+  const hostname = s.string('p2p_hostname', '127.0.0.1');
+  const rps = config.section('rps');
+  const roundSeconds = s.number('round_seconds', 60, 1, 86400);
+  const buildTimeoutMs = s.int('build_timeout_ms', 5000, 100, 120_000);
+  return {
+    apiAddress: s.address('api_address'),
+    p2pHostname: hostname,
+    p2pPort: s.int('p2p_port', 0, 0, 65535),
+    hops: s.int('hops', 2, 2, 8),
+    roundSeconds,
+    buildTimeoutMs,
+    stepTimeoutMs: s.int('step_timeout_ms', Math.min(2000, buildTimeoutMs), 50, 60_000),
+    graceMs: s.int('grace_ms', Math.min(2000, Math.floor((roundSeconds * 1000) / 4)), 0, 600_000),
+    coverTunnel: s.bool('cover_tunnel', true),
+    rpsAddress: rps?.has('api_address') ? rps.address('api_address') : undefined,
+    maxLinks: s.int('max_links', 1024, 1, 100_000),
+    maxCircuitsPerLink: s.int('max_circuits_per_link', 1024, 1, 1_000_000),
+    maxHopCircuits: s.int('max_hop_circuits', 8192, 1, 1_000_000),
+    createsPerSecond: s.int('creates_per_second', 200, 1, 1_000_000),
+    maxTunnelsPerConnection: s.int('max_tunnels_per_connection', 64, 1, 100_000),
+    maxIncomingTunnels: s.int('max_incoming_tunnels', 1024, 1, 1_000_000),
+    idleLinkMs: s.int('idle_link_ms', 60_000, 100, 86_400_000),
+    linkQueueBytes: s.int('link_queue_bytes', 256 * 1024, 4 * 1024, 1 << 30),
+    circuitQueueCells: s.int('circuit_queue_cells', 64, 1, 65536),
+    onionKeyRotationSeconds: s.int('onion_key_rotation_seconds', 86400, 60, 30 * 86400),
+  };
+}

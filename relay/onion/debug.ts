@@ -1,0 +1,24 @@
+// In-process access to a running onion module's counters, for tests and the bench only (never the
+// spec API). Keyed by the module's P2P address "host:port".
+import type { Link } from './link.ts';
+import type { OnionStats } from './stats.ts';
+
+export interface OnionDebug {
+  readonly p2p: string;
+  readonly stats: OnionStats;
+  links(): Link[];
+  /** Hop circuits passing through or ending here. */
+  hopCircuits(): number;
+  outTunnels(): number;
+  inTunnels(): number;
+  coverReady(): boolean;
+  /**
+   * Build a fresh circuit to the destination of outbound tunnel `tunnelId` and send RESUME with
+   * `secret` (the tunnel's real secret when omitted); true if the destination accepted it.
+   */
+  tryResume(tunnelId: number, secret?: Uint8Array): Promise<boolean>;
+  /** "host:port" of each hop of an outbound tunnel's current circuit (destination last). */
+  tunnelPath(tunnelId: number): string[];
+}
+
+export const onionInstances = new Map<string, OnionDebug>();

@@ -1,0 +1,226 @@
+// A circuit as one of its hops sees it: a layer of keys, the link towards the initiator (prev) and,
+// once extended, the link towards the next hop. Cells from prev lose this hop's layer and go on to
+// next unless this hop recognizes them; cells from next gain this hop's layer and go back to prev.
+// The last hop (no next) is the tunnel's endpoint: its messages go to the endpoint hooks.
+import type { Logger } from '../log.ts';
+import { CellCmd, CMD_OFFSET, cellCircId, newCell, PAYLOAD_OFFSET, RelayCmd, setCircId } from './cell.ts';
+import { concat } from './crypto.ts';
+import { decodeExtend } from './extend.ts';
+import { hopBackward, hopForward, type HopLayer, hopOriginate } from './layers.ts';
+import type { Link } from './link.ts';
+import type { LinkManager } from './links.ts';
+import { fragment, Reassembler, type RelayMessage, RelayProtocolError } from './relaymsg.ts';
+import type { CircuitEnd, Router } from './router.ts';
+import type { OnionStats } from './stats.ts';
+
+export interface EndpointHooks {
+  /** A message for the tunnel endpoint (DATA, COVER, OPEN, RESUME, END, PADDING). */
+  onMessage(hop: HopCircuit, msg: RelayMessage): void;
+  /** The circuit is gone (destroyed by either side or a link closed). */
+  onClosed(hop: HopCircuit): void;
+}
+
+export interface HopContext {
+  router: Router;
+  links: () => LinkManager;
+  identity: Uint8Array;
+  log: Logger;
+  stats: OnionStats;
+  stepTimeoutMs: number;
+  endpoint: EndpointHooks;
+  maxMessage: number;
+}
+
+export class HopCircuit implements CircuitEnd {
+  next: { link: Link; circId: number } | undefined;
+  closed = false;
+  /** Set by the endpoint when this circuit belongs to a tunnel ending here. */
+  tunnel: unknown;
+  private extending = false;
+  private createdWaiter: ((cell: Uint8Array | null) => void) | undefined;
+  private readonly reasm: Reassembler;
+  private msgId = 0;
+
+  constructor(
+    private readonly ctx: HopContext,
+    readonly prevLink: Link,
+    readonly prevId: number,
+    readonly layer: HopLayer,
+  ) {
+    this.reasm = new Reassembler(ctx.maxMessage);
+  }
+
+  onCell(link: Link, cell: Uint8Array): void {
+    if (this.closed) return;
+    const fromPrev = link === this.prevLink && cellCircId(cell) === this.prevId;
+    const cmd = cell[CMD_OFFSET];
+    if (cmd === CellCmd.DESTROY && !fromPrev && this.createdWaiter) {
+      this.createdWaiter(null); // the next hop refused our CREATE: EXTEND_FAILED, circuit stays
+    } else if (cmd === CellCmd.DESTROY) {
+      this.destroy(
+        fromPrev ? 'destroyed by initiator side' : 'destroyed by next hop',
+        fromPrev ? 'next' : 'prev',
+      );
+    } else if (cmd === CellCmd.CREATED) {
+      if (fromPrev || !this.createdWaiter) this.violation('unexpected CREATED');
+      else this.createdWaiter(cell);
+    } else if (fromPrev) {
+      this.forward(cell);
+    } else {
+      hopBackward(this.layer, cell);
+      setCircId(cell, this.prevId);
+      this.prevLink.send(cell);
+      this.ctx.stats.cellsForwarded++;
+    }
+  }
+
+  private forward(cell: Uint8Array): void {
+    if (!hopForward(this.layer, cell)) {
+      if (this.next) {
+        setCircId(cell, this.next.circId);
+        this.next.link.send(cell);
+        this.ctx.stats.cellsForwarded++;
+      } else {
+        this.ctx.stats.cellsUnrecognized++; // corrupted or tagged: drop it
+      }
+      return;
+    }
+    let msg: RelayMessage | undefined;
+    try {
+      msg = this.reasm.push(cell);
+    } catch (e) {
+      if (e instanceof RelayProtocolError) {
+        this.violation(e.message);
+        return;
+      }
+      throw e;
+    }
+    if (msg) this.onMessage(msg);
+  }
+
+  private onMessage(msg: RelayMessage): void {
+    if (msg.cmd === RelayCmd.EXTEND) {
+      void this.extend(msg.data);
+      return;
+    }
+    const endpointCmds: number[] = [
+      RelayCmd.DATA,
+      RelayCmd.COVER,
+      RelayCmd.OPEN,
+      RelayCmd.RESUME,
+      RelayCmd.END,
+      RelayCmd.PADDING,
+    ];
+    if (this.next || this.extending || !endpointCmds.includes(msg.cmd)) {
+      this.violation(`relay command ${msg.cmd} not allowed here`);
+      return;
+    }
+    this.ctx.endpoint.onMessage(this, msg);
+  }
+
+  /** Send a message from this hop back to the initiator. */
+  sendBack(cmd: number, data: Uint8Array): void {
+    if (this.closed) return;
+    for (const cell of fragment(cmd, data, this.msgId++ & 0xffff)) {
+      hopOriginate(this.layer, cell);
+      setCircId(cell, this.prevId);
+      this.prevLink.send(cell);
+    }
+  }
+
+  private async extend(payload: Uint8Array): Promise<void> {
+    const req = decodeExtend(payload);
+    if (!req || this.next || this.extending) {
+      this.violation('bad or repeated EXTEND');
+      return;
+    }
+    this.extending = true;
+    const router = this.ctx.router;
+    let next: { link: Link; circId: number } | undefined;
+    try {
+      if (Buffer.from(req.peer.identity).equals(Buffer.from(this.ctx.identity)))
+        throw new Error('extend to self');
+      const link = await withTimeout(this.ctx.links().get(req.peer), this.ctx.stepTimeoutMs, 'link');
+      const circId = router.allocCircId(link);
+      if (this.closed || circId === null || !link.peerCert) throw new Error('cannot extend now');
+      next = { link, circId };
+      router.register(link, circId, this);
+      const create = newCell(circId, CellCmd.CREATE);
+      create.set(req.X, PAYLOAD_OFFSET);
+      create.set(link.peerCert.subarray(1, 33), PAYLOAD_OFFSET + 32);
+      const created = await new Promise<Uint8Array | null>((resolve) => {
+        const timer = setTimeout(() => resolve(null), this.ctx.stepTimeoutMs);
+        this.createdWaiter = (c) => {
+          clearTimeout(timer);
+          resolve(c);
+        };
+        link.send(create);
+      });
+      this.createdWaiter = undefined;
+      if (!created || this.closed) throw new Error('no CREATED');
+      this.next = next;
+      const cert = link.peerCert;
+      const len = new Uint8Array([cert.length >> 8, cert.length & 0xff]);
+      this.sendBack(
+        RelayCmd.EXTENDED,
+        concat(created.subarray(PAYLOAD_OFFSET, PAYLOAD_OFFSET + 64), len, cert),
+      );
+    } catch (e) {
+      this.ctx.log.debug(`extend to ${req.peer.host}:${req.peer.port} failed: ${(e as Error).message}`);
+      if (next) {
+        router.unregister(next.link, next.circId);
+        router.sendDestroy(next.link, next.circId);
+      }
+      this.sendBack(RelayCmd.EXTEND_FAILED, new Uint8Array(0));
+    } finally {
+      this.extending = false;
+    }
+  }
+
+  private violation(reason: string): void {
+    this.ctx.stats.relayViolations++;
+    this.ctx.log.debug(`circuit ${this.prevId} on link ${this.prevLink.id}: ${reason}`);
+    this.destroy(reason, 'both');
+  }
+
+  /** Tear down; tell the sides that did not tell us. */
+  destroy(reason: string, notify: 'prev' | 'next' | 'both' | 'none' = 'both'): void {
+    if (this.closed) return;
+    this.closed = true;
+    const router = this.ctx.router;
+    router.hopCircuits--;
+    router.unregister(this.prevLink, this.prevId);
+    if (notify === 'prev' || notify === 'both') router.sendDestroy(this.prevLink, this.prevId);
+    if (this.next) {
+      router.unregister(this.next.link, this.next.circId);
+      if (notify === 'next' || notify === 'both') router.sendDestroy(this.next.link, this.next.circId);
+    }
+    this.createdWaiter?.(null);
+    this.ctx.log.debug(`hop circuit ${this.prevId} closed: ${reason}`);
+    this.ctx.endpoint.onClosed(this);
+  }
+
+  onLinkClosed(link: Link): void {
+    if (link !== this.prevLink && this.createdWaiter) {
+      this.createdWaiter(null);
+      return;
+    }
+    this.destroy('link closed', link === this.prevLink ? 'next' : 'prev');
+  }
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}

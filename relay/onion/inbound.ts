@@ -1,0 +1,170 @@
+// The destination side: tunnels that end here. OPEN (real) creates an incoming tunnel announced with
+// INCOMING to every API connection; RESUME attaches a new round's circuit to the tunnel whose secret
+// it proves; COVER is echoed back and never announced. The tunnel's data goes to each API connection
+// that has not destroyed it; once all have, the initiator is told (END) and the circuits go.
+import type { ApiConnection } from '../api/types.ts';
+import type { Logger } from '../log.ts';
+import { MessageType } from '../../shared/wire/types.ts';
+import { RelayCmd } from './cell.ts';
+import type { EndpointHooks, HopCircuit } from './hop.ts';
+import type { RelayMessage } from './relaymsg.ts';
+import type { OnionStats } from './stats.ts';
+
+const MAX_SECRETS = 8;
+
+export class InTunnel {
+  readonly circuits: HopCircuit[] = [];
+  /** Resume secrets of circuits that carried this tunnel (hex), newest last. */
+  readonly secrets: string[] = [];
+  sendVia: HopCircuit | undefined;
+  orphanTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly receivers: Set<ApiConnection>,
+  ) {}
+}
+
+export interface InboundContext {
+  log: Logger;
+  stats: OnionStats;
+  maxIncoming: number;
+  /** How long a tunnel whose circuits all vanished waits for a RESUME. */
+  orphanMs: number;
+  connections: () => ApiConnection[];
+  allocTunnelId: () => number;
+  releaseTunnelId: (id: number) => void;
+}
+
+const COVER_MARK = Symbol('cover');
+
+export class Inbound implements EndpointHooks {
+  readonly tunnels = new Map<number, InTunnel>();
+  private readonly bySecret = new Map<string, InTunnel>();
+
+  constructor(private readonly ctx: InboundContext) {}
+
+  onMessage(hop: HopCircuit, msg: RelayMessage): void {
+    const t = hop.tunnel instanceof InTunnel ? hop.tunnel : undefined;
+    switch (msg.cmd) {
+      case RelayCmd.OPEN:
+        this.onOpen(hop, msg.data);
+        return;
+      case RelayCmd.RESUME:
+        this.onResume(hop, msg.data);
+        return;
+      case RelayCmd.DATA:
+        if (!t) return;
+        t.sendVia = hop; // follow the initiator to its newest circuit
+        this.ctx.stats.dataMessagesIn++;
+        for (const c of t.receivers)
+          c.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: t.id, data: msg.data });
+        return;
+      case RelayCmd.COVER:
+        this.ctx.stats.coverReceivedBytes += msg.data.length;
+        hop.sendBack(RelayCmd.COVER_ECHO, msg.data);
+        return;
+      case RelayCmd.END:
+        if (t) this.end(t, false);
+        return;
+      default:
+        return; // PADDING
+    }
+  }
+
+  private onOpen(hop: HopCircuit, data: Uint8Array): void {
+    if (hop.tunnel !== undefined || data.length !== 1) {
+      hop.destroy('repeated or bad OPEN');
+      return;
+    }
+    if (data[0] === 1) {
+      hop.tunnel = COVER_MARK;
+      hop.sendBack(RelayCmd.OPENED, new Uint8Array(0));
+      return;
+    }
+    const receivers = new Set(this.ctx.connections().filter((c) => !c.closed));
+    if (receivers.size === 0 || this.tunnels.size >= this.ctx.maxIncoming) {
+      hop.sendBack(RelayCmd.REFUSED, new Uint8Array(0));
+      return;
+    }
+    const t = new InTunnel(this.ctx.allocTunnelId(), receivers);
+    this.tunnels.set(t.id, t);
+    this.attach(t, hop);
+    for (const c of receivers) c.send({ type: MessageType.ONION_TUNNEL_INCOMING, tunnelId: t.id });
+    hop.sendBack(RelayCmd.OPENED, new Uint8Array(0));
+  }
+
+  private onResume(hop: HopCircuit, secret: Uint8Array): void {
+    const t = hop.tunnel === undefined ? this.bySecret.get(Buffer.from(secret).toString('hex')) : undefined;
+    if (!t) {
+      hop.sendBack(RelayCmd.REFUSED, new Uint8Array(0));
+      return;
+    }
+    clearTimeout(t.orphanTimer);
+    this.attach(t, hop);
+    hop.sendBack(RelayCmd.OPENED, new Uint8Array(0));
+  }
+
+  private attach(t: InTunnel, hop: HopCircuit): void {
+    hop.tunnel = t;
+    t.circuits.push(hop);
+    t.sendVia ??= hop;
+    const s = Buffer.from(hop.layer.resumeSecret).toString('hex');
+    t.secrets.push(s);
+    this.bySecret.set(s, t);
+    while (t.secrets.length > MAX_SECRETS) this.bySecret.delete(t.secrets.shift()!);
+  }
+
+  /** Round boundary: send on the newest circuit (the initiator switches at the same moment). */
+  onBoundary(): void {
+    for (const t of this.tunnels.values()) t.sendVia = t.circuits[t.circuits.length - 1] ?? t.sendVia;
+  }
+
+  onClosed(hop: HopCircuit): void {
+    const t = hop.tunnel instanceof InTunnel ? hop.tunnel : undefined;
+    if (!t || !this.tunnels.has(t.id)) return;
+    const i = t.circuits.indexOf(hop);
+    if (i >= 0) t.circuits.splice(i, 1);
+    if (t.sendVia === hop) t.sendVia = t.circuits[t.circuits.length - 1];
+    if (t.circuits.length === 0) {
+      t.orphanTimer = setTimeout(() => this.end(t, false), this.ctx.orphanMs);
+      t.orphanTimer.unref();
+    }
+  }
+
+  /** API DATA from a receiver. false: not a tunnel this connection may use. */
+  send(conn: ApiConnection, id: number, data: Uint8Array): boolean {
+    const t = this.tunnels.get(id);
+    if (!t?.receivers.has(conn)) return false;
+    t.sendVia?.sendBack(RelayCmd.DATA, data);
+    this.ctx.stats.dataMessagesOut++;
+    return true;
+  }
+
+  /** API DESTROY (or disconnect) by a receiver; the last one ends the tunnel. */
+  release(conn: ApiConnection, id: number): boolean {
+    const t = this.tunnels.get(id);
+    if (!t?.receivers.delete(conn)) return false;
+    if (t.receivers.size === 0) this.end(t, true);
+    return true;
+  }
+
+  end(t: InTunnel, tellInitiator: boolean): void {
+    if (!this.tunnels.delete(t.id)) return;
+    clearTimeout(t.orphanTimer);
+    for (const s of t.secrets) this.bySecret.delete(s);
+    if (tellInitiator) for (const h of t.circuits) h.sendBack(RelayCmd.END, new Uint8Array(0));
+    for (const h of [...t.circuits]) {
+      h.tunnel = undefined;
+      // After END the initiator destroys the circuit; destroy here too in case it does not.
+      if (tellInitiator) setTimeout(() => h.destroy('tunnel ended'), 1000).unref();
+      else h.destroy('tunnel ended');
+    }
+    this.ctx.releaseTunnelId(t.id);
+    this.ctx.log.debug(`incoming tunnel ${t.id} ended`);
+  }
+
+  close(): void {
+    for (const t of [...this.tunnels.values()]) this.end(t, true);
+  }
+}

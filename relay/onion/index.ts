@@ -1,0 +1,146 @@
+// The Onion module: anonymous tunnels of fixed-size cells with rounds and cover traffic.
+// Wires the parts together: onion keys, links, the circuit router, inbound/outbound tunnels, the API.
+import { formatAddress } from '../../shared/address.ts';
+import { startApiServer } from '../api/server.ts';
+import type { ModuleFactory, RelayModule } from '../module.ts';
+import { RelayCmd } from './cell.ts';
+import { readOnionConfig } from './config.ts';
+import { onionInstances } from './debug.ts';
+import { Inbound } from './inbound.ts';
+import { LinkManager } from './links.ts';
+import { OnionKeys } from './onionkey.ts';
+import { buildTo } from './paths.ts';
+import { Router } from './router.ts';
+import { type PeerSource, RpsPeerSource } from './rps.ts';
+import { OnionService } from './service.ts';
+import { newStats } from './stats.ts';
+
+const MAX_MESSAGE = 65536;
+
+export const create: ModuleFactory = async ({ config, hostkey, log }) => {
+  const cfg = readOnionConfig(config);
+  const stats = newStats();
+  const keys = new OnionKeys(hostkey, cfg.onionKeyRotationSeconds * 1000);
+  const selfId = Buffer.from(hostkey.identity).toString('hex');
+  const peers: PeerSource = cfg.rpsAddress
+    ? new RpsPeerSource(cfg.rpsAddress, cfg.stepTimeoutMs, log)
+    : { randomPeer: async () => undefined, close: () => {} };
+  if (!cfg.rpsAddress) log.warn('no [rps] api_address: this relay cannot pick hops (it can still relay)');
+
+  let links!: LinkManager;
+  let service!: OnionService;
+  const hopCtx = {
+    links: () => links,
+    identity: hostkey.identity,
+    log,
+    stats,
+    stepTimeoutMs: cfg.stepTimeoutMs,
+    maxMessage: MAX_MESSAGE,
+  };
+  const inbound = new Inbound({
+    log,
+    stats,
+    maxIncoming: cfg.maxIncomingTunnels,
+    orphanMs: cfg.buildTimeoutMs + cfg.graceMs + 1000,
+    connections: () => service.connections(),
+    allocTunnelId: () => service.allocTunnelId(),
+    releaseTunnelId: (id) => service.releaseTunnelId(id),
+  });
+  const router = new Router({
+    identity: hostkey.identity,
+    keys,
+    log,
+    stats,
+    maxCircuitsPerLink: cfg.maxCircuitsPerLink,
+    maxHopCircuits: cfg.maxHopCircuits,
+    createsPerSecond: cfg.createsPerSecond,
+    hop: { ...hopCtx, endpoint: inbound },
+  });
+  links = new LinkManager({
+    identity: hostkey.identity,
+    der: hostkey.spkiDer,
+    keys,
+    log,
+    handshakeTimeoutMs: cfg.stepTimeoutMs,
+    maxQueuedBytes: cfg.linkQueueBytes,
+    circuitQueueCells: cfg.circuitQueueCells,
+    partialCellTimeoutMs: Math.max(1000, cfg.stepTimeoutMs),
+    maxLinks: cfg.maxLinks,
+    idleLinkMs: cfg.idleLinkMs,
+    circuitsOn: (l) => router.count(l),
+    onLink: (l) => {
+      l.onCell = (cell) => router.onCell(l, cell);
+    },
+    onLinkClosed: (l) => router.onLinkClosed(l),
+  });
+  const origin = { router, links, log, stats, stepTimeoutMs: cfg.stepTimeoutMs, maxMessage: MAX_MESSAGE };
+  service = new OnionService({
+    out: {
+      origin,
+      peers,
+      selfId,
+      hops: cfg.hops,
+      log,
+      buildTimeoutMs: cfg.buildTimeoutMs,
+      graceMs: cfg.graceMs,
+    },
+    roundMs: cfg.roundSeconds * 1000,
+    coverTunnel: cfg.coverTunnel,
+    maxTunnelsPerConnection: cfg.maxTunnelsPerConnection,
+  });
+  service.inbound = inbound;
+
+  const p2pPort = await links.listen(cfg.p2pHostname, cfg.p2pPort);
+  const p2p = formatAddress({ host: cfg.p2pHostname, port: p2pPort });
+  let api: Awaited<ReturnType<typeof startApiServer>>;
+  try {
+    api = await startApiServer({ module: 'onion', address: cfg.apiAddress, handler: service, log });
+  } catch (e) {
+    await links.close();
+    keys.stop();
+    throw e;
+  }
+  service.start();
+  onionInstances.set(p2p, {
+    p2p,
+    stats,
+    links: () => [...links.all],
+    hopCircuits: () => router.hopCircuits,
+    outTunnels: () => service.out.size,
+    inTunnels: () => inbound.tunnels.size,
+    coverReady: () => !!service.cover?.current,
+    tunnelPath: (id) => service.out.get(id)?.current?.path.map((p) => `${p.host}:${p.port}`) ?? [],
+    tryResume: async (id, secret) => {
+      const t = service.out.get(id);
+      const cur = t?.current;
+      if (!t || !cur) return false;
+      const s = secret ?? cur.layers[cur.layers.length - 1]!.resumeSecret;
+      const outCtx = { origin, peers, selfId, hops: cfg.hops, log };
+      const circ = await buildTo(outCtx, t.dest, Date.now() + cfg.buildTimeoutMs, async () => true);
+      const reply = circ.expect(
+        circ.layers.length - 1,
+        [RelayCmd.OPENED, RelayCmd.REFUSED],
+        cfg.stepTimeoutMs,
+      );
+      circ.send(RelayCmd.RESUME, s);
+      const m = await reply;
+      circ.close('probe done');
+      return m?.cmd === RelayCmd.OPENED;
+    },
+  });
+
+  const module: RelayModule = {
+    name: 'onion',
+    listening: { api: api.address, p2p },
+    async stop() {
+      onionInstances.delete(p2p);
+      service.stop();
+      inbound.close();
+      peers.close();
+      keys.stop();
+      await api.close();
+      await links.close();
+    },
+  };
+  return module;
+};

@@ -1,0 +1,165 @@
+// A tunnel as its initiator sees it: one tunnel ID for the API client, carried by a circuit that is
+// replaced every round. The next round's circuit is built before the boundary (fresh hops, same
+// destination) and introduced with RESUME, which proves knowledge of the secret shared with the
+// destination on the current circuit, so the destination links it to the same tunnel ID and nobody
+// else can take the tunnel over. At the boundary traffic switches; old circuits go after a grace.
+import { randomBytes } from 'node:crypto';
+import { RelayCmd } from './cell.ts';
+import type { HopPeer, OriginCircuit } from './origin.ts';
+import { buildTo, type PathContext } from './paths.ts';
+import type { RelayMessage } from './relaymsg.ts';
+
+export interface OutTunnelEvents {
+  onData(data: Uint8Array): void;
+  /** The tunnel is gone for good (destination ended it, or no replacement circuit could be built). */
+  onEnded(reason: string): void;
+}
+
+export interface OutContext extends PathContext {
+  buildTimeoutMs: number;
+  graceMs: number;
+}
+
+const OPEN_REAL = 0;
+const OPEN_COVER = 1;
+
+export class OutTunnel {
+  current: OriginCircuit | undefined;
+  next: OriginCircuit | undefined;
+  private readonly old = new Set<OriginCircuit>();
+  private preparing = false;
+  closed = false;
+
+  constructor(
+    private readonly ctx: OutContext,
+    readonly id: number,
+    readonly dest: HopPeer,
+    readonly cover: boolean,
+    private readonly events: OutTunnelEvents,
+  ) {}
+
+  /** Build the first circuit and OPEN the tunnel at the destination; throws on failure. */
+  async open(): Promise<void> {
+    const deadline = Date.now() + this.ctx.buildTimeoutMs;
+    const circ = await buildTo(this.ctx, this.dest, deadline, (c) => this.intro(c, null));
+    if (this.closed) {
+      circ.close('tunnel closed during build');
+      throw new Error('tunnel closed during build');
+    }
+    this.adopt(circ);
+    this.current = circ;
+  }
+
+  private async intro(circ: OriginCircuit, secret: Uint8Array | null): Promise<boolean> {
+    const reply = circ.expect(
+      circ.layers.length - 1,
+      [RelayCmd.OPENED, RelayCmd.REFUSED],
+      this.ctx.origin.stepTimeoutMs,
+    );
+    if (secret) circ.send(RelayCmd.RESUME, secret);
+    else circ.send(RelayCmd.OPEN, new Uint8Array([this.cover ? OPEN_COVER : OPEN_REAL]));
+    const m = await reply;
+    if (!m) throw new Error('no answer to OPEN/RESUME');
+    return m.cmd === RelayCmd.OPENED;
+  }
+
+  private adopt(circ: OriginCircuit): void {
+    circ.onMessage = (m) => this.onMessage(m);
+    circ.onClose = () => this.onCircuitClosed(circ);
+  }
+
+  private onMessage(m: RelayMessage): void {
+    if (this.closed) return;
+    if (m.cmd === RelayCmd.DATA && !this.cover) this.events.onData(m.data);
+    else if (m.cmd === RelayCmd.COVER_ECHO) this.ctx.origin.stats.coverEchoedBytes += m.data.length;
+    else if (m.cmd === RelayCmd.END) this.close('ended by the destination', false);
+  }
+
+  send(data: Uint8Array): void {
+    this.current?.send(RelayCmd.DATA, data);
+  }
+
+  sendCover(n: number): void {
+    if (!this.current) return;
+    this.current.send(RelayCmd.COVER, randomBytes(n));
+    this.ctx.origin.stats.coverSentBytes += n;
+  }
+
+  /** Before the boundary: build the next round's circuit (new hops) and RESUME the tunnel on it. */
+  async prepareNext(): Promise<void> {
+    if (this.closed || this.preparing || this.next || !this.current || this.cover) return;
+    this.preparing = true;
+    try {
+      const secret = this.current.layers[this.current.layers.length - 1]!.resumeSecret;
+      const deadline = Date.now() + this.ctx.buildTimeoutMs;
+      const circ = await buildTo(this.ctx, this.dest, deadline, (c) => this.intro(c, secret));
+      if (this.closed) circ.close('tunnel closed');
+      else {
+        this.adopt(circ);
+        this.next = circ;
+      }
+    } catch (e) {
+      this.ctx.log.debug(`tunnel ${this.id}: next circuit failed: ${(e as Error).message}`);
+    } finally {
+      this.preparing = false;
+    }
+  }
+
+  /** At the boundary: send on the new circuit; the old one keeps receiving for the grace period. */
+  switchover(): void {
+    if (this.closed || !this.next) return;
+    const prev = this.current;
+    this.current = this.next;
+    this.next = undefined;
+    this.ctx.origin.stats.switchovers++;
+    if (prev) this.retire(prev);
+  }
+
+  /** Keep a circuit for the grace period (late cells still arrive), then destroy it. */
+  retire(circ: OriginCircuit): void {
+    this.old.add(circ);
+    const t = setTimeout(() => {
+      this.old.delete(circ);
+      circ.close('round over');
+    }, this.ctx.graceMs);
+    t.unref();
+  }
+
+  private onCircuitClosed(circ: OriginCircuit): void {
+    this.old.delete(circ);
+    if (this.closed) return;
+    if (circ === this.next) this.next = undefined;
+    if (circ !== this.current) return;
+    this.current = undefined;
+    if (this.next) {
+      this.switchover();
+      return;
+    }
+    if (this.cover) {
+      this.close('cover circuit lost', false);
+      return;
+    }
+    // Lost mid-round: build a replacement now and RESUME on it (the destination keeps the tunnel a while).
+    const secret = circ.layers[circ.layers.length - 1]!.resumeSecret;
+    buildTo(this.ctx, this.dest, Date.now() + this.ctx.buildTimeoutMs, (c) => this.intro(c, secret)).then(
+      (c) => {
+        if (this.closed) return c.close('tunnel closed');
+        this.adopt(c);
+        if (this.current) this.retire(this.current);
+        this.current = c;
+      },
+      (e) => this.close(`circuit lost and not replaced: ${(e as Error).message}`, false),
+    );
+  }
+
+  /** End the tunnel: tell the destination (END) unless it told us, and destroy every circuit. */
+  close(reason: string, byUs = true): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (byUs) this.current?.send(RelayCmd.END, new Uint8Array(0));
+    for (const c of [this.current, this.next, ...this.old]) c?.close(reason);
+    this.old.clear();
+    this.current = this.next = undefined;
+    if (!byUs) this.events.onEnded(reason);
+  }
+}

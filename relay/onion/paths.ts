@@ -1,0 +1,100 @@
+// Choosing hops: random distinct peers from RPS, never this relay or the destination, and a fresh
+// replacement when one fails. Also the build loop shared by tunnels and cover tunnels.
+import type { Logger } from '../log.ts';
+import { buildCircuit, type HopPeer, type OriginCircuit, type OriginContext } from './origin.ts';
+import type { PeerSource } from './rps.ts';
+
+export interface PathContext {
+  origin: OriginContext;
+  peers: PeerSource;
+  selfId: string;
+  hops: number;
+  log: Logger;
+}
+
+/** Draw one peer from RPS that is not in `exclude` (a few queries at most). */
+export async function drawPeer(ctx: PathContext, exclude: Set<string>): Promise<HopPeer | undefined> {
+  for (let i = 0; i < 8; i++) {
+    const p = await ctx.peers.randomPeer();
+    if (p && p.idHex !== ctx.selfId && !exclude.has(p.idHex)) return p;
+  }
+  return undefined;
+}
+
+/** Intro sent on a freshly built circuit (OPEN or RESUME); resolves true if the destination agreed. */
+export type Intro = (circ: OriginCircuit) => Promise<boolean>;
+
+export class RefusedError extends Error {}
+
+/**
+ * Build a circuit through `ctx.hops` random hops to `dest` and run `intro` on it, retrying with fresh
+ * hops until `deadline` (ms since epoch). Throws when the deadline passes or the destination refuses.
+ */
+export async function buildTo(
+  ctx: PathContext,
+  dest: HopPeer,
+  deadline: number,
+  intro: Intro,
+): Promise<OriginCircuit> {
+  let lastError = 'no attempt';
+  while (Date.now() < deadline) {
+    const used = new Set([dest.idHex]);
+    const path: HopPeer[] = [];
+    while (path.length < ctx.hops) {
+      const p = await drawPeer(ctx, used);
+      if (!p) break;
+      used.add(p.idHex);
+      path.push(p);
+    }
+    if (path.length < ctx.hops) {
+      lastError = `RPS gave ${path.length} of ${ctx.hops} usable hops`;
+      await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, deadline - Date.now()))));
+      continue;
+    }
+    const replace = async (_i: number, failed: HopPeer) => {
+      used.add(failed.idHex);
+      const alt = await drawPeer(ctx, used);
+      if (alt) used.add(alt.idHex);
+      return alt;
+    };
+    let circ: OriginCircuit | undefined;
+    try {
+      circ = await untilDeadline(buildCircuit(ctx.origin, [...path, dest], replace), deadline);
+      const ok = await intro(circ);
+      if (ok) return circ;
+      circ.close('destination refused');
+      throw new RefusedError('destination refused the tunnel');
+    } catch (e) {
+      circ?.close('build step failed');
+      if (e instanceof RefusedError) throw e;
+      lastError = (e as Error).message;
+      ctx.log.debug(`build to ${dest.host}:${dest.port} failed: ${lastError}`);
+    }
+  }
+  throw new Error(`tunnel build timed out (${lastError})`);
+}
+
+/** Like withTimeout, but a circuit that arrives late is closed rather than leaked. */
+function untilDeadline(p: Promise<OriginCircuit>, deadline: number): Promise<OriginCircuit> {
+  return new Promise((resolve, reject) => {
+    let late = false;
+    const t = setTimeout(
+      () => {
+        late = true;
+        reject(new Error('deadline passed'));
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+    p.then(
+      (c) => {
+        clearTimeout(t);
+        if (late) c.close('built too late');
+        else resolve(c);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}

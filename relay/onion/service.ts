@@ -1,0 +1,237 @@
+// The Onion API (560-566) on top of the tunnels: BUILD -> READY/ERROR, DATA both ways, DESTROY,
+// COVER through the round's cover tunnel, INCOMING from the inbound side, and the round clock.
+import { randomInt } from 'node:crypto';
+import { parseHostkey } from './keycache.ts';
+import { type ApiConnection, type ApiHandler, ApiViolation } from '../api/types.ts';
+import { type ApiMessage, MessageType } from '../../shared/wire/types.ts';
+import type { Inbound } from './inbound.ts';
+import type { HopPeer } from './origin.ts';
+import { type OutContext, OutTunnel } from './outbound.ts';
+import { drawPeer } from './paths.ts';
+import { RoundClock } from './rounds.ts';
+
+interface ConnState {
+  /** Tunnels this connection built (pending or READY). */
+  own: Set<OutTunnel>;
+  /** IDs announced to it with READY and not destroyed: COVER is illegal while any exist. */
+  ready: Set<number>;
+}
+
+export interface ServiceOptions {
+  out: OutContext;
+  roundMs: number;
+  coverTunnel: boolean;
+  maxTunnelsPerConnection: number;
+}
+
+export class OnionService implements ApiHandler {
+  readonly accepts = new Set<number>([
+    MessageType.ONION_TUNNEL_BUILD,
+    MessageType.ONION_TUNNEL_DESTROY,
+    MessageType.ONION_TUNNEL_DATA,
+    MessageType.ONION_COVER,
+  ]);
+  readonly out = new Map<number, OutTunnel>();
+  private readonly conns = new Map<ApiConnection, ConnState>();
+  private readonly usedIds = new Set<number>();
+  cover: OutTunnel | undefined;
+  private nextCover: OutTunnel | undefined;
+  private readonly clock: RoundClock;
+  inbound!: Inbound;
+  private stopped = false;
+
+  constructor(private readonly opts: ServiceOptions) {
+    const lead = Math.min(opts.roundMs / 2, opts.out.buildTimeoutMs + 1000);
+    this.clock = new RoundClock(opts.roundMs, lead, {
+      prebuild: () => this.prebuild(),
+      boundary: () => this.boundary(),
+    });
+  }
+
+  start(): void {
+    this.clock.start();
+    if (this.opts.coverTunnel) this.firstCover();
+  }
+
+  /** The first cover tunnel; retried until one exists (RPS may know no peers yet). */
+  private firstCover(): void {
+    void this.buildCover().then((t) => {
+      if (t) this.installCover(t);
+      else if (!this.stopped && !this.cover) {
+        setTimeout(() => this.firstCover(), Math.min(this.opts.roundMs / 2, 5000)).unref();
+      }
+    });
+  }
+
+  allocTunnelId = (): number => {
+    for (;;) {
+      const id = randomInt(1, 0xffffffff);
+      if (!this.usedIds.has(id)) {
+        this.usedIds.add(id);
+        return id;
+      }
+    }
+  };
+
+  releaseTunnelId = (id: number): void => {
+    this.usedIds.delete(id);
+  };
+
+  onConnect(conn: ApiConnection): void {
+    this.conns.set(conn, { own: new Set(), ready: new Set() });
+  }
+
+  onDisconnect(conn: ApiConnection): void {
+    const st = this.conns.get(conn);
+    this.conns.delete(conn);
+    for (const t of st?.own ?? []) this.endOut(t, 'API connection closed');
+    for (const t of [...this.inbound.tunnels.values()]) this.inbound.release(conn, t.id);
+  }
+
+  connections(): ApiConnection[] {
+    return [...this.conns.keys()];
+  }
+
+  onMessage(conn: ApiConnection, msg: ApiMessage): void {
+    const st = this.conns.get(conn);
+    if (!st) return;
+    switch (msg.type) {
+      case MessageType.ONION_TUNNEL_BUILD:
+        return void this.build(conn, st, msg.address, msg.port, msg.hostkey);
+      case MessageType.ONION_TUNNEL_DATA: {
+        const t = this.out.get(msg.tunnelId);
+        if (t && st.own.has(t)) {
+          t.send(msg.data);
+          return;
+        }
+        if (!this.inbound.send(conn, msg.tunnelId, msg.data)) this.error(conn, 564, msg.tunnelId);
+        return;
+      }
+      case MessageType.ONION_TUNNEL_DESTROY: {
+        const t = this.out.get(msg.tunnelId);
+        if (t && st.own.has(t)) {
+          this.endOut(t, 'destroyed by client');
+          return;
+        }
+        if (!this.inbound.release(conn, msg.tunnelId)) this.error(conn, 563, msg.tunnelId);
+        return;
+      }
+      case MessageType.ONION_COVER:
+        if (st.ready.size > 0) throw new ApiViolation('ONION COVER while holding a READY tunnel');
+        this.cover?.sendCover(msg.coverSize);
+        return;
+      default:
+        throw new ApiViolation(`type ${msg.type} not handled by onion`);
+    }
+  }
+
+  private error(conn: ApiConnection, requestType: number, tunnelId: number): void {
+    conn.send({ type: MessageType.ONION_ERROR, requestType, tunnelId });
+  }
+
+  private async build(
+    conn: ApiConnection,
+    st: ConnState,
+    host: string,
+    port: number,
+    der: Uint8Array,
+  ): Promise<void> {
+    let dest: HopPeer;
+    try {
+      const k = parseHostkey(der);
+      dest = { host, port, der: k.spki, identity: k.identity, idHex: k.idHex };
+    } catch {
+      return this.error(conn, 560, 0);
+    }
+    if (
+      st.own.size >= this.opts.maxTunnelsPerConnection ||
+      dest.idHex === this.opts.out.selfId ||
+      port === 0
+    ) {
+      return this.error(conn, 560, 0);
+    }
+    const id = this.allocTunnelId();
+    const t = new OutTunnel(this.opts.out, id, dest, false, {
+      onData: (data) => conn.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: id, data }),
+      onEnded: () => {
+        if (this.forget(t)) this.error(conn, 564, id);
+      },
+    });
+    st.own.add(t);
+    this.out.set(id, t);
+    try {
+      await t.open();
+    } catch (e) {
+      this.opts.out.log.debug(`BUILD to ${host}:${port} failed: ${(e as Error).message}`);
+      this.forget(t);
+      t.close('build failed');
+      if (!conn.closed) this.error(conn, 560, 0);
+      return;
+    }
+    if (t.closed || conn.closed) return this.endOut(t, 'client gone');
+    st.ready.add(id);
+    conn.send({ type: MessageType.ONION_TUNNEL_READY, tunnelId: id, hostkey: dest.der });
+  }
+
+  /** Drop a tunnel from the tables; false if it was already gone. */
+  private forget(t: OutTunnel): boolean {
+    if (!this.out.delete(t.id)) return false;
+    this.releaseTunnelId(t.id);
+    for (const st of this.conns.values()) {
+      st.own.delete(t);
+      st.ready.delete(t.id);
+    }
+    return true;
+  }
+
+  private endOut(t: OutTunnel, reason: string): void {
+    this.forget(t);
+    t.close(reason);
+  }
+
+  private prebuild(): void {
+    for (const t of this.out.values()) void t.prepareNext();
+    if (this.opts.coverTunnel) void this.buildCover().then((c) => (this.nextCover = c));
+  }
+
+  private boundary(): void {
+    for (const t of this.out.values()) t.switchover();
+    this.inbound.onBoundary();
+    if (this.nextCover) this.installCover(this.nextCover);
+    this.nextCover = undefined;
+  }
+
+  private installCover(t: OutTunnel | undefined): void {
+    if (!t) return;
+    if (this.stopped) {
+      t.close('stopping');
+      return;
+    }
+    const prev = this.cover;
+    this.cover = t;
+    if (prev?.current) prev.retire(prev.current);
+  }
+
+  /** A cover tunnel to a random destination; never announced at either end. */
+  private async buildCover(): Promise<OutTunnel | undefined> {
+    const ctx = this.opts.out;
+    const dest = await drawPeer(ctx, new Set());
+    if (!dest || this.stopped) return undefined;
+    const t = new OutTunnel(ctx, 0, dest, true, { onData: () => {}, onEnded: () => {} });
+    try {
+      await t.open();
+      return t;
+    } catch (e) {
+      ctx.log.debug(`cover tunnel to ${dest.host}:${dest.port} failed: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.clock.stop();
+    for (const t of [...this.out.values()]) this.endOut(t, 'stopping');
+    this.cover?.close('stopping');
+    this.nextCover?.close('stopping');
+  }
+}

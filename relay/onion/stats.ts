@@ -1,0 +1,32 @@
+// Counters for tests and the bench (read in-process through debug.ts, never via the spec API).
+export interface OnionStats {
+  cellsForwarded: number;
+  cellsUnknownCircuit: number;
+  cellsUnrecognized: number;
+  relayViolations: number;
+  coverSentBytes: number;
+  coverReceivedBytes: number;
+  coverEchoedBytes: number;
+  dataMessagesIn: number;
+  dataMessagesOut: number;
+  circuitsBuilt: number;
+  buildFailures: number;
+  switchovers: number;
+}
+
+export function newStats(): OnionStats {
+  return {
+    cellsForwarded: 0,
+    cellsUnknownCircuit: 0,
+    cellsUnrecognized: 0,
+    relayViolations: 0,
+    coverSentBytes: 0,
+    coverReceivedBytes: 0,
+    coverEchoedBytes: 0,
+    dataMessagesIn: 0,
+    dataMessagesOut: 0,
+    circuitsBuilt: 0,
+    buildFailures: 0,
+    switchovers: 0,
+  };
+}

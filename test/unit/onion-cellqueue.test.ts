@@ -1,0 +1,32 @@
+// Per-circuit queues of a congested link: bounded, oldest dropped, drained round-robin.
+import { describe, expect, it } from 'vitest';
+import { CELL_SIZE, setCircId } from '../../relay/onion/cell.ts';
+import { CircuitQueues } from '../../relay/onion/cellqueue.ts';
+
+function cell(circ: number, n: number): Uint8Array {
+  const c = new Uint8Array(CELL_SIZE);
+  setCircId(c, circ);
+  c[10] = n;
+  return c;
+}
+
+describe('circuit queues', () => {
+  it('drop the oldest cell of a full circuit queue only', () => {
+    const q = new CircuitQueues(3);
+    for (let i = 0; i < 5; i++) q.push(cell(1, i));
+    q.push(cell(2, 9));
+    expect(q.size).toBe(4);
+    expect(q.dropped).toBe(2);
+    const out = q.take(10);
+    expect(out.map((c) => c[10])).toEqual([2, 9, 3, 4]);
+  });
+
+  it('drain round-robin so a busy circuit does not starve a quiet one', () => {
+    const q = new CircuitQueues(100);
+    for (let i = 0; i < 50; i++) q.push(cell(1, i));
+    q.push(cell(2, 200));
+    const first = q.take(2);
+    expect(first.map((c) => c[10])).toEqual([0, 200]);
+    expect(q.size).toBe(49);
+  });
+});

@@ -1,0 +1,27 @@
+// [onion] options: documented defaults, ranges, and errors that name file, section and key.
+import { describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../relay/config.ts';
+import { readOnionConfig } from '../../relay/onion/config.ts';
+
+const base = 'hostkey = k.pem\n[rps]\napi_address = 127.0.0.1:7002\n[onion]\napi_address = 127.0.0.1:7003\n';
+
+describe('onion config', () => {
+  it('applies the documented defaults', () => {
+    const c = readOnionConfig(parseConfigText('/x/peer.ini', base));
+    expect(c.hops).toBe(2);
+    expect(c.roundSeconds).toBe(60);
+    expect(c.buildTimeoutMs).toBe(5000);
+    expect(c.p2pHostname).toBe('127.0.0.1');
+    expect(c.rpsAddress).toEqual({ host: '127.0.0.1', port: 7002 });
+    expect(c.coverTunnel).toBe(true);
+  });
+
+  it('rejects fewer than 2 hops, naming file, section and key', () => {
+    expect(() => readOnionConfig(parseConfigText('/x/peer.ini', `${base}hops = 1\n`))).toThrow(
+      /\/x\/peer\.ini: \[onion\] hops: 1 is out of range/,
+    );
+    expect(() => readOnionConfig(parseConfigText('/x/peer.ini', `${base}round_seconds = soon\n`))).toThrow(
+      /round_seconds/,
+    );
+  });
+});
