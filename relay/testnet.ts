@@ -38,6 +38,8 @@ export interface TestnetRelay {
   readonly api: Record<string, string>;
   readonly p2p: Record<string, string>;
   running: boolean;
+  /** Processes mode: the relay's process id while it runs. */
+  pid(): number | undefined;
   /** In-process mode: the running module instances (tests and benchmarks may look inside). */
   modules(): RelayModule[];
   start(): Promise<void>;
@@ -180,7 +182,7 @@ async function startTestnetOnce(opts: TestnetOptions): Promise<Testnet> {
   return net;
 }
 
-type Base = Omit<TestnetRelay, 'running' | 'start' | 'stop' | 'modules'>;
+type Base = Omit<TestnetRelay, 'running' | 'start' | 'stop' | 'modules' | 'pid'>;
 
 function inProcessRelay(base: Base, opts: TestnetOptions, log: Logger): TestnetRelay {
   let relay: Relay | undefined;
@@ -188,6 +190,7 @@ function inProcessRelay(base: Base, opts: TestnetOptions, log: Logger): TestnetR
     ...base,
     running: false,
     modules: () => relay?.modules ?? [],
+    pid: () => (relay ? process.pid : undefined),
     async start() {
       if (relay) return;
       relay = await startRelay(loadConfig(base.config), {
@@ -212,6 +215,7 @@ function processRelay(base: Base, opts: TestnetOptions, log: Logger): TestnetRel
     ...base,
     running: false,
     modules: () => [],
+    pid: () => child?.pid,
     start() {
       if (child) return Promise.resolve();
       const args = [join(REPO, 'bin/voidphone-relay.js'), '-c', base.config, '--ready-json'];

@@ -56,8 +56,19 @@ export class ApiClient {
 
   send(msg: ApiMessage): void {
     if (this.closed) throw new Error(`API connection closed: ${this.closeReason}`);
+    if (!this.corked) {
+      // Messages sent in one tick leave in one write.
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
     this.socket.write(encodeMessage(msg));
   }
+
+  private corked = false;
 
   /** Raw bytes (tests use this to send malformed frames). */
   sendRaw(bytes: Uint8Array): void {

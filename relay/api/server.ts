@@ -59,8 +59,22 @@ class SocketConnection implements ApiConnection {
       this.close(`client not reading: ${this.socket.writableLength} bytes queued`);
       return false;
     }
+    this.batch();
     this.socket.write(encodeMessage(msg));
     return true;
+  }
+
+  private corked = false;
+
+  /** Messages sent in one tick leave in one write (one syscall, one TCP segment where they fit). */
+  private batch(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.socket.uncork();
+    });
   }
 
   close(reason: string, log = true): void {
