@@ -117,7 +117,8 @@ describe('DHT churn', () => {
     await storer.stop();
     const reader = byDistance.at(-1)!;
     const rc = await ApiClient.connect(reader.api.dht!);
-    expect(await dhtGet(rc, key)).toEqual(value);
+    // Routing tables still name the stopped relays for a while: a first lookup may time out on them.
+    expect(await dhtGetEventually(rc, key, 5, 200)).toEqual(value);
     rc.close();
   });
 });
