@@ -1,5 +1,5 @@
 // `npm run bench -- call [--calls=N] [--round=S]`: call set-up time in real Chromium on
-// a local testnet. Alice clicks "Call bob"; we time, on alice's call session, click → ringing (bob's
+// a local testnet, then the voice figures of _voice.ts (mouth-to-ear latency, concealment). Alice clicks "Call bob"; we time, on alice's call session, click → ringing (bob's
 // page rings and says so) and click → connected (bob's page accepts as soon as it rings).
 import { parseArgs } from 'node:util';
 import { type ClientPage, demoNet, launch, openClient, waitOnline } from '../e2e/call-helpers.ts';
@@ -16,9 +16,17 @@ function pct(xs: number[], p: number): number {
 }
 
 export async function run(args: string[]): Promise<void> {
+  await runSetup(args);
+  console.log('\n--- voice (mouth-to-ear, concealment) ---');
+  const voice = (await import('./_voice.ts')) as { run(args: string[]): Promise<void> };
+  await voice.run(args.filter((a) => !/^--(calls|round)\b/.test(a)));
+}
+
+async function runSetup(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: { calls: { type: 'string', default: '10' }, round: { type: 'string', default: '5' } },
+    strict: false,
   });
   const calls = Number(values.calls);
   const roundS = Number(values.round);
