@@ -1,15 +1,26 @@
-// Entry point: read the fragment (#token=…&name=…&contact=…), start the engine, mount the UI.
-// The token lives in the fragment so it never reaches a server log or a Referer header.
+// Entry point: read the fragment (#token=…&name=…&contact=…), start the engine and the audio that
+// rides on its calls, mount the UI. The token lives in the fragment so it never reaches a server
+// log or a Referer header.
 import { mount } from 'svelte';
 import App from './App.svelte';
-import { VoidPhone } from './lib/api/voidphone.ts';
 import { applyFragment } from './lib/api/fragment.ts';
+import { VoidPhone } from './lib/api/voidphone.ts';
+import { CallAudio } from './lib/audio/index.ts';
 
 const params = new URLSearchParams(location.hash.slice(1));
 const token = params.get('token') ?? '';
 const vp = new VoidPhone(`ws://${location.host}/ws?token=${encodeURIComponent(token)}`, localStorage);
 applyFragment(vp, params);
-// The e2e test and the audio code (issue 8) reach the engine here.
-(globalThis as { voidphone?: VoidPhone }).voidphone = vp;
+// Voice on every connected call; ONION COVER at a call's rate and size whenever no voice runs and
+// the onion allows it (no BUILD unanswered, no READY tunnel held: spec 4.6.7).
+const audio = new CallAudio({
+  onCall: (cb) => vp.onCall(cb),
+  sendCover: (coverSize) => vp.conn.send({ type: 566, coverSize }),
+  coverAllowed: () => vp.conn.status === 'open' && !!vp.onion?.coverAllowed(),
+});
+// The e2e tests and the benchmarks reach the engine and the audio here.
+const g = globalThis as { voidphone?: VoidPhone; voidphoneAudio?: CallAudio };
+g.voidphone = vp;
+g.voidphoneAudio = audio;
 if (token) vp.start();
-mount(App, { target: document.getElementById('app')!, props: { vp, hasToken: !!token } });
+mount(App, { target: document.getElementById('app')!, props: { vp, audio, hasToken: !!token } });

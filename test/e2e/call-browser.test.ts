@@ -54,6 +54,12 @@ describe('a call between two browsers', () => {
     await ring.getByRole('button', { name: 'Accept' }).click();
     await alice.page.getByRole('heading', { name: 'In call with bob' }).waitFor({ timeout: 10_000 });
     await bob.page.getByRole('heading', { name: 'In call with alice' }).waitFor({ timeout: 10_000 });
+    // The voice starts with the call: wait for its first figures (the fake microphone beeps).
+    const quality = bob.page.getByRole('group', { name: 'Call quality' });
+    await quality
+      .getByText(/^(Good|Fair|Poor)$/)
+      .first()
+      .waitFor({ timeout: 15_000 });
     await bob.page.screenshot({ path: `${SHOTS}04-in-call.png` });
   });
 

@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { buildClient, type Demo, startDemo } from '../../relay/bridge/demo.ts';
 
-export const SHOTS = new URL('../../docs/screenshots/', import.meta.url).pathname;
+/**
+ * Where the e2e tests save their screenshots: docs/screenshots when VOIDPHONE_SCREENSHOTS=1 (to
+ * refresh the ones the docs show), else a temp folder, so a test run leaves the work tree clean.
+ */
+export const SHOTS = process.env.VOIDPHONE_SCREENSHOTS
+  ? new URL('../../docs/screenshots/', import.meta.url).pathname
+  : `${mkdtempSync(join(tmpdir(), 'voidphone-shots-'))}/`;
 
 export async function demoNet(roundSeconds: number): Promise<Demo> {
   const dir = mkdtempSync(join(tmpdir(), 'voidphone-client-'));
@@ -32,6 +38,10 @@ export function launch(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      // The client's voice starts with every connected call: a fake microphone (a beep) for it.
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      '--autoplay-policy=no-user-gesture-required',
     ],
   });
 }
@@ -78,7 +88,10 @@ export async function startMessages(c: ClientPage, name: string, everyMs = 100):
       const roundMs = g.voidphone.conn.hello!.roundSeconds * 1000;
       const rx: string[] = [];
       g.__rx = rx;
-      call.onMedia((p) => rx.push(new TextDecoder().decode(p)));
+      // The voice's own payloads (80 bytes, version 1) flow alongside: keep only test messages.
+      call.onMedia((p) => {
+        if (p.length !== 80 || p[0] !== 1) rx.push(new TextDecoder().decode(p));
+      });
       let i = 0;
       g.__tx = setInterval(() => {
         const round = Math.floor(g.voidphone.now() / roundMs);

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { Demo } from '../../relay/bridge/demo.ts';
-import { type ClientPage, demoNet, launch, openClient, SHOTS, waitOnline } from './call-helpers.ts';
+import { type ClientPage, demoNet, launch, openClient, SHOTS, until, waitOnline } from './call-helpers.ts';
 
 const ROUND_S = 5;
 const WAIT = 4 * ROUND_S * 1000;
@@ -55,9 +55,28 @@ describe('call endings', () => {
   });
 
   it('bob is in a call: carol gets busy, the call goes on', async () => {
+    // Alice has blocked her microphone: the call still works, she hears bob, he hears silence.
+    await alice.page.evaluate(() => {
+      navigator.mediaDevices.getUserMedia = () =>
+        Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+    });
     const dialog = await ring(alice, 'alice', bob, 'bob');
     await dialog.getByRole('button', { name: 'Accept' }).click();
     await alice.page.getByRole('heading', { name: 'In call with bob' }).waitFor({ timeout: 10_000 });
+    await alice.page.getByText('Microphone blocked').waitFor({ timeout: 10_000 });
+    const heard = (c: ClientPage) =>
+      c.page.evaluate(
+        () =>
+          (
+            globalThis as unknown as { voidphoneAudio: { stats(): { received: number } | null } }
+          ).voidphoneAudio.stats()?.received ?? 0,
+      );
+    await until(async () => (await heard(alice)) > 50 && (await heard(bob)) > 50, 'media both ways', 15_000);
+    await alice.page
+      .getByRole('group', { name: 'Call quality' })
+      .getByText(/^(Good|Fair|Poor)$/)
+      .waitFor({ timeout: 10_000 });
+    await alice.page.screenshot({ path: `${SHOTS}13-no-microphone.png` });
     await carol.page.getByRole('button', { name: 'Call bob' }).click();
     await carol.page.getByText('They are in another call.').waitFor({ timeout: WAIT });
     await carol.page.screenshot({ path: `${SHOTS}08-busy.png` });

@@ -77,7 +77,10 @@ describe('voice loopback in Chromium', () => {
     expect(stats.badPayloads).toBe(0);
     // The worklet came from its own same-origin file (what the bridge's CSP allows), not a Blob.
     expect(await page.evaluate(() => window.voiceHarness.workletFrom())).toBe('file');
-    expect(c.peak).toBeGreaterThan(0.5);
+    // The peak stands far above every other lag (ratio); the coefficient itself drops when a
+    // loaded machine makes the jitter buffer stretch or skip inside the 2 s window (0.76 alone,
+    // 0.43 next to other browser tests on 2 cores), so it only has to show a clear match.
+    expect(c.peak).toBeGreaterThan(0.3);
     expect(c.ratio).toBeGreaterThan(8);
     await page.evaluate(() => window.voiceHarness.stop());
     await page.close();

@@ -69,6 +69,8 @@ class Port implements OnionPort {
   readonly incoming = new Set<(id: number) => void>();
   readonly data = new Set<(id: number, d: Uint8Array) => void>();
   destroyed: number[] = [];
+  /** DATA messages this port sent (each one ONION TUNNEL DATA = one packet on the wire). */
+  sent = 0;
   constructor(
     private readonly net: FakeOnion,
     readonly name: string,
@@ -77,6 +79,7 @@ class Port implements OnionPort {
     return this.net.build(this, dest.spki);
   }
   send(id: number, d: Uint8Array) {
+    this.sent++;
     this.net.deliver(this, id, d);
   }
   destroy(id: number) {
@@ -116,15 +119,25 @@ afterEach(() => {
   for (const m of managers.splice(0)) m.stop();
 });
 
-function manager(net: FakeOnion, me: Hostkey, contacts: Hostkey[], allowUnknown = false) {
+const portOf = new WeakMap<CallManager, Port>();
+
+function manager(
+  net: FakeOnion,
+  me: Hostkey,
+  contacts: Hostkey[],
+  allowUnknown = false,
+  timings: Partial<typeof FAST> = FAST,
+) {
+  const port = net.port(me);
   const m = new CallManager({
-    onion: net.port(me),
+    onion: port,
     sign: async (d) => signFor(me, 'call', d),
     ownSpki: me.spkiDer,
     contactKey: (id) => contacts.find((c) => toHex(c.identity) === id)?.spkiDer,
     allowUnknownCallers: () => allowUnknown,
-    timings: FAST,
+    timings,
   });
+  portOf.set(m, port);
   managers.push(m);
   return m;
 }
@@ -345,5 +358,49 @@ describe('call signalling', () => {
     await reach(s, 'ended');
     expect(s.endReason).toBe('refused');
     expect(rang).toBe(false);
+  });
+});
+
+describe('keepalive', () => {
+  it('no PING while media flows (the call sends at the media rate only); liveness still detected', async () => {
+    const net = new FakeOnion();
+    const timings = { ...FAST, keepaliveMs: 50, idleTimeoutMs: 400 };
+    const a = manager(net, alice, [bob], false, timings);
+    const b = manager(net, bob, [alice], false, timings);
+    const { out, inc } = await callAndAnswer(net, a, b, bob);
+    inc.accept();
+    await reach(out, 'connected');
+    const [pa, pb] = [portOf.get(a)!, portOf.get(b)!];
+    let aliceTalks = true;
+    let mediaA = 0;
+    const media = new TextEncoder().encode('m');
+    const pump = setInterval(() => {
+      if (aliceTalks && out.sendMedia(media)) mediaA++;
+      inc.sendMedia(media);
+    }, 10);
+    try {
+      // Let the set-up's control messages and their ACKs settle, then count packets against media.
+      await new Promise((r) => setTimeout(r, 200));
+      const [sentA, sentB, media0] = [pa.sent, pb.sent, mediaA];
+      await new Promise((r) => setTimeout(r, 600)); // longer than idleTimeoutMs: media alone keeps it up
+      expect([out.state, inc.state]).toEqual(['connected', 'connected']);
+      // Every packet alice sent in the window was media (a PING every 50 ms would add ~12).
+      expect(pa.sent - sentA).toBeLessThanOrEqual(mediaA - media0 + 2); // + a late ACK at most
+      expect(pb.sent - sentB).toBeGreaterThan(0);
+
+      // Alice goes quiet: her PINGs come back and keep bob's liveness check satisfied.
+      aliceTalks = false;
+      const quiet = pa.sent;
+      await new Promise((r) => setTimeout(r, 600));
+      expect(pa.sent - quiet).toBeGreaterThanOrEqual(3);
+      expect([out.state, inc.state]).toEqual(['connected', 'connected']);
+
+      // The tunnel goes dead: both sides notice within the idle timeout.
+      net.chaos = { loss: 1, dup: 0, maxDelayMs: 0 };
+      await Promise.all([reach(out, 'ended', 5000), reach(inc, 'ended', 5000)]);
+      expect([out.endReason, inc.endReason]).toEqual(['failed', 'failed']);
+    } finally {
+      clearInterval(pump);
+    }
   });
 });

@@ -1,7 +1,18 @@
-// The Onion API, as the call manager needs it, over the bridge connection.
+// The Onion API, as the call manager needs it, over the bridge connection. Also tells the cover
+// sender when ONION COVER is legal: spec 4.6.7 forbids it while Onion has answered READY for a
+// tunnel of ours that is not destroyed, and the relay closes the connection if we send it then.
 import { bytesEqual } from '../crypto/bytes.ts';
 import type { BridgeConnection } from '../bridge/connection.ts';
 import type { OnionPort } from '../calls/manager.ts';
+
+/** Our own READY tunnels held at once; more are destroyed at once (the relay caps them lower). */
+const MAX_READY = 64;
+
+interface Waiter {
+  spki: Uint8Array;
+  resolve: (id: number) => void;
+  reject: (e: Error) => void;
+}
 
 export class BridgeOnionPort implements OnionPort {
   /** BUILDs run one at a time so each READY/ERROR answers exactly one request. */
@@ -12,6 +23,14 @@ export class BridgeOnionPort implements OnionPort {
   private readonly off: () => void;
   /** Tunnels (ours and incoming) this connection knows: status for the UI. */
   readonly tunnels = new Map<number, 'outgoing' | 'incoming'>();
+  /** Our tunnels Onion answered READY for and we have not destroyed: COVER is illegal meanwhile. */
+  private readonly ready = new Set<number>();
+  /**
+   * BUILDs sent and not yet answered (READY or ERROR). Counted apart from the waiter: a BUILD we
+   * stopped waiting for can still be answered READY, and until then COVER could race that READY.
+   */
+  private unanswered = 0;
+  private waiter: Waiter | null = null;
   private readonly changeCbs = new Set<() => void>();
 
   constructor(
@@ -19,15 +38,29 @@ export class BridgeOnionPort implements OnionPort {
     private readonly buildTimeoutMs: () => number,
   ) {
     this.off = conn.onMessage((m) => {
-      if (m.type === 562) {
+      if (m.type === 561) {
+        this.onReady(m.tunnelId, m.hostkey);
+      } else if (m.type === 562) {
         this.track(m.tunnelId, 'incoming');
         for (const cb of [...this.incomingCbs]) cb(m.tunnelId);
       } else if (m.type === 564) {
         for (const cb of [...this.dataCbs]) cb(m.tunnelId, m.data);
-      } else if (m.type === 565 && m.tunnelId !== 0 && m.requestType !== 560) {
+      } else if (m.type === 565 && m.requestType === 560) {
+        this.unanswered = Math.max(0, this.unanswered - 1);
+        this.settle((w) => w.reject(new Error('The network could not build a tunnel to your friend.')));
+      } else if (m.type === 565 && m.tunnelId !== 0) {
         for (const cb of [...this.errorCbs]) cb(m.tunnelId);
       }
     });
+  }
+
+  /**
+   * True when ONION COVER may be sent: no BUILD waits for its answer and no READY tunnel of ours
+   * is held. Incoming tunnels do not count (spec 4.6.7 names only READY, and they carry no READY).
+   * The relay handles API messages in order, so COVER sent after our DESTROY is legal.
+   */
+  coverAllowed(): boolean {
+    return this.unanswered === 0 && this.ready.size === 0;
   }
 
   build(dest: { host: string; port: number; spki: Uint8Array }): Promise<number> {
@@ -39,27 +72,49 @@ export class BridgeOnionPort implements OnionPort {
 
   private buildNow(dest: { host: string; port: number; spki: Uint8Array }): Promise<number> {
     return new Promise((resolve, reject) => {
-      const done = (fn: () => void) => {
-        clearTimeout(timer);
-        off();
-        fn();
-      };
       const timer = setTimeout(
-        () => done(() => reject(new Error('The tunnel was not built in time.'))),
+        () => this.settle((w) => w.reject(new Error('The tunnel was not built in time.'))),
         this.buildTimeoutMs(),
       );
-      const off = this.conn.onMessage((m) => {
-        if (m.type === 561 && bytesEqual(m.hostkey, dest.spki)) {
-          this.track(m.tunnelId, 'outgoing');
-          done(() => resolve(m.tunnelId));
-        } else if (m.type === 565 && m.requestType === 560) {
-          done(() => reject(new Error('The network could not build a tunnel to your friend.')));
-        }
-      });
+      const done =
+        <T>(fn: (v: T) => void) =>
+        (v: T) => {
+          clearTimeout(timer);
+          fn(v);
+        };
+      // Counted before the send: from here on the cover sender holds back (see coverAllowed).
+      this.unanswered++;
+      this.waiter = { spki: dest.spki, resolve: done(resolve), reject: done(reject) };
       if (!this.conn.send({ type: 560, address: dest.host, port: dest.port, hostkey: dest.spki })) {
-        done(() => reject(new Error('Not connected to your relay.')));
+        this.unanswered--;
+        this.settle((w) => w.reject(new Error('Not connected to your relay.')));
       }
     });
+  }
+
+  private onReady(tunnelId: number, hostkey: Uint8Array): void {
+    const w = this.waiter;
+    const ours = !!w && bytesEqual(hostkey, w.spki);
+    // A READY for another destination answers an earlier BUILD we gave up on, if there is one;
+    // otherwise it answers nothing, and the BUILD we wait for is still open.
+    if (ours || !w || this.unanswered > 1) this.unanswered = Math.max(0, this.unanswered - 1);
+    if (!ours || this.ready.size >= MAX_READY) {
+      // Nobody waits for it (its BUILD timed out) or it is not what we asked for: give it back.
+      this.conn.send({ type: 563, tunnelId });
+      if (ours) this.settle((x) => x.reject(new Error('Too many tunnels are open.')));
+      else this.emit();
+      return;
+    }
+    this.ready.add(tunnelId);
+    this.track(tunnelId, 'outgoing');
+    this.settle((x) => x.resolve(tunnelId));
+  }
+
+  private settle(fn: (w: Waiter) => void): void {
+    const w = this.waiter;
+    this.waiter = null;
+    if (w) fn(w);
+    this.emit();
   }
 
   send(tunnelId: number, data: Uint8Array): void {
@@ -68,7 +123,9 @@ export class BridgeOnionPort implements OnionPort {
 
   destroy(tunnelId: number): void {
     this.conn.send({ type: 563, tunnelId });
-    if (this.tunnels.delete(tunnelId)) this.emit();
+    this.ready.delete(tunnelId);
+    this.tunnels.delete(tunnelId);
+    this.emit();
   }
 
   onIncoming(cb: (id: number) => void): () => void {
@@ -93,6 +150,7 @@ export class BridgeOnionPort implements OnionPort {
 
   stop(): void {
     this.off();
+    this.settle((w) => w.reject(new Error('Not connected to your relay.')));
   }
 
   private track(id: number, dir: 'outgoing' | 'incoming'): void {

@@ -19,7 +19,10 @@ export interface CallAudioOptions {
   onCall: (cb: (call: MediaCall) => void) => () => void;
   /** Sends ONION COVER (e.g. `(n) => vp.conn.send({ type: 566, coverSize: n })`). */
   sendCover: (coverSize: number) => void;
-  /** False while the client has a BUILD pending or a READY tunnel: cover is illegal then. */
+  /**
+   * False while the client has a BUILD unanswered or a READY tunnel: cover is illegal then (spec
+   * 4.6.7). BridgeOnionPort.coverAllowed() tracks exactly that.
+   */
   coverAllowed: () => boolean;
   voice?: Omit<VoiceSessionOptions, 'send'>;
   cover?: Partial<CoverSenderOptions>;
@@ -32,7 +35,10 @@ const LIVE = new Set(['connecting', 'ringing', 'incoming', 'connected']);
 export class CallAudio {
   voice: VoiceSession | null = null;
   readonly cover: CoverSender;
+  /** Options for the next call's VoiceSession (tests turn the tap on here). */
+  voiceOptions: Omit<VoiceSessionOptions, 'send'>;
   private call: MediaCall | null = null;
+  private connectedAt = 0;
   private offs: (() => void)[] = [];
   /** Subscriptions on the current call, dropped when it ends (bounded across many calls). */
   private callOffs: (() => void)[] = [];
@@ -40,10 +46,14 @@ export class CallAudio {
   private muted = false;
   lastError = '';
 
-  constructor(private readonly o: CallAudioOptions) {
+  constructor(o: CallAudioOptions) {
+    this.voiceOptions = { ...o.voice };
+    // Cover stops only when the call's own media takes its place (or the onion forbids it): a
+    // caller keeps it up while waiting for the round boundary, so the click is not visible, and a
+    // callee while it rings (its INCOMING tunnel does not make COVER illegal).
     this.cover = new CoverSender({
       sendCover: o.sendCover,
-      allowed: () => !this.call && o.coverAllowed(),
+      allowed: () => !this.voice && o.coverAllowed(),
       ticker: workerTicker,
       ...o.cover,
     });
@@ -66,6 +76,11 @@ export class CallAudio {
     return this.muted;
   }
 
+  /** Time since the current call connected (0 when none is connected). */
+  durationMs(): number {
+    return this.connectedAt ? performance.now() - this.connectedAt : 0;
+  }
+
   stats(): CallStats | null {
     return this.voice?.stats() ?? null;
   }
@@ -79,30 +94,36 @@ export class CallAudio {
 
   private attach(call: MediaCall): void {
     this.dropCall();
-    this.call = call; // from now on no cover: the call's own packets take its place
+    this.call = call;
     this.callOffs.push(call.onState((s) => this.onState(call, s)));
     this.onState(call, call.state);
+    this.changed();
   }
 
   private onState(call: MediaCall, state: string): void {
     if (call !== this.call) return;
-    if (state === 'connected' && !this.voice) void this.startVoice(call);
+    if (state === 'connected' && !this.voice) {
+      this.connectedAt = performance.now();
+      void this.startVoice(call);
+    }
     if (!LIVE.has(state)) {
-      this.dropCall(); // cover resumes once coverAllowed() says the tunnel is gone
+      this.dropCall(); // cover resumes once coverAllowed() says no READY tunnel is held
       this.changed();
     }
   }
 
   private async startVoice(call: MediaCall): Promise<void> {
-    const voice = new VoiceSession({ ...this.o.voice, send: (p) => call.sendMedia(p) });
+    const voice = new VoiceSession({ ...this.voiceOptions, send: (p) => call.sendMedia(p) });
     this.voice = voice;
     voice.setMuted(this.muted);
     this.callOffs.push(call.onMedia((p) => voice.receive(p)));
+    this.lastError = '';
+    this.changed();
     try {
       await voice.start();
-      this.lastError = '';
+      if (voice.micError && this.voice === voice) this.lastError = explainMicError(voice.micError);
     } catch (e) {
-      this.lastError = `Microphone or audio unavailable: ${(e as Error).message}`;
+      if (this.voice === voice) this.lastError = `Audio could not start: ${(e as Error).message}`;
     }
     this.changed();
   }
@@ -113,9 +134,23 @@ export class CallAudio {
     void this.voice?.stop();
     this.voice = null;
     this.call = null;
+    this.connectedAt = 0;
   }
 
   private changed(): void {
     for (const cb of [...this.changeCbs]) cb();
   }
+}
+
+/** What a person can do about a microphone that did not open (getUserMedia errors by name). */
+export function explainMicError(e: Error): string {
+  const silent = 'You can hear your friend; they hear silence.';
+  if (e.name === 'NotAllowedError' || e.name === 'SecurityError')
+    return `Microphone blocked: allow microphone access for this page for your next call. ${silent}`;
+  if (e.name === 'NotFoundError' || e.name === 'OverconstrainedError')
+    return `No microphone found. ${silent}`;
+  if (e.name === 'NotReadableError') return `The microphone is in use by another program. ${silent}`;
+  if (e.name === 'TypeError')
+    return `No microphone access on this page (it needs https or localhost). ${silent}`;
+  return `The microphone could not be opened (${e.message}). ${silent}`;
 }

@@ -22,6 +22,11 @@ export interface VoiceSessionOptions {
   tapSeconds?: number;
   /** Samples the playback ring holds before playing (default 1536 = 32 ms). */
   prefill?: number;
+  /**
+   * Without a microphone (denied, missing, busy) send coded silence instead of failing: the
+   * person still hears the friend, and the call keeps its 50 packets/s (default true).
+   */
+  silentWithoutMic?: boolean;
 }
 
 export const MIC_CONSTRAINTS: MediaTrackConstraints = {
@@ -47,6 +52,9 @@ export class VoiceSession {
   private badPayloads = 0;
   private peerMuted = false;
   muted = false;
+  private stopped = false;
+  /** Why the microphone could not be opened (the session then sends silence). */
+  micError: Error | undefined;
   /** How the worklet was loaded: 'file' (same-origin, CSP-proof) or the 'blob' fallback. */
   workletFrom: 'file' | 'blob' | undefined;
 
@@ -59,7 +67,12 @@ export class VoiceSession {
     this.ctx = ctx;
     this.workletFrom = await loadWorklet(ctx);
     this.ownStream = !this.o.stream;
-    this.stream = this.o.stream ?? (await navigator.mediaDevices.getUserMedia({ audio: MIC_CONSTRAINTS }));
+    this.stream = this.o.stream ?? (await this.openMic(ctx));
+    // The call may have ended while the worklet loaded or the permission prompt was open.
+    if (this.stopped) {
+      if (this.ownStream) for (const t of this.stream.getTracks()) t.stop();
+      throw new Error('stopped');
+    }
     const playback = new AudioWorkletNode(ctx, 'voice-playback', {
       numberOfInputs: 0,
       outputChannelCount: [1],
@@ -83,6 +96,16 @@ export class VoiceSession {
     this.nodes = [src, capture, playback];
     this.startedAt = performance.now();
     if (ctx.state === 'suspended') await ctx.resume();
+  }
+
+  private async openMic(ctx: AudioContext): Promise<MediaStream> {
+    try {
+      return await navigator.mediaDevices.getUserMedia({ audio: MIC_CONSTRAINTS });
+    } catch (e) {
+      if (this.o.silentWithoutMic === false) throw e;
+      this.micError = e as Error;
+      return ctx.createMediaStreamDestination().stream; // a live track of silence
+    }
   }
 
   /** Takes one payload from the peer. Malformed ones are counted and dropped, never thrown. */
@@ -145,6 +168,7 @@ export class VoiceSession {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const n of this.nodes) {
       if (n instanceof AudioWorkletNode) n.port.postMessage('stop');
       n.disconnect();
