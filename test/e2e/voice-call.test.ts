@@ -42,7 +42,8 @@ type PageGlobals = {
 /**
  * The client as built and served by the bridge, under its CSP: its own CallAudio carries the
  * voice. The test only turns the playback tap on (to analyse what was played) and, on bob's page,
- * stops cover, so alice's relay carries alice's traffic alone, idle and in the call.
+ * turns ONION COVER off (his call's filler and media still flow), so alice's relay carries alice's
+ * traffic alone, idle and in the call.
  */
 async function openAudioClient(browser: Browser, url: string, cover: boolean): Promise<ClientPage> {
   const c = await openClient(browser, url);
@@ -50,22 +51,65 @@ async function openAudioClient(browser: Browser, url: string, cover: boolean): P
   await c.page.evaluate((cover) => {
     const audio = (globalThis as unknown as PageGlobals).voidphoneAudio;
     audio.voiceOptions = { ...audio.voiceOptions, tap: true, tapSeconds: 60 };
-    if (!cover) audio.cover.stop();
+    audio.cover.coverOn = cover;
   }, cover);
   return c;
 }
 
-/** Cells per second on all of a relay's onion links (in + out) over `ms`; every cell is 240 bytes. */
-async function linkRate(relay: number, ms: number): Promise<{ cellsPerS: number; bytesPerS: number }> {
+/**
+ * Counts the cells on all of a relay's onion links (in + out) every 100 ms for the whole test, so
+ * any stretch (a phase of the call, whole rounds) can be read afterwards. Links opened or closed
+ * in between would skew a plain diff: cells are summed per link id.
+ */
+function linkSampler(relay: number) {
   const onion = onionInstances.get(demo.net.relays[relay]!.p2p.onion!);
   if (!onion) throw new Error(`no onion debug handle for relay ${relay}`);
-  // Links opened or closed during the window would skew a diff: count per link id.
-  const before = new Map(onion.links().map((l) => [l.id, l.stats.cellsIn + l.stats.cellsOut]));
-  await new Promise((r) => setTimeout(r, ms));
-  let cells = 0;
-  for (const l of onion.links()) cells += l.stats.cellsIn + l.stats.cellsOut - (before.get(l.id) ?? 0);
-  const cellsPerS = (cells * 1000) / ms;
-  return { cellsPerS, bytesPerS: cellsPerS * WIRE_CELL_SIZE };
+  const last = new Map<number, number>();
+  const samples: { t: number; cells: number; forwarded: number }[] = [];
+  let total = 0;
+  const sample = () => {
+    for (const l of onion.links()) {
+      const n = l.stats.cellsIn + l.stats.cellsOut;
+      total += n - (last.get(l.id) ?? 0);
+      last.set(l.id, n);
+    }
+    samples.push({ t: Date.now(), cells: total, forwarded: onion.stats.cellsForwarded });
+    if (samples.length > 10_000) samples.shift();
+  };
+  sample();
+  const timer = setInterval(sample, 100);
+  const at = (t: number) => samples.reduce((a, x) => (Math.abs(x.t - t) < Math.abs(a.t - t) ? x : a));
+  return {
+    stop: () => clearInterval(timer),
+    /** Cells per second on the links between the samples nearest `from` and `to`. */
+    rate(from: number, to: number): number {
+      const [a, b] = [at(from), at(to)];
+      return ((b.cells - a.cells) * 1000) / Math.max(1, b.t - a.t);
+    },
+    /**
+     * The same without the cells relay 1 forwarded as a middle hop of other relays' circuits (each
+     * one cell in and one out): what alice's own circuits put on the links, plus the few cells
+     * of the handshakes relay 1 makes as a hop.
+     */
+    ownRate(from: number, to: number): number {
+      const [a, b] = [at(from), at(to)];
+      return ((b.cells - a.cells - 2 * (b.forwarded - a.forwarded)) * 1000) / Math.max(1, b.t - a.t);
+    },
+  };
+}
+let sampler: ReturnType<typeof linkSampler>;
+
+/**
+ * Relay 1's cells/s over `rounds` whole rounds, starting 1 s after a round boundary: the per-round
+ * tunnel builds every relay makes (some through relay 1) fall the same way into every such window.
+ */
+async function roundsRate(rounds: number): Promise<Rate> {
+  const roundMs = ROUND_S * 1000;
+  const from = Math.ceil((Date.now() - 1000) / roundMs) * roundMs + 1000;
+  const to = from + rounds * roundMs;
+  await new Promise((r) => setTimeout(r, to - Date.now() + 150));
+  const cellsPerS = sampler.rate(from, to);
+  return { cellsPerS, bytesPerS: cellsPerS * WIRE_CELL_SIZE, ownPerS: sampler.ownRate(from, to) };
 }
 
 async function stats(c: ClientPage): Promise<Stats | null> {
@@ -106,16 +150,40 @@ beforeAll(async () => {
   browsers = [ba, bb];
   alice = await openAudioClient(ba, demo.alice, true);
   bob = await openAudioClient(bb, demo.bob, false);
+  sampler = linkSampler(1);
 }, 180_000);
 
 afterAll(async () => {
+  sampler?.stop();
   for (const b of browsers) await b.close();
   await demo?.net.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-let idle: { cellsPerS: number; bytesPerS: number } | undefined;
-let inCall: { cellsPerS: number; bytesPerS: number } | undefined;
+type Rate = { cellsPerS: number; bytesPerS: number; ownPerS: number };
+let idle: Rate | undefined;
+let inCall: Rate | undefined;
+const MEASURE_ROUNDS = 4;
+let phases: [string, string][] = [];
+
+/** Relay 1's cells/s in each phase of alice's call set-up (alice's page knows when each began). */
+async function callPhases(ringingAt: number, acceptAt: number, mediaAt: number): Promise<[string, string][]> {
+  const { click, build } = await alice.page.evaluate(() => {
+    const vp = (globalThis as unknown as PageGlobals).voidphone;
+    return { click: vp.currentCall!.times.connecting!, build: vp.onion!.lastBuild! };
+  });
+  console.log(`alice's BUILD was answered READY after ${build.ms} ms (nothing can be sent meanwhile)`);
+  return [
+    phase('click until BUILD (waits for the round)', click, build.at),
+    phase(`BUILD (READY after ${build.ms} ms) until bob rings`, build.at, ringingAt),
+    phase('ringing', ringingAt, acceptAt),
+    phase('accept until media both ways', acceptAt, mediaAt),
+  ];
+}
+
+function phase(name: string, from: number, to: number): [string, string] {
+  return [name, `${sampler.rate(from, to).toFixed(0)} (own ${sampler.ownRate(from, to).toFixed(0)})`];
+}
 
 describe('voice over the onion between two browsers', () => {
   it('each side hears the other, both directions, across round switch-overs', async () => {
@@ -126,25 +194,30 @@ describe('voice over the onion between two browsers', () => {
     const onion1 = onionInstances.get(demo.net.relays[1]!.p2p.onion!)!;
     await until(async () => onion1.coverReady(), "alice's relay has a cover tunnel", 4 * ROUND_S * 1000);
     // A fresh network's first rounds carry extra build traffic (relays retry their first cover
-    // tunnels while RPS fills up), which the in-call window later does not: one round to settle
-    // (a measurement window, not a wait for an event).
+    // tunnels while RPS fills up), which the in-call window later does not: roundsRate starts at
+    // the round after next (a measurement window, not a wait for an event).
     await new Promise((r) => setTimeout(r, ROUND_S * 1000));
-    idle = await linkRate(1, 2 * ROUND_S * 1000); // whole rounds: per-round tunnel builds even out
+    idle = await roundsRate(MEASURE_ROUNDS);
     // Alice's client itself stops cover before it sends the BUILD (COVER is illegal with READY):
     // had it not, her relay would close her connection and the call would fail.
     await alice.page.getByRole('button', { name: 'Call bob' }).click();
     const ring = bob.page.getByRole('alertdialog', { name: 'alice is calling' });
     await ring.waitFor({ timeout: 3 * ROUND_S * 1000 });
+    const ringingAt = Date.now();
+    await new Promise((r) => setTimeout(r, 2000)); // let it ring: a phase of its own on the links
+    const acceptAt = Date.now();
     await ring.getByRole('button', { name: 'Accept' }).click();
     await until(
       async () => ((await stats(alice))?.received ?? 0) > 0 && ((await stats(bob))?.received ?? 0) > 0,
       'media both ways',
       15_000,
     );
+    const mediaAt = Date.now();
 
     const aliceRelay = onionInstances.get(demo.net.relays[1]!.p2p.onion!);
     const switchesBefore = aliceRelay?.stats.switchovers ?? 0;
-    inCall = await linkRate(1, 2 * ROUND_S * 1000);
+    inCall = await roundsRate(MEASURE_ROUNDS);
+    phases = await callPhases(ringingAt, acceptAt, mediaAt);
     // Three rounds of talking: at least two switch-overs of alice's tunnel.
     await until(
       async () => ((await stats(bob))?.received ?? 0) >= 3 * ROUND_S * 50,
@@ -227,16 +300,39 @@ describe('voice over the onion between two browsers', () => {
     }
   }, 60_000);
 
-  it("alice's relay carries the same link traffic for her idle (cover) and in the call", () => {
+  it("alice's relay carries the same link traffic for her idle (cover) and in the call", async () => {
+    // Hang up: filler keeps the tunnel's rate until its DESTROY, then cover takes over.
+    const hangupAt = Date.now();
+    await alice.page.getByRole('button', { name: /hang up/i }).click();
+    await until(
+      () =>
+        alice.page.evaluate(() => {
+          const vp = (globalThis as unknown as PageGlobals).voidphone;
+          return vp.conn.status === 'open' && !!vp.onion?.coverAllowed();
+        }),
+      "alice's tunnel destroyed",
+      15_000,
+    );
+    const destroyedAt = Date.now();
+    const covers = () =>
+      alice.page.evaluate(() => (globalThis as unknown as PageGlobals).voidphoneAudio.cover.sent);
+    const c0 = await covers();
+    await new Promise((r) => setTimeout(r, ROUND_S * 1000));
+    expect(await covers()).toBeGreaterThan(c0 + 50 * (ROUND_S - 1)); // cover is back at 50/s
+    phases.push(phase('hang-up until DESTROY (linger)', hangupAt, destroyedAt));
+    phases.push(phase('a round after the DESTROY (cover)', destroyedAt, Date.now()));
     // Every cell on a link is WIRE_CELL_SIZE bytes (the link enforces it), so equal cell rates
     // are equal byte rates with equal sizes.
+    const f = (x: Rate) =>
+      `${x.cellsPerS.toFixed(1)} cells/s (${(x.bytesPerS / 1000).toFixed(1)} kB/s; own ${x.ownPerS.toFixed(1)})`;
+    const diff = (k: 'cellsPerS' | 'ownPerS') => Math.abs(inCall![k] - idle![k]) / idle![k];
     console.log(
-      `relay 1 links: idle ${idle!.cellsPerS.toFixed(1)} cells/s (${(idle!.bytesPerS / 1000).toFixed(1)} kB/s), in call ${inCall!.cellsPerS.toFixed(1)} cells/s (${(inCall!.bytesPerS / 1000).toFixed(1)} kB/s)`,
+      `relay 1 links over ${MEASURE_ROUNDS} whole rounds: idle ${f(idle!)}, in call ${f(inCall!)}; differ by ${(100 * diff('cellsPerS')).toFixed(1)}% (own ${(100 * diff('ownPerS')).toFixed(1)}%)`,
     );
+    console.log(`relay 1 links per phase (cells/s): ${phases.map(([n, r]) => `${n} ${r}`).join('; ')}`);
     expect(idle!.cellsPerS).toBeGreaterThan(80); // cover out + echo back: ~100 cells/s
-    // The figure includes the background every relay's per-round tunnel builds put on relay 1's
-    // links (10-20 cells/s, varying by window), hence 10% here; the goal (5%) is for alice's own
-    // circuits, which needs per-circuit counters in the onion's debug handle.
-    expect(Math.abs(inCall!.cellsPerS - idle!.cellsPerS) / idle!.cellsPerS).toBeLessThan(0.1);
-  });
+    // The figure includes the background of other relays' per-round tunnel builds through relay 1:
+    // whole rounds aligned to the round clock take the same share of it in both windows.
+    expect(diff('cellsPerS')).toBeLessThan(0.05);
+  }, 60_000);
 });

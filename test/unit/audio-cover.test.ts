@@ -82,4 +82,85 @@ describe('cover sender', () => {
     c.advance(500);
     expect(sent).toBeGreaterThanOrEqual(24);
   });
+
+  it("a call's own cells take the slots; filler fills only what they leave", () => {
+    const c = fakeClock();
+    let media = 0;
+    let counted = 0;
+    let fillers = 0;
+    let covers = 0;
+    const s = new CoverSender({
+      sendCover: () => covers++,
+      fill: () => ++fillers > 0,
+      spent: () => {
+        const n = media - counted;
+        counted = media;
+        return n;
+      },
+      ticker: c.ticker,
+      now: c.now,
+    });
+    s.start();
+    c.advance(1000); // nothing from the call: filler every slot
+    expect(fillers).toBeGreaterThanOrEqual(49);
+    const f0 = fillers;
+    // Media on its own clock (the audio device's), 20 ms apart with up to 15 ms of jitter.
+    let next = c.now() + 7;
+    for (let t = 0; t < 10_000; t++) {
+      c.advance(1);
+      if (c.now() >= next) {
+        media++;
+        next += 20 + (Math.random() - 0.5) * 15;
+      }
+    }
+    expect(Math.abs(media + fillers - f0 - 500)).toBeLessThanOrEqual(10);
+    expect(fillers - f0).toBeLessThanOrEqual(10); // jitter costs a filler now and then, at most
+    expect(covers).toBe(0); // a call's tunnel is open: never cover on top
+    s.stop();
+  });
+
+  it('cover takes over from filler in the next slot once the tunnel is gone', () => {
+    const c = fakeClock();
+    const sent: { t: number; kind: string }[] = [];
+    let tunnel = true;
+    const s = new CoverSender({
+      sendCover: () => sent.push({ t: c.now(), kind: 'cover' }),
+      fill: () => tunnel && sent.push({ t: c.now(), kind: 'fill' }) > 0,
+      ticker: c.ticker,
+      now: c.now,
+    });
+    s.start();
+    c.advance(1000);
+    tunnel = false;
+    c.advance(1000);
+    const lastFill = sent.filter((x) => x.kind === 'fill').at(-1)!;
+    const firstCover = sent.find((x) => x.kind === 'cover')!;
+    expect(firstCover.t - lastFill.t).toBeLessThanOrEqual(20);
+    expect(Math.abs(sent.length - 100)).toBeLessThanOrEqual(2);
+  });
+
+  it('a multi-cell frame is paid back by later slots, at most maxDebt of them', () => {
+    const c = fakeClock();
+    const at: number[] = [];
+    let pending = 0;
+    const s = new CoverSender({
+      sendCover: () => at.push(c.now()),
+      spent: () => {
+        const n = pending;
+        pending = 0;
+        return n;
+      },
+      ticker: c.ticker,
+      now: c.now,
+    });
+    s.start();
+    c.advance(205);
+    pending = 4; // a 4-cell frame went out
+    c.advance(200);
+    pending = 40; // far more than maxDebt: the silence stays bounded
+    c.advance(300);
+    const gaps = at.slice(1).map((t, i) => t - at[i]!);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(100); // 4 slots paid back, then cover again
+    expect(gaps.filter((g) => g > 20)).toHaveLength(2);
+  });
 });

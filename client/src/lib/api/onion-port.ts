@@ -31,6 +31,13 @@ export class BridgeOnionPort implements OnionPort {
    */
   private unanswered = 0;
   private waiter: Waiter | null = null;
+  private buildSentAt = 0;
+  /**
+   * When the last BUILD answered READY was sent (Date.now()) and how long its READY took (ms).
+   * Nothing may be sent through the relay meanwhile (no tunnel yet, COVER could race the READY):
+   * the one gap in a caller's packet rate (docs/audio.md).
+   */
+  lastBuild: { at: number; ms: number } | undefined;
   private readonly changeCbs = new Set<() => void>();
 
   constructor(
@@ -84,6 +91,7 @@ export class BridgeOnionPort implements OnionPort {
         };
       // Counted before the send: from here on the cover sender holds back (see coverAllowed).
       this.unanswered++;
+      this.buildSentAt = Date.now();
       this.waiter = { spki: dest.spki, resolve: done(resolve), reject: done(reject) };
       if (!this.conn.send({ type: 560, address: dest.host, port: dest.port, hostkey: dest.spki })) {
         this.unanswered--;
@@ -106,6 +114,7 @@ export class BridgeOnionPort implements OnionPort {
       return;
     }
     this.ready.add(tunnelId);
+    this.lastBuild = { at: this.buildSentAt, ms: Date.now() - this.buildSentAt };
     this.track(tunnelId, 'outgoing');
     this.settle((x) => x.resolve(tunnelId));
   }

@@ -1,8 +1,9 @@
 // The seam between calls (issue 7) and audio (issue 8): one instance per client engine. While a
-// call is connected, a VoiceSession carries its media through call.sendMedia / call.onMedia; the
-// rest of the time a CoverSender keeps the same packet rate and size going as ONION COVER.
+// call is connected, a VoiceSession carries its media through call.sendMedia / call.onMedia. The
+// CoverSender keeps one packet of a call packet's size every 20 ms in every phase: the call's own
+// frames when it sends some, filler through the call's tunnel while one is open, else ONION COVER.
 // Only structural types of the call engine are used, so either side can change behind them.
-import { CoverSender, type CoverSenderOptions, workerTicker } from './cover.ts';
+import { CALL_DATA_SIZE, CoverSender, type CoverSenderOptions, workerTicker } from './cover.ts';
 import type { CallStats } from './stats.ts';
 import { VoiceSession, type VoiceSessionOptions } from './voice-session.ts';
 
@@ -12,6 +13,10 @@ export interface MediaCall {
   onState(cb: (state: string) => void): () => void;
   onMedia(cb: (payload: Uint8Array) => void): () => void;
   sendMedia(frame: Uint8Array): boolean;
+  /** Sends one filler frame of `dataSize` bytes through the call's tunnel; false if none is open. */
+  fill?(dataSize: number): boolean;
+  /** Onion cells the call has sent so far (its own frames and filler). */
+  readonly cellsSent?: number;
 }
 
 export interface CallAudioOptions {
@@ -31,6 +36,8 @@ export interface CallAudioOptions {
 }
 
 const LIVE = new Set(['connecting', 'ringing', 'incoming', 'connected']);
+/** Calls whose tunnels may still be open (a hung-up call lingers while the next one starts). */
+const MAX_TUNNEL_CALLS = 4;
 
 export class CallAudio {
   voice: VoiceSession | null = null;
@@ -44,6 +51,9 @@ export class CallAudio {
   private callOffs: (() => void)[] = [];
   private readonly changeCbs = new Set<() => void>();
   private muted = false;
+  /** Calls that may hold a tunnel, newest last, with the cells of theirs already accounted for. */
+  private readonly tunnelCalls = new Map<MediaCall, number>();
+  private leftOver = 0;
   lastError = '';
 
   constructor(o: CallAudioOptions) {
@@ -51,9 +61,12 @@ export class CallAudio {
     // Cover stops only when the call's own media takes its place (or the onion forbids it): a
     // caller keeps it up while waiting for the round boundary, so the click is not visible, and a
     // callee while it rings (its INCOMING tunnel does not make COVER illegal).
+    const size = o.cover?.coverSize ?? CALL_DATA_SIZE;
     this.cover = new CoverSender({
       sendCover: o.sendCover,
       allowed: () => !this.voice && o.coverAllowed(),
+      fill: () => this.fill(size),
+      spent: () => this.spent(),
       ticker: workerTicker,
       ...o.cover,
     });
@@ -90,11 +103,17 @@ export class CallAudio {
     this.offs = [];
     this.cover.stop();
     this.dropCall();
+    this.tunnelCalls.clear();
   }
 
   private attach(call: MediaCall): void {
     this.dropCall();
     this.call = call;
+    if (call.fill) {
+      this.tunnelCalls.set(call, call.cellsSent ?? 0);
+      if (this.tunnelCalls.size > MAX_TUNNEL_CALLS)
+        this.tunnelCalls.delete(this.tunnelCalls.keys().next().value!);
+    }
     this.callOffs.push(call.onState((s) => this.onState(call, s)));
     this.onState(call, call.state);
     this.changed();
@@ -110,6 +129,37 @@ export class CallAudio {
       this.dropCall(); // cover resumes once coverAllowed() says no READY tunnel is held
       this.changed();
     }
+  }
+
+  /** Filler through the newest call's open tunnel; calls that ended and hold none are let go. */
+  private fill(size: number): boolean {
+    for (const call of [...this.tunnelCalls.keys()].reverse()) {
+      const before = call.cellsSent ?? 0;
+      if (call.fill!(size)) {
+        // The pacer counts the filler itself; `spent` must not count it again.
+        this.tunnelCalls.set(call, this.tunnelCalls.get(call)! + (call.cellsSent ?? 0) - before);
+        return true;
+      }
+      if (!LIVE.has(call.state)) {
+        this.leftOver += this.spentBy(call);
+        this.tunnelCalls.delete(call);
+      }
+    }
+    return false;
+  }
+
+  private spent(): number {
+    let n = this.leftOver;
+    this.leftOver = 0;
+    for (const call of this.tunnelCalls.keys()) n += this.spentBy(call);
+    return n;
+  }
+
+  private spentBy(call: MediaCall): number {
+    const now = call.cellsSent ?? 0;
+    const n = now - (this.tunnelCalls.get(call) ?? now);
+    this.tunnelCalls.set(call, now);
+    return n;
   }
 
   private async startVoice(call: MediaCall): Promise<void> {

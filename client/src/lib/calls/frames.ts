@@ -25,6 +25,11 @@ export class FrameCipher {
     private readonly callId: Uint8Array,
   ) {}
 
+  /** Continues the send counter at `counter` (after filler sent under the same header before the keys). */
+  skipTo(counter: number): void {
+    this.sendCounter = Math.max(this.sendCounter, counter);
+  }
+
   seal(plaintext: Uint8Array): Uint8Array {
     const counter = this.sendCounter++;
     const header = sealedHeader(this.callId, counter);

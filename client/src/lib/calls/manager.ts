@@ -109,6 +109,7 @@ export class CallManager {
     const deps = this.deps({
       ready,
       send: (b) => tunnelId !== null && this.o.onion.send(tunnelId, b),
+      canSend: () => !closed && tunnelId !== null && this.tunnels.has(tunnelId),
       close: () => {
         closed = true;
         if (tunnelId !== null) this.drop(tunnelId);
@@ -217,6 +218,7 @@ export class CallManager {
       const busy = this.busy;
       const deps = this.deps({
         send: (b) => this.o.onion.send(tunnelId, b),
+        canSend: () => this.tunnels.has(tunnelId),
         close: () => this.drop(tunnelId),
       });
       const session = await CallSession.answer(deps, { identity: offer.callerIdentity, spki }, fields, busy);

@@ -3,8 +3,9 @@
 //   callee: incoming --accept()--> connected ...; REJECT / BUSY / HANGUP end it from any live state.
 // The offer is resent until the answer arrives; every control message until it is acknowledged.
 // The UI and the audio code (issue 8) use: state, onState, accept/reject/hangup, sendMedia/onMedia.
+import { randomBytes } from '@noble/hashes/utils.js';
 import { toHex } from '../../../../shared/identity.ts';
-import { bytesEqual } from '../crypto/bytes.ts';
+import { bytesEqual, concatBytes } from '../crypto/bytes.ts';
 import { verifyHostkeySignature } from '../crypto/rsa.ts';
 import { FrameCipher } from './frames.ts';
 import {
@@ -34,7 +35,11 @@ import {
   encodeOffer,
   Kind,
   Msg,
+  onionCells,
   RefuseReason,
+  SEALED_HEADER,
+  SEALED_OVERHEAD,
+  sealedHeader,
 } from './wire.ts';
 
 export type { CallDeps, CallState, CallTimings, CallTransport, EndReason, Peer } from './types.ts';
@@ -56,8 +61,12 @@ export class CallSession {
   private readonly mediaCbs = new Set<(payload: Uint8Array) => void>();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private lastHeard = 0;
-  /** When we last sent a MEDIA frame: media keeps the peer's liveness check fed, so no PING then. */
-  private lastMediaSent = Number.NEGATIVE_INFINITY;
+  /** When we last sent a sealed frame: media or filler keeps the peer's liveness check fed. */
+  private lastSealedSent = Number.NEGATIVE_INFINITY;
+  /** Onion cells this call has sent (signalling, media, filler): the cover pacer counts them. */
+  cellsSent = 0;
+  /** Counter of the filler sent before the keys exist; the real frames continue after it. */
+  private preKeyCounter = 0;
   private closed = false;
   private lingerDone = false;
   private offerFrames: Uint8Array[] = [];
@@ -124,7 +133,7 @@ export class CallSession {
     );
     const sig = await deps.sign(answerTranscript(offer, s.eph.public));
     s.answerFrame = encodeAnswer({ callId: offer.callId, eph: s.eph.public, sig });
-    s.deps.transport.send(s.answerFrame);
+    s.transmit(s.answerFrame);
     s.lastHeard = s.now();
     if (busy) {
       s.end('busy', 'already in a call');
@@ -172,7 +181,23 @@ export class CallSession {
   sendMedia(frame: Uint8Array): boolean {
     if (this.state !== 'connected') return false;
     this.sendSealed(encodeInner({ msg: Msg.MEDIA, payload: frame }));
-    this.lastMediaSent = this.now();
+    return true;
+  }
+
+  /**
+   * One filler frame of `dataSize` bytes (a sealed media frame's size) through this call's tunnel,
+   * while the tunnel is open, whatever the state: the peer drops it, relays see a call packet.
+   * Before the keys exist it is random bytes under a sealed frame's header. False: no tunnel.
+   */
+  fill(dataSize: number): boolean {
+    if (this.closed || this.deps.transport.canSend?.() !== true) return false;
+    if (this.cipher) {
+      const pad = new Uint8Array(Math.max(0, dataSize - SEALED_OVERHEAD));
+      this.sendSealed(encodeInner({ msg: Msg.PAD, payload: pad }));
+    } else {
+      const body = randomBytes(Math.max(0, dataSize - SEALED_HEADER));
+      this.transmit(concatBytes(sealedHeader(this.callId, this.preKeyCounter++), body));
+    }
     return true;
   }
 
@@ -180,7 +205,7 @@ export class CallSession {
   async receive(frame: CallFrame, raw: Uint8Array): Promise<void> {
     if (!bytesEqual(frame.callId, this.callId) || this.closed) return;
     if (frame.kind === Kind.OFFER && this.role === 'callee' && this.answerFrame) {
-      this.deps.transport.send(this.answerFrame); // our answer was lost: the caller asks again
+      this.transmit(this.answerFrame); // our answer was lost: the caller asks again
     } else if (frame.kind === Kind.ANSWER && this.role === 'caller' && !this.cipher) {
       await this.onAnswer(frame.eph, frame.sig);
     } else if (frame.kind === Kind.REFUSE && this.role === 'caller' && !this.cipher) {
@@ -202,6 +227,7 @@ export class CallSession {
     if (this.cipher || this.state === 'ended') return;
     try {
       this.cipher = new FrameCipher(deriveKeys('caller', this.eph, eph, offer, eph), this.callId);
+      this.cipher.skipTo(this.preKeyCounter);
     } catch {
       return;
     }
@@ -224,7 +250,7 @@ export class CallSession {
       if (this.state === 'connected') for (const cb of this.mediaCbs) cb(inner.payload);
       return;
     }
-    if (inner.msg === Msg.PING) return;
+    if (inner.msg === Msg.PING || inner.msg === Msg.PAD) return;
     this.sendSealed(encodeInner({ msg: Msg.ACK, seq: inner.seq }));
     if (this.seen.first(inner.seq)) this.onControl(inner.msg);
   }
@@ -250,22 +276,27 @@ export class CallSession {
       if (this.state !== 'connected') return;
       const now = this.now();
       if (now - this.lastHeard > this.t.idleTimeoutMs) return this.end('failed', 'connection lost');
-      // While media flows it proves we are alive; an extra PING would raise the packet rate above
-      // the 50/s that cover traffic imitates.
-      if (now - this.lastMediaSent >= this.t.keepaliveMs) this.sendSealed(encodeInner({ msg: Msg.PING }));
+      // While media or filler flows it proves we are alive; an extra PING would raise the packet
+      // rate above the 50/s that cover traffic imitates.
+      if (now - this.lastSealedSent >= this.t.keepaliveMs) this.sendSealed(encodeInner({ msg: Msg.PING }));
       this.timer(tick, this.t.keepaliveMs);
     };
     this.timer(tick, this.t.keepaliveMs);
   }
 
+  /**
+   * The offer and the caller's key take turns, each sent every `retransmitMs`: one multi-cell frame
+   * at a time, so the tunnel never carries a burst the pacer must pay back with a long silence.
+   */
   private resendOffer(tries: number): void {
     if (this.cipher || this.state === 'ended') return;
-    if (tries >= this.t.maxTries) {
+    const n = this.offerFrames.length;
+    if (tries >= this.t.maxTries * n) {
       this.end('failed', 'no response through the tunnel');
       return;
     }
-    for (const f of this.offerFrames) this.deps.transport.send(f);
-    this.timer(() => this.resendOffer(tries + 1), this.t.retransmitMs);
+    this.transmit(this.offerFrames[tries % n]!);
+    this.timer(() => this.resendOffer(tries + 1), this.t.retransmitMs / n);
   }
 
   private end(reason: EndReason, detail: string, tell?: ControlMsg): void {
@@ -297,7 +328,14 @@ export class CallSession {
   }
 
   private sendSealed(plain: Uint8Array): void {
-    if (this.cipher && !this.closed) this.deps.transport.send(this.cipher.seal(plain));
+    if (!this.cipher || this.closed) return;
+    this.transmit(this.cipher.seal(plain));
+    this.lastSealedSent = this.now();
+  }
+
+  private transmit(frame: Uint8Array): void {
+    if (this.deps.transport.canSend?.() !== false) this.cellsSent += onionCells(frame.length);
+    this.deps.transport.send(frame);
   }
 
   private timer(fn: () => void, ms: number): void {

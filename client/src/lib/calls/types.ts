@@ -39,6 +39,8 @@ export interface CallTransport {
   /** Resolves when the tunnel is up (the caller's is built for the next round); rejects if it can't be. */
   ready?: Promise<void>;
   send(bytes: Uint8Array): void;
+  /** True while the tunnel is open (built and not destroyed): filler may go through it. */
+  canSend?(): boolean;
   /** Called once, after the end and linger: destroy the tunnel. */
   close(): void;
 }

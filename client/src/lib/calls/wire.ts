@@ -70,6 +70,21 @@ export function encodeAnswer(a: Omit<Answer, 'kind'>): Uint8Array {
   return concatBytes(head(Kind.ANSWER, a.callId), a.eph, u16(a.sig.length), a.sig);
 }
 
+/** Bytes of a sealed frame's header (magic, kind, call id, counter): the AEAD's associated data. */
+export const SEALED_HEADER = 2 + CALL_ID_BYTES + 8;
+/** A sealed frame's bytes besides its inner payload: header, message tag, AEAD tag. */
+export const SEALED_OVERHEAD = SEALED_HEADER + 1 + 16;
+/**
+ * Data bytes one onion cell carries on our relays (a 195-byte fragment, relay/onion/cell.ts). Only
+ * for pacing: another Onion implementation may cut differently, which changes no correctness.
+ */
+export const CELL_DATA = 195;
+
+/** Cells a TUNNEL DATA of `bytes` bytes takes on the links. */
+export function onionCells(bytes: number): number {
+  return Math.max(1, Math.ceil(bytes / CELL_DATA));
+}
+
 export function sealedHeader(callId: Uint8Array, counter: number): Uint8Array {
   return concatBytes(head(Kind.SEALED, callId), u64(counter));
 }
@@ -134,6 +149,8 @@ export const Msg = {
   ACK: 6,
   MEDIA: 7,
   PING: 8,
+  /** Filler of a media frame's size: keeps the call's packet rate when it has nothing to say. */
+  PAD: 9,
 } as const;
 export type ControlMsg = 1 | 2 | 3 | 4 | 5;
 
@@ -141,10 +158,11 @@ export type Inner =
   | { msg: ControlMsg; seq: number }
   | { msg: 6; seq: number }
   | { msg: 7; payload: Uint8Array }
-  | { msg: 8 };
+  | { msg: 8 }
+  | { msg: 9; payload: Uint8Array };
 
 export function encodeInner(m: Inner): Uint8Array {
-  if (m.msg === Msg.MEDIA) return concatBytes(Uint8Array.of(m.msg), m.payload);
+  if (m.msg === Msg.MEDIA || m.msg === Msg.PAD) return concatBytes(Uint8Array.of(m.msg), m.payload);
   if (m.msg === Msg.PING) return Uint8Array.of(m.msg);
   const out = new Uint8Array(5);
   out[0] = m.msg;
@@ -156,7 +174,7 @@ export function decodeInner(bytes: Uint8Array): Inner {
   const r = new ByteReader(bytes);
   try {
     const msg = r.u8();
-    if (msg === Msg.MEDIA) return { msg, payload: r.rest() };
+    if (msg === Msg.MEDIA || msg === Msg.PAD) return { msg, payload: r.rest() };
     if (msg === Msg.PING) {
       r.end();
       return { msg };

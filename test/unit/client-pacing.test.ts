@@ -1,0 +1,228 @@
+// Issue 8: a peer in a call must look on the wire like an idle one. Two clients (real CallManager,
+// CallSession, BridgeOnionPort, CallAudio with its CoverSender) over a model of two relays at the
+// Onion API seam, on a fake clock. Each relay logs every cell its client makes it send (COVER,
+// TUNNEL DATA cut in 195-byte cells) and every cell that comes back. Through every phase (idle, the
+// wait for the round boundary, BUILD, READY, ringing, accept, media, hang-up, linger, DESTROY,
+// cover again) each client keeps one cell per 20 ms: no 100 ms window without a cell except while
+// a BUILD waits for its READY (nothing may be sent then), and every phase at 50 cells/s.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { signFor } from '../../relay/bridge/sign.ts';
+import { type Hostkey, loadHostkey } from '../../relay/hostkey.ts';
+import type { ApiMessage } from '../../shared/wire/types.ts';
+import { toHex } from '../../shared/identity.ts';
+import { BridgeOnionPort } from '../../client/src/lib/api/onion-port.ts';
+import { CallAudio } from '../../client/src/lib/audio/call-audio.ts';
+import { timerTicker } from '../../client/src/lib/audio/cover.ts';
+import type { BridgeConnection } from '../../client/src/lib/bridge/connection.ts';
+import { CallManager } from '../../client/src/lib/calls/manager.ts';
+import type { CallSession, CallState } from '../../client/src/lib/calls/session.ts';
+import { onionCells } from '../../client/src/lib/calls/wire.ts';
+import { getKeys } from '../keypool.ts';
+
+const [aliceKey, bobKey] = (await Promise.all((await getKeys(2)).map(loadHostkey))) as [Hostkey, Hostkey];
+const LINK_MS = 15; // one way, client's relay to the peer's
+const BUILD_MS = 60; // BUILD to READY
+
+type Cell = { t: number; n: number };
+
+/** One client's relay, as its Onion API behaves for that client, joined to the peer's relay. */
+class RelayModel {
+  readonly out: Cell[] = [];
+  readonly in: Cell[] = [];
+  readonly ready = new Set<number>();
+  violations = 0;
+  buildAt = 0;
+  readyAt = 0;
+  destroyAt = 0;
+  peer!: RelayModel;
+  private nextId = 1;
+  /** Our READY tunnel id -> its INCOMING id at the peer, and back. */
+  private readonly toPeer = new Map<number, number>();
+  private readonly incoming = new Map<number, number>();
+  private readonly cbs = new Set<(m: ApiMessage) => void>();
+  readonly conn = {
+    status: 'open',
+    onMessage: (cb: (m: ApiMessage) => void) => {
+      this.cbs.add(cb);
+      return () => this.cbs.delete(cb);
+    },
+    send: (m: ApiMessage) => {
+      this.handle(m);
+      return true;
+    },
+  } as unknown as BridgeConnection;
+
+  private handle(m: ApiMessage): void {
+    const t = Date.now();
+    if (m.type === 566) {
+      if (this.ready.size > 0) this.violations++;
+      this.out.push({ t, n: 1 });
+      setTimeout(() => this.in.push({ t: Date.now(), n: 1 }), 4 * LINK_MS); // the cover echo
+    } else if (m.type === 560) {
+      this.buildAt = t;
+      setTimeout(() => {
+        const id = this.nextId++;
+        const rid = this.peer.nextId++;
+        this.ready.add(id);
+        this.toPeer.set(id, rid);
+        this.peer.incoming.set(rid, id);
+        this.readyAt = Date.now();
+        this.emit({ type: 561, tunnelId: id, hostkey: m.hostkey });
+        this.peer.emit({ type: 562, tunnelId: rid });
+      }, BUILD_MS);
+    } else if (m.type === 563) {
+      this.destroyAt = t;
+      if (this.ready.delete(m.tunnelId)) this.peer.incoming.delete(this.toPeer.get(m.tunnelId)!);
+      this.incoming.delete(m.tunnelId);
+    } else if (m.type === 564) {
+      const n = onionCells(m.data.length);
+      this.out.push({ t, n });
+      const to = this.ready.has(m.tunnelId) ? this.toPeer.get(m.tunnelId) : this.incoming.get(m.tunnelId);
+      if (to === undefined) this.emit({ type: 565, requestType: 564, tunnelId: m.tunnelId });
+      else setTimeout(() => this.peer.deliver(to, m.data, n), LINK_MS);
+    }
+  }
+
+  private deliver(id: number, data: Uint8Array, n: number): void {
+    if (!this.ready.has(id) && !this.incoming.has(id)) return;
+    this.in.push({ t: Date.now(), n });
+    this.emit({ type: 564, tunnelId: id, data });
+  }
+
+  emit(m: ApiMessage): void {
+    for (const cb of [...this.cbs]) cb(m);
+  }
+}
+
+const stops: (() => void)[] = [];
+afterEach(() => {
+  for (const s of stops.splice(0)) s();
+  vi.useRealTimers();
+});
+
+function client(key: Hostkey, relay: RelayModel, friend: Hostkey, mediaAfterMs: number) {
+  const port = new BridgeOnionPort(relay.conn, () => 10_000);
+  const calls = new CallManager({
+    onion: port,
+    sign: async (d) => signFor(key, 'call', d),
+    ownSpki: key.spkiDer,
+    contactKey: (id) => (id === toHex(friend.identity) ? friend.spkiDer : undefined),
+    allowUnknownCallers: () => false,
+    buildDelayMs: () => 500, // the wait for the round boundary
+  });
+  const audio = new CallAudio({
+    onCall: (cb) => calls.onCall(cb as (s: CallSession) => void) as () => void,
+    sendCover: (coverSize) => relay.conn.send({ type: 566, coverSize }),
+    coverAllowed: () => port.coverAllowed(),
+    cover: { ticker: timerTicker, now: () => Date.now() },
+  });
+  // What a VoiceSession does once its audio has started: a payload every 20 ms (no audio devices
+  // in Node, so CallAudio's own session does not start; this stands in for it).
+  calls.onCall((s) =>
+    s.onState((st) => {
+      if (st !== 'connected') return;
+      setTimeout(() => {
+        const timer = setInterval(() => s.sendMedia(new Uint8Array(80)) || clearInterval(timer), 20);
+      }, mediaAfterMs);
+    }),
+  );
+  stops.push(
+    () => audio.stop(),
+    () => calls.stop(),
+    () => port.stop(),
+  );
+  return { port, calls, audio };
+}
+
+/** Advances the fake clock in 5 ms steps, letting real async work (WebCrypto) run in between. */
+async function run(ms: number, until?: () => boolean): Promise<void> {
+  for (let t = 0; t < ms && !until?.(); t += 5) {
+    await vi.advanceTimersByTimeAsync(5);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+async function reach(s: CallSession, state: CallState): Promise<void> {
+  await run(10_000, () => s.state === state);
+  expect(s.state).toBe(state);
+}
+
+function cellsIn(cells: Cell[], from: number, to: number): number {
+  return cells.filter((c) => c.t >= from && c.t < to).reduce((a, c) => a + c.n, 0);
+}
+
+/** The longest time without a cell in [from, to), and where it began. */
+function longestGap(cells: Cell[], from: number, to: number): { ms: number; at: number } {
+  const ts = [from, ...cells.map((c) => c.t).filter((t) => t >= from && t < to), to];
+  let gap = { ms: 0, at: from };
+  for (let i = 1; i < ts.length; i++)
+    if (ts[i]! - ts[i - 1]! > gap.ms) gap = { ms: ts[i]! - ts[i - 1]!, at: ts[i - 1]! };
+  return gap;
+}
+
+describe('a peer in a call looks like an idle one (one cell per 20 ms in every phase)', () => {
+  it('caller and callee, from idle through a call and back to cover', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    const [ra, rb] = [new RelayModel(), new RelayModel()];
+    ra.peer = rb;
+    rb.peer = ra;
+    const alice = client(aliceKey, ra, bobKey, 230);
+    const bob = client(bobKey, rb, aliceKey, 170);
+    const mark: Record<string, number> = { start: Date.now() };
+    await run(2000);
+    mark.click = Date.now();
+    const placing = alice.calls.call({ spki: bobKey.spkiDer, host: '127.0.0.1', port: 7000 });
+    await run(10_000, () => ra.readyAt > 0);
+    const call = await placing;
+    await reach(call, 'ringing');
+    mark.ringing = Date.now();
+    await run(2000);
+    mark.accept = Date.now();
+    bob.calls.current!.accept();
+    await reach(call, 'connected');
+    await run(3000);
+    mark.hangup = Date.now();
+    call.hangup();
+    await run(5000, () => ra.destroyAt > 0);
+    mark.destroy = ra.destroyAt;
+    await run(2000);
+    mark.end = Date.now();
+
+    expect(ra.violations + rb.violations).toBe(0);
+    expect(ra.destroyAt).toBeGreaterThan(0);
+    const [build, ready] = [ra.buildAt, ra.readyAt];
+    const phases: [string, number, number][] = [
+      ['idle', mark.start! + 100, mark.click!],
+      ['waiting for the round', mark.click!, build],
+      ['READY, offer, ringing', ready, mark.accept!],
+      ['accept, media', mark.accept!, mark.hangup!],
+      ['hang-up until DESTROY', mark.hangup!, mark.destroy!],
+      ['cover again', mark.destroy!, mark.end!],
+    ];
+    const rate = (cells: Cell[], a: number, b: number) => (cellsIn(cells, a, b) * 1000) / (b - a);
+    for (const [name, a, b] of phases) {
+      const f = (r: RelayModel) => `${rate(r.out, a, b).toFixed(1)} out + ${rate(r.in, a, b).toFixed(1)} in`;
+      console.log(`${name} (${b - a} ms): alice ${f(ra)}, bob ${f(rb)} cells/s`);
+      for (const r of [ra, rb]) expect(Math.abs(rate(r.out, a, b) - 50)).toBeLessThan(2.5);
+    }
+    // In and out together, as a link observer counts them, in the long phases.
+    for (const [, a, b] of [phases[0]!, phases[2]!, phases[3]!, phases[5]!])
+      for (const r of [ra, rb]) expect(Math.abs(rate([...r.out, ...r.in], a, b) - 100)).toBeLessThan(6);
+
+    // No silence: the only gap longer than a multi-cell frame's (a 4-cell offer pays back 3
+    // slots) is alice's BUILD, which lasts until READY (plus at most a slot).
+    const [from, to] = [mark.start! + 100, mark.end!];
+    const pre = longestGap(ra.out, from, build);
+    const post = longestGap(ra.out, ready, to);
+    const callee = longestGap(rb.out, from, to);
+    const across = longestGap(ra.out, build - 40, ready + 40);
+    console.log(
+      `longest gaps: alice ${pre.ms} ms before the BUILD, ${post.ms} ms after READY, ${across.ms} ms across the BUILD (BUILD->READY ${BUILD_MS} ms); bob ${callee.ms} ms`,
+    );
+    for (const g of [pre, post, callee]) expect(g.ms).toBeLessThanOrEqual(80);
+    expect(across.ms).toBeLessThanOrEqual(BUILD_MS + 20);
+    // Cover is back within a slot or two of the DESTROY.
+    const firstAfter = ra.out.find((c) => c.t >= mark.destroy!)!;
+    expect(firstAfter.t - mark.destroy!).toBeLessThanOrEqual(40);
+  }, 60_000);
+});
