@@ -57,10 +57,10 @@ export class ApiClient {
   send(msg: ApiMessage): void {
     if (this.closed) throw new Error(`API connection closed: ${this.closeReason}`);
     if (!this.corked) {
-      // Messages sent in one tick leave in one write.
+      // Messages sent in one event-loop turn leave in one write.
       this.corked = true;
       this.socket.cork();
-      process.nextTick(() => {
+      setImmediate(() => {
         this.corked = false;
         this.socket.uncork();
       });
@@ -168,6 +168,7 @@ export class ApiClient {
     this.closed = true;
     this.closeReason = reason;
     this.log?.debug(`api client: ${reason}`);
+    if (this.corked) this.socket.uncork(); // what was sent before close() still leaves
     this.socket.destroy();
     for (const l of [...this.closeListeners]) l(reason);
     this.closeListeners.clear();

@@ -66,12 +66,15 @@ class SocketConnection implements ApiConnection {
 
   private corked = false;
 
-  /** Messages sent in one tick leave in one write (one syscall, one TCP segment where they fit). */
+  /**
+   * Messages sent in one event-loop turn (all the I/O callbacks of that turn) leave in one write: one
+   * syscall, one TCP segment where they fit.
+   */
   private batch(): void {
     if (this.corked) return;
     this.corked = true;
     this.socket.cork();
-    process.nextTick(() => {
+    setImmediate(() => {
       this.corked = false;
       this.socket.uncork();
     });
@@ -81,6 +84,7 @@ class SocketConnection implements ApiConnection {
     if (this.closed) return;
     this.closed = true;
     if (log) this.opts.log.info(`api connection ${this.id} (${this.remote}) closed: ${reason}`);
+    if (this.corked) this.socket.uncork(); // what was sent before close() still leaves
     this.socket.destroy();
     this.onGone(this);
   }

@@ -88,7 +88,11 @@ export function encodeUnsigned(c: Unsigned): Uint8Array {
 /** Build a claim; `sign` is the hostkey's RSASSA-PKCS1-v1_5/SHA-256. */
 export function encodeClaim(c: Unsigned, sign: (data: Uint8Array) => Uint8Array): Uint8Array {
   const body = encodeUnsigned(c);
-  const sig = sign(signedBytes(body, body.length));
+  return assembleClaim(body, sign(signedBytes(body, body.length)));
+}
+
+/** The unsigned body (encodeUnsigned) followed by the signature over signedBytes(body, body.length). */
+export function assembleClaim(body: Uint8Array, sig: Uint8Array): Uint8Array {
   const out = new Uint8Array(body.length + 2 + sig.length);
   out.set(body, 0);
   new DataView(out.buffer).setUint16(body.length, sig.length);

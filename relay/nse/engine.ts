@@ -3,10 +3,20 @@
 // VALIDATION, and closes each round into the history. Talks to Gossip only through `announce`.
 import { toHex } from '../../shared/identity.ts';
 import type { Logger } from '../log.ts';
-import { CLAIM_VERSION, ClaimError, type ClaimErrorCode, decodeClaim, encodeClaim } from './claim.ts';
+import {
+  assembleClaim,
+  CLAIM_VERSION,
+  ClaimError,
+  type ClaimErrorCode,
+  decodeClaim,
+  encodeUnsigned,
+  signedBytes,
+} from './claim.ts';
 import { type Estimate, History, provisionalEstimate, RoundBoard } from './estimator.ts';
 import { expectedBest, proximities, roundKeys, roundStart, sendDelay } from './round.ts';
-import { authenticate, checkRound, type VerifyParams } from './verify.ts';
+import { RefusalLog } from './refusals.ts';
+import { loopStalls, type StallWatch } from './stalls.ts';
+import { authenticate, checkRound, KeyCache, type VerifyParams } from './verify.ts';
 
 export interface NseParams extends VerifyParams {
   readonly historyRounds: number;
@@ -17,7 +27,8 @@ export interface NseParams extends VerifyParams {
 export interface Self {
   readonly identity: Uint8Array;
   readonly spkiDer: Uint8Array;
-  sign(data: Uint8Array): Uint8Array;
+  /** Sign off the event loop (an RSA-4096 signature costs milliseconds: a stall for all on it). */
+  sign(data: Uint8Array): Promise<Uint8Array>;
   /** Proof of work on our identity; claims are sent once it is found. */
   readonly powNonce: Promise<Uint8Array>;
 }
@@ -31,6 +42,15 @@ export interface EngineDeps {
   gossipUpSince(): number | undefined;
   log: Logger;
   now?: () => number;
+  /** Event-loop stalls of this process (default: the process-wide watch). */
+  stalls?: StallWatch;
+}
+
+/** When to look at key k's claim; a slot a stall delayed is replayed once. */
+interface Slot {
+  k: number;
+  at: number;
+  replayed?: boolean;
 }
 
 export type Verdict = { valid: true } | { valid: false; code: ClaimErrorCode };
@@ -39,11 +59,14 @@ export class NseEngine {
   readonly history: History;
   /** Incoming claims by verdict ('valid' or a ClaimErrorCode), for logs and tests. */
   readonly stats = new Map<string, number>();
-  /** Our own claims sent, by round start. */
+  /** Our own claims sent, by round start (open rounds). */
   readonly sent = new Map<number, Uint8Array>();
+  /** Our own claims sent since start. */
+  claimsSent = 0;
   private readonly boards = new Map<number, RoundBoard>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly now: () => number;
+  private readonly stalls: StallWatch;
   private readonly startedAt: number;
   private pow: Uint8Array | undefined;
   /** The last round that could not enter the history; better than nothing before the first one. */
@@ -51,10 +74,17 @@ export class NseEngine {
   /** The last round closed, complete or not. */
   private lastClosed: RoundBoard | undefined;
   private readonly refusals = new RefusalLog();
+  private readonly keyCache = new KeyCache();
+  /** Our claim per open round, signed on first need. */
+  private readonly signing = new Map<number, Promise<Uint8Array>>();
+  /** Whether we have heard another peer's claim since start: we are not alone (or cut off). */
+  private heardOthers = false;
+  private watching = false;
   private stopped = false;
 
   constructor(private readonly deps: EngineDeps) {
     this.now = deps.now ?? Date.now;
+    this.stalls = deps.stalls ?? loopStalls;
     this.startedAt = this.now();
     this.history = new History(deps.params.historyRounds);
     deps.self.powNonce.then(
@@ -66,10 +96,14 @@ export class NseEngine {
   }
 
   start(): void {
+    if (!this.watching) this.stalls.acquire();
+    this.watching = true;
     this.openRound(roundStart(this.now(), this.deps.params.roundMs));
   }
 
   stop(): void {
+    if (this.watching) this.stalls.release();
+    this.watching = false;
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
@@ -104,11 +138,15 @@ export class NseEngine {
       checkRound(claim, params, this.now());
       // Our own claim echoed back by Gossip: it is genuine, let it spread.
       if (equal(this.sent.get(claim.roundStart), data)) return { valid: true };
-      authenticate(claim, data, signedLength, params);
+      authenticate(claim, data, signedLength, params, this.keyCache);
       // A closed round's board is gone: a late claim is genuine (valid) but counts no more.
       const open =
         claim.roundStart >= roundStart(this.now(), params.roundMs) || this.boards.has(claim.roundStart);
       const board = open ? this.boardFor(claim.roundStart) : undefined;
+      if (board) {
+        board.heard++;
+        this.heardOthers = true;
+      }
       if (board?.accept(claim.proximities)) {
         this.deps.log.debug(
           `round ${claim.roundStart}: best [${board.best}] from ${toHex(claim.identity).slice(0, 8)}`,
@@ -144,9 +182,7 @@ export class NseEngine {
     if (this.stopped) return;
     const { roundMs, skewMs, sendWindow } = this.deps.params;
     const board = this.boardFor(start);
-    // Schedule against the larger of the estimate and the last round's best: after a stall or at a
-    // cold start the estimate is too low, which would make everyone send at once and keep us stalled.
-    const expected = Math.max(expectedBest(this.estimate().estimate), this.lastClosed?.meanBest() ?? 0);
+    const expected = this.expectedBest();
     const slots = [...board.own]
       .map((p, k) => ({ k, at: start + sendDelay(p, expected, roundMs * sendWindow) }))
       .sort((a, b) => a.at - b.at);
@@ -155,49 +191,100 @@ export class NseEngine {
     this.at(start + roundMs + skewMs, () => this.closeRound(start));
   }
 
+  /**
+   * The best proximity this round will probably see, which the send slots are centred on. From the
+   * history once there is one: a single round's best is off by a factor of ~2 either way, and slots
+   * centred too high squeeze every claim into the end of the window (a storm of claims). Before
+   * that, the larger of the provisional estimate and the last round's best: at a cold start the
+   * provisional estimate is too low, which would make everyone send at once.
+   */
+  private expectedBest(): number {
+    const known = this.history.estimate();
+    if (known) return expectedBest(known.estimate);
+    return Math.max(expectedBest(this.estimate().estimate), this.lastClosed?.meanBest() ?? 0);
+  }
+
   /** At each key's slot: flood our claim if we still beat every claim seen for that key. */
-  private sendAtSlot(board: RoundBoard, slots: { k: number; at: number }[], i: number): void {
+  private sendAtSlot(board: RoundBoard, slots: Slot[], i: number): void {
     const slot = slots[i];
     if (!slot || board.announced) return;
     this.at(slot.at, () => {
-      // A slot that fires late means our event loop stalled and claims may be waiting unread: sending now
-      // would add to a storm of claims that are probably beaten already (and prolong the stall).
+      if (!board.ownBeats(slot.k)) return this.sendAtSlot(board, slots, i + 1);
+      const windowMs = this.deps.params.roundMs * this.deps.params.sendWindow;
       const lateMs = this.now() - slot.at;
-      if (lateMs > (this.deps.params.roundMs * this.deps.params.sendWindow) / 8) {
-        board.announced = true;
-        this.deps.log.debug(`round ${board.start}: slot ${Math.round(lateMs)} ms late, claim not sent`);
-      } else if (board.ownBeats(slot.k)) this.announce(board);
-      else this.sendAtSlot(board, slots, i + 1);
+      if (lateMs > windowMs / 8) return this.lateSlot(board, slots, i, windowMs);
+      if (!this.pow) return;
+      // Signed on the thread pool: a few ms later, so look again before sending.
+      this.claimFor(board).then(
+        (data) => {
+          if (this.stopped || board.announced || this.boards.get(board.start) !== board) return;
+          if (board.ownBeats(slot.k)) this.announce(board, data);
+          else this.sendAtSlot(board, slots, i + 1);
+        },
+        (e) => this.deps.log.error(`signing our claim failed: ${(e as Error).message}`),
+      );
     });
   }
 
-  private announce(board: RoundBoard): void {
-    const { self, params } = this.deps;
-    if (!this.pow) return; // no proof of work yet: nobody would accept the claim
-    board.announced = true;
-    const data = encodeClaim(
-      {
+  /**
+   * A slot we still win fired late: our event loop stalled, and claims may be waiting unread. Sending
+   * now, with every other slot the stall held back, would be a storm of claims (which prolongs the
+   * stall: seen with 60 relays in one process). Nor may we just keep quiet: the best claims' slots are
+   * the ones a stall at the start of the window holds back. So the schedule is replayed from the
+   * stall's end, as it was: the slot moves back by the time from the stall's start to it. Every relay
+   * the stall held (all of them, in one process) replays the same way, the best claim still goes first
+   * and silences the rest. Once only: a slot late again, or beyond the send window, is dropped.
+   */
+  private lateSlot(board: RoundBoard, slots: Slot[], i: number, windowMs: number): void {
+    const slot = slots[i]!;
+    const stalledFrom = slot.replayed ? undefined : this.stalls.stallStart(slot.at);
+    const replayAt = stalledFrom === undefined ? Infinity : this.now() + (slot.at - stalledFrom);
+    if (replayAt > board.start + windowMs) {
+      board.announced = true;
+      board.dropped = true;
+      this.deps.log.debug(`round ${board.start}: slot ${Math.round(this.now() - slot.at)} ms late, dropped`);
+      return;
+    }
+    slots[i] = { k: slot.k, at: replayAt, replayed: true };
+    this.sendAtSlot(board, slots, i);
+  }
+
+  /** Our claim for the round, signed once, on first need (the caller made sure we have the proof of work). */
+  private claimFor(board: RoundBoard): Promise<Uint8Array> {
+    let claim = this.signing.get(board.start);
+    if (!claim) {
+      const { self, params } = this.deps;
+      const body = encodeUnsigned({
         version: CLAIM_VERSION,
         roundMs: params.roundMs,
         roundStart: board.start,
         proximities: board.own,
         identity: self.identity,
-        powNonce: this.pow,
+        powNonce: this.pow!,
         hostkey: self.spkiDer,
-      },
-      (d) => self.sign(d),
-    );
+      });
+      claim = self.sign(signedBytes(body, body.length)).then((sig) => assembleClaim(body, sig));
+      this.signing.set(board.start, claim);
+    }
+    return claim;
+  }
+
+  private announce(board: RoundBoard, data: Uint8Array): void {
+    board.announced = true;
     this.sent.set(board.start, data);
-    if (!this.deps.announce(data)) {
+    if (this.deps.announce(data)) this.claimsSent++;
+    else {
       this.sent.delete(board.start);
       this.deps.log.debug(`round ${board.start}: gossip down, claim not sent`);
     }
   }
 
   private closeRound(start: number): void {
-    const { roundMs, skewMs } = this.deps.params;
+    const { roundMs, skewMs, sendWindow } = this.deps.params;
     const board = this.boards.get(start);
     this.boards.delete(start);
+    this.signing.delete(start);
+    for (const s of this.signing.keys()) if (s < start) this.signing.delete(s);
     // Boards opened by claims for rounds we never reached (clock skew) must not pile up.
     for (const s of this.boards.keys()) if (s < start) this.boards.delete(s);
     if (!board) {
@@ -209,10 +296,15 @@ export class NseEngine {
     const announced = this.sent.delete(start);
     // Closing late means our event loop stalled: claims that arrived meanwhile were judged stale.
     const late = this.now() - (start + roundMs + skewMs) > Math.max(skewMs, 20);
-    // A round in which we heard nobody and said nothing carries no information (and after a stall it
-    // would read as a network of one): only rounds with at least one claim on the wire count.
-    const heard = board.accepted > 0 || announced;
-    if (board.complete && !late && heard && up !== undefined && up <= start) {
+    // A stall that ate a quarter of the send window may have cost the round its best claims (their
+    // slots are replayed after the stall, but not beyond the window), and so may a slot we dropped.
+    const windowMs = roundMs * sendWindow;
+    const stalled = board.dropped || this.stalls.longestBetween(start, start + windowMs) > windowMs / 4;
+    // A round in which we heard nobody else tells nothing of the network (we may not be connected yet,
+    // at a cold start; after a stall it would read as a network of one). Unless we sent ours and others
+    // have been heard before: then ours was simply the best, and the others kept quiet.
+    const heard = board.heard > 0 || (announced && this.heardOthers);
+    if (board.complete && !late && !stalled && heard && up !== undefined && up <= start) {
       this.history.push(start, board.meanBest());
       const e = this.history.estimate()!;
       this.deps.log.debug(
@@ -221,7 +313,7 @@ export class NseEngine {
     } else {
       this.partial = board;
       this.deps.log.debug(
-        `round ${start} closed incomplete (${late ? 'late' : 'joined late or gossip down'})`,
+        `round ${start} closed incomplete (${late ? 'late' : stalled ? 'stalled' : heard ? 'joined late or gossip down' : 'heard nobody'})`,
       );
     }
   }
@@ -240,22 +332,4 @@ export class NseEngine {
 
 function equal(a: Uint8Array | undefined, b: Uint8Array): boolean {
   return a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-/** Refusals are logged at most once a second per reason (forgers must not flood the log). */
-class RefusalLog {
-  private readonly last = new Map<ClaimErrorCode, { at: number; muted: number }>();
-
-  note(e: ClaimError, log: Logger, now: number): void {
-    const entry = this.last.get(e.code);
-    if (entry && now - entry.at < 1000) {
-      entry.muted++;
-      return;
-    }
-    const muted = entry?.muted ? ` (+${entry.muted} more)` : '';
-    this.last.set(e.code, { at: now, muted: 0 });
-    // Late or early rounds happen to honest peers (clock skew, slow floods); the rest is forgery or bugs.
-    const honest = e.code === 'STALE_ROUND' || e.code === 'FUTURE_ROUND';
-    log[honest ? 'debug' : 'info'](`claim refused: ${e.message}${muted}`);
-  }
 }

@@ -9,8 +9,12 @@ export class RoundBoard {
   private readonly bestOther: Uint8Array;
   /** Claims from other peers that improved this board. */
   accepted = 0;
+  /** Authenticated claims from other peers for this round, better or not: someone else is out there. */
+  heard = 0;
   /** Our own claim went out (or is no longer worth sending). */
   announced = false;
+  /** A slot we still won was dropped (a stall held it beyond the send window). */
+  dropped = false;
 
   constructor(
     readonly start: number,
@@ -81,18 +85,32 @@ export class History {
 
   /**
    * Averaging is done on proximities (log scale), as GNUnet does: the max-proximity error is symmetric
-   * there, so the mean over H rounds and K keys cuts the error by sqrt(H*K) without a bias.
+   * there, so the mean over H rounds and K keys cuts the error by ~sqrt(H*K) without a bias. Like
+   * GNUnet, newer rounds weigh more (the newest H + 1, the oldest 2): the estimate follows churn sooner,
+   * and rounds from a network still forming (a cold start: the overlay not yet connected) fade out.
+   * The deviation is that of the per-round estimates, with the same weights.
    */
   estimate(): Estimate | undefined {
     const n = this.rounds.length;
     if (n === 0) return undefined;
-    const mean = this.rounds.reduce((a, r) => a + r.meanBest, 0) / n;
-    const perRound = this.rounds.map((r) => estimateFromProximity(r.meanBest));
-    const avg = perRound.reduce((a, x) => a + x, 0) / n;
-    const variance = perRound.reduce((a, x) => a + (x - avg) ** 2, 0) / n;
+    // rounds[i] is the (n - i)-th newest: weight i + 2.
+    const weight = (i: number) => i + 2;
+    let total = 0;
+    let mean = 0;
+    let avg = 0;
+    for (const [i, r] of this.rounds.entries()) {
+      total += weight(i);
+      mean += weight(i) * r.meanBest;
+      avg += weight(i) * estimateFromProximity(r.meanBest);
+    }
+    mean /= total;
+    avg /= total;
+    let variance = 0;
+    for (const [i, r] of this.rounds.entries())
+      variance += weight(i) * (estimateFromProximity(r.meanBest) - avg) ** 2;
     return {
       estimate: Math.max(1, clampU32(estimateFromProximity(mean))),
-      deviation: clampU32(Math.sqrt(variance)),
+      deviation: clampU32(Math.sqrt(variance / total)),
       rounds: n,
     };
   }

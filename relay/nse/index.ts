@@ -1,12 +1,17 @@
 // The NSE module: network size estimation after GNUnet's NSE, on top of the Gossip API.
 import { findPow } from '../p2p/pow.ts';
 import { startApiServer } from '../api/server.ts';
-import type { ModuleFactory } from '../module.ts';
+import type { ModuleFactory, RelayModule } from '../module.ts';
 import { NSE_DATA_TYPE } from './claim.ts';
 import { readNseConfig } from './config.ts';
 import { NseEngine } from './engine.ts';
 import { GossipLink } from './gossip-link.ts';
 import { nseApiHandler } from './service.ts';
+
+/** The running module; tests and benchmarks may look at the engine (history, stats). */
+export interface NseModule extends RelayModule {
+  readonly engine: NseEngine;
+}
 
 export const create: ModuleFactory = async ({ config, hostkey, log }) => {
   const cfg = readNseConfig(config);
@@ -22,7 +27,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     self: {
       identity: hostkey.identity,
       spkiDer: hostkey.spkiDer,
-      sign: (d) => hostkey.sign(d),
+      sign: (d) => hostkey.signAsync(d),
       powNonce: findPow(hostkey.identity, cfg.params.powBits),
     },
     announce: (data) => link.announce(data),
@@ -37,8 +42,9 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
   });
   link.start();
   engine.start();
-  return {
+  const mod: NseModule = {
     name: 'nse',
+    engine,
     listening: { api: server.address },
     async stop() {
       engine.stop();
@@ -46,4 +52,5 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
       await server.close();
     },
   };
+  return mod;
 };

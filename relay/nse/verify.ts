@@ -1,6 +1,6 @@
 // Claim policy: cheap checks first (parameters, round freshness), the costly ones (RSA) last, so junk
 // costs a receiver little. Throws ClaimError with the reason; returns nothing when the claim holds.
-import { timingSafeEqual } from 'node:crypto';
+import { type KeyObject, timingSafeEqual } from 'node:crypto';
 import { identityOfDer, publicKeyFromDer, verifySignature } from '../hostkey.ts';
 import { checkPow } from '../p2p/pow.ts';
 import { type Claim, CLAIM_VERSION, ClaimError, signedBytes } from './claim.ts';
@@ -32,15 +32,67 @@ export function checkRound(c: Claim, p: VerifyParams, now: number): void {
     throw new ClaimError('STALE_ROUND', `round ${c.roundStart} is over`);
 }
 
-/** Hostkey, identity, proximities, proof of work and signature. */
-export function authenticate(c: Claim, data: Uint8Array, signedLength: number, p: VerifyParams): void {
+/**
+ * Hostkeys of genuine claims (RSA, size in range, signature verified), by identity. The identity is the
+ * hash of the DER, so a hit binds the exact key. Parsing an RSA-4096 DER costs more than verifying a
+ * signature with it, and the same few peers win rounds again and again. Bounded; the least recently
+ * used entry goes first.
+ */
+export class KeyCache {
+  private readonly keys = new Map<string, KeyObject>();
+
+  constructor(readonly capacity = 1024) {}
+
+  get(identity: Uint8Array): KeyObject | undefined {
+    return this.keys.get(Buffer.from(identity).toString('hex'));
+  }
+
+  set(identity: Uint8Array, key: KeyObject): void {
+    const id = Buffer.from(identity).toString('hex');
+    this.keys.delete(id);
+    this.keys.set(id, key);
+    if (this.keys.size > this.capacity) this.keys.delete(this.keys.keys().next().value!);
+  }
+}
+
+/**
+ * Proximities, proof of work, hostkey and identity, signature: the hash checks first, so a forgery
+ * costs us no RSA work unless it carries a real identity with its proof of work.
+ */
+export function authenticate(
+  c: Claim,
+  data: Uint8Array,
+  signedLength: number,
+  p: VerifyParams,
+  cache?: KeyCache,
+): void {
+  const real = proximities(c.identity, roundKeys(c.roundStart, p));
+  if (!real.every((x, k) => x === c.proximities[k])) {
+    throw new ClaimError('PROXIMITY_MISMATCH', `claimed [${c.proximities}], identity has [${real}]`);
+  }
+  if (!checkPow(c.identity, c.powNonce, p.powBits))
+    throw new ClaimError('BAD_POW', `needs ${p.powBits} bits`);
+  const key = hostkeyOf(c, cache);
+  if (!verifySignature(key, signedBytes(data, signedLength), c.signature)) {
+    throw new ClaimError('BAD_SIGNATURE', 'signature does not verify');
+  }
+  // Only keys that signed a genuine claim are kept: junk cannot crowd honest keys out for free.
+  cache?.set(c.identity, key);
+}
+
+/** The claim's hostkey, checked to be RSA of an accepted size and to hash to the claimed identity. */
+function hostkeyOf(c: Claim, cache: KeyCache | undefined): KeyObject {
+  // Seen before: the bytes must still hash to the identity (then they are the key we checked).
+  const cached = cache?.get(c.identity);
+  if (cached && timingSafeEqual(identityOfDer(c.hostkey), c.identity)) return cached;
+  let key: KeyObject;
   let spki: Uint8Array;
-  let key: ReturnType<typeof publicKeyFromDer>;
   try {
     key = publicKeyFromDer(c.hostkey);
     const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
     if (key.asymmetricKeyType !== 'rsa' || bits < MIN_RSA_BITS || bits > MAX_RSA_BITS)
       throw new Error(`${bits} bits`);
+    // The identity is the hash of the canonical SPKI, whatever encoding the claim carried.
     spki = new Uint8Array(key.export({ format: 'der', type: 'spki' }));
   } catch (e) {
     throw new ClaimError('BAD_KEY', (e as Error).message);
@@ -48,13 +100,5 @@ export function authenticate(c: Claim, data: Uint8Array, signedLength: number, p
   if (!timingSafeEqual(identityOfDer(spki), c.identity)) {
     throw new ClaimError('IDENTITY_MISMATCH', 'identity is not SHA-256 of the hostkey');
   }
-  const real = proximities(c.identity, roundKeys(c.roundStart, p));
-  if (!real.every((x, k) => x === c.proximities[k])) {
-    throw new ClaimError('PROXIMITY_MISMATCH', `claimed [${c.proximities}], identity has [${real}]`);
-  }
-  if (!checkPow(c.identity, c.powNonce, p.powBits))
-    throw new ClaimError('BAD_POW', `needs ${p.powBits} bits`);
-  if (!verifySignature(key, signedBytes(data, signedLength), c.signature)) {
-    throw new ClaimError('BAD_SIGNATURE', 'signature does not verify');
-  }
+  return key;
 }

@@ -20,6 +20,8 @@ export const CellCmd = {
   CREATED: 2,
   RELAY: 3,
   DESTROY: 4,
+  /** Link flow control (circuit 0): u32 count of cells the sender of CREDIT has processed since its last CREDIT. */
+  CREDIT: 5,
 } as const;
 
 // RELAY payload: N (16-byte per-hop nonce block) | body (203), both re-encrypted at every hop.

@@ -1,39 +1,60 @@
-// Per-circuit queues for a congested link: bounded, dropping the oldest cell first (voice wants the
-// freshest frame, and a tunnel is best effort like UDP), drained round-robin so one busy circuit
-// cannot starve the others (Tor's circuit scheduler, much simplified).
+// Per-circuit queues for a congested link: bounded in cells per circuit, in cells per link and in
+// age, dropping the oldest cell first (voice wants the freshest frame, and a tunnel is best effort
+// like UDP), drained round-robin so one busy circuit cannot starve the others (Tor's circuit
+// scheduler, much simplified).
 import { cellCircId } from './cell.ts';
 
+interface Queue {
+  cells: Uint8Array[];
+  /** Enqueue time (ms, monotonic) of each cell. */
+  at: number[];
+}
+
 export class CircuitQueues {
-  private readonly queues = new Map<number, Uint8Array[]>();
+  private readonly queues = new Map<number, Queue>();
   size = 0;
   dropped = 0;
 
-  constructor(private readonly perCircuit: number) {}
+  constructor(
+    private readonly perCircuit: number,
+    private readonly maxAgeMs = Number.POSITIVE_INFINITY,
+    private readonly perLink = Number.POSITIVE_INFINITY,
+  ) {}
 
-  push(cell: Uint8Array): void {
+  push(cell: Uint8Array, now = performance.now()): void {
     const id = cellCircId(cell);
     let q = this.queues.get(id);
     if (!q) {
-      q = [];
+      q = { cells: [], at: [] };
       this.queues.set(id, q);
     }
-    q.push(cell);
+    q.cells.push(cell);
+    q.at.push(now);
     this.size++;
-    if (q.length > this.perCircuit) {
-      q.shift();
-      this.size--;
-      this.dropped++;
-    }
+    // A full circuit queue, or a full link, costs the pushing circuit its own oldest cell.
+    if (q.cells.length > this.perCircuit || this.size > this.perLink) this.dropOldest(id, q);
   }
 
-  /** Up to n cells, one circuit at a time in turn. */
-  take(n: number): Uint8Array[] {
+  private dropOldest(id: number, q: Queue): void {
+    q.cells.shift();
+    q.at.shift();
+    this.size--;
+    this.dropped++;
+    if (q.cells.length === 0) this.queues.delete(id);
+  }
+
+  /** Up to n cells, one circuit at a time in turn; cells older than maxAgeMs are dropped instead. */
+  take(n: number, now = performance.now()): Uint8Array[] {
     const out: Uint8Array[] = [];
+    const oldest = now - this.maxAgeMs;
     while (out.length < n && this.size > 0) {
       for (const [id, q] of this.queues) {
-        out.push(q.shift()!);
+        while (q.cells.length > 0 && q.at[0]! < oldest) this.dropOldest(id, q);
+        if (q.cells.length === 0) continue;
+        out.push(q.cells.shift()!);
+        q.at.shift();
         this.size--;
-        if (q.length === 0) this.queues.delete(id);
+        if (q.cells.length === 0) this.queues.delete(id);
         if (out.length >= n) break;
       }
     }

@@ -23,6 +23,8 @@ export interface OnionConfig {
   idleLinkMs: number;
   linkQueueBytes: number;
   circuitQueueCells: number;
+  circuitQueueMs: number;
+  linkWindowCells: number;
   onionKeyRotationSeconds: number;
 }
 
@@ -52,7 +54,9 @@ export function readOnionConfig(config: RelayConfig): OnionConfig {
     maxIncomingTunnels: s.int('max_incoming_tunnels', 1024, 1, 1_000_000),
     idleLinkMs: s.int('idle_link_ms', 60_000, 100, 86_400_000),
     linkQueueBytes: s.int('link_queue_bytes', 256 * 1024, 4 * 1024, 1 << 30),
-    circuitQueueCells: s.int('circuit_queue_cells', 64, 1, 65536),
+    circuitQueueCells: s.int('circuit_queue_cells', 400, 1, 65536),
+    circuitQueueMs: s.int('circuit_queue_ms', 250, 1, 600_000),
+    linkWindowCells: s.int('link_window_cells', 1024, 8, 1 << 20),
     onionKeyRotationSeconds: s.int('onion_key_rotation_seconds', 86400, 60, 30 * 86400),
   };
 }

@@ -6,6 +6,7 @@ import {
   createHmac,
   createPrivateKey,
   createPublicKey,
+  createSecretKey,
   diffieHellman,
   generateKeyPairSync,
   hkdfSync,
@@ -152,13 +153,20 @@ export function ntorClient(
 // ---- link cell AEAD: AES-256-GCM with a 64-bit counter nonce per direction ----
 export const TAG_SIZE = 16;
 
+// One nonce buffer for every seal/open: createCipheriv copies the IV, and all of this is synchronous.
+const nonce = Buffer.alloc(12);
 function counterNonce(counter: number): Buffer {
-  const n = Buffer.alloc(12);
-  n.writeUIntBE(counter, 6, 6);
-  return n;
+  nonce.writeUIntBE(counter, 6, 6);
+  return nonce;
 }
 
-export function sealCell(key: Uint8Array, counter: number, plain: Uint8Array, out: Buffer, at: number): void {
+/** A link key, parsed once (a KeyObject skips re-importing raw key bytes per cell). */
+export type CellKey = KeyObject | Uint8Array;
+export function cellKey(raw: Uint8Array): KeyObject {
+  return createSecretKey(raw);
+}
+
+export function sealCell(key: CellKey, counter: number, plain: Uint8Array, out: Buffer, at: number): void {
   const c = createCipheriv('aes-256-gcm', key, counterNonce(counter), { authTagLength: TAG_SIZE });
   const body = c.update(plain);
   c.final();
@@ -167,7 +175,7 @@ export function sealCell(key: Uint8Array, counter: number, plain: Uint8Array, ou
 }
 
 /** Opens one sealed cell; null when the tag does not verify (tampering, replay or reorder). */
-export function openCell(key: Uint8Array, counter: number, sealed: Uint8Array): Uint8Array | null {
+export function openCell(key: CellKey, counter: number, sealed: Uint8Array): Uint8Array | null {
   const n = sealed.length - TAG_SIZE;
   try {
     const d = createDecipheriv('aes-256-gcm', key, counterNonce(counter), { authTagLength: TAG_SIZE });

@@ -67,8 +67,11 @@ export class Inbound implements EndpointHooks {
       case RelayCmd.END:
         if (t) this.end(t, false);
         return;
+      case RelayCmd.PADDING:
+        if (t) t.sendVia = hop; // the initiator switched circuits (round boundary or replacement)
+        return;
       default:
-        return; // PADDING
+        return;
     }
   }
 

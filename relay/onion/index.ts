@@ -64,6 +64,8 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     handshakeTimeoutMs: cfg.stepTimeoutMs,
     maxQueuedBytes: cfg.linkQueueBytes,
     circuitQueueCells: cfg.circuitQueueCells,
+    circuitQueueMs: cfg.circuitQueueMs,
+    windowCells: cfg.linkWindowCells,
     partialCellTimeoutMs: Math.max(1000, cfg.stepTimeoutMs),
     maxLinks: cfg.maxLinks,
     idleLinkMs: cfg.idleLinkMs,

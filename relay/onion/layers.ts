@@ -5,9 +5,16 @@
 // (a dropped cell never desynchronises a tunnel), and a cell meant for a hop decrypts there to
 // N = 0^4 | seq u32 | mac 8, mac = HMAC-SHA256(hop's MAC key, seq | body)[0..8]: that is the
 // per-hop integrity check, and seq feeds a replay window.
-import { type Cipher, createCipheriv, createDecipheriv, type Decipher } from 'node:crypto';
+import {
+  type Cipher,
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  type Decipher,
+  timingSafeEqual,
+} from 'node:crypto';
 import { BODY_OFFSET, BODY_SIZE, CELL_SIZE, N_OFFSET, N_SIZE } from './cell.ts';
-import { ctEqual, hkdf, hmac } from './crypto.ts';
+import { hkdf } from './crypto.ts';
 
 const KS_BLOCKS = Math.ceil(BODY_SIZE / 16);
 const MAC_SIZE = 8;
@@ -71,21 +78,31 @@ class Direction {
     for (let i = 0; i < BODY_SIZE; i++) cell[BODY_OFFSET + i]! ^= ks[i]!;
   }
 
+  /** MAC of (seq | body) under this direction's MAC key, first 8 bytes (seq = N[4..8]). */
+  private mac(n: Uint8Array, cell: Uint8Array): Buffer {
+    return createHmac('sha256', this.macKey)
+      .update(n.subarray(4, 8))
+      .update(cell.subarray(BODY_OFFSET))
+      .digest();
+  }
+
   /** The N a cell for this hop ends with: 0^4 | seq | mac(seq | plaintext body). */
   seal(cell: Uint8Array): Uint8Array {
     const n = new Uint8Array(N_SIZE);
     const seq = this.seqOut++;
-    new DataView(n.buffer).setUint32(4, seq);
-    n.set(hmac(this.macKey, n.subarray(4, 8), cell.subarray(BODY_OFFSET)).subarray(0, MAC_SIZE), 8);
+    n[4] = seq >>> 24;
+    n[5] = (seq >>> 16) & 0xff;
+    n[6] = (seq >>> 8) & 0xff;
+    n[7] = seq & 0xff;
+    n.set(this.mac(n, cell).subarray(0, MAC_SIZE), 8);
     return n;
   }
 
   /** Is this (decrypted) cell ours: zero prefix, valid MAC, fresh seq? */
   recognize(n: Uint8Array, cell: Uint8Array): boolean {
     if (n[0] !== 0 || n[1] !== 0 || n[2] !== 0 || n[3] !== 0) return false;
-    const mac = hmac(this.macKey, n.subarray(4, 8), cell.subarray(BODY_OFFSET)).subarray(0, MAC_SIZE);
-    if (!ctEqual(mac, n.subarray(8, 16))) return false;
-    return this.replay.accept(new DataView(n.buffer, n.byteOffset, 16).getUint32(4));
+    if (!timingSafeEqual(this.mac(n, cell).subarray(0, MAC_SIZE), n.subarray(8, 16))) return false;
+    return this.replay.accept(((n[4]! << 24) | (n[5]! << 16) | (n[6]! << 8) | n[7]!) >>> 0);
   }
 }
 
@@ -105,8 +122,9 @@ export class HopLayer {
   }
 }
 
+/** A view of the cell's N (cipher update() reads it before anything overwrites it). */
 function readN(cell: Uint8Array): Uint8Array {
-  return cell.slice(N_OFFSET, N_OFFSET + N_SIZE);
+  return cell.subarray(N_OFFSET, N_OFFSET + N_SIZE);
 }
 
 // ---- initiator side ----

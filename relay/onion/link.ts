@@ -6,9 +6,19 @@
 import { connect, type Socket } from 'node:net';
 import { identityOfDer } from '../hostkey.ts';
 import type { Logger } from '../log.ts';
-import { CELL_SIZE, WIRE_CELL_SIZE } from './cell.ts';
-import { CircuitQueues } from './cellqueue.ts';
 import {
+  CELL_SIZE,
+  CellCmd,
+  CMD_OFFSET,
+  cellCircId,
+  newCell,
+  PAYLOAD_OFFSET,
+  WIRE_CELL_SIZE,
+} from './cell.ts';
+import { CircuitQueues } from './cellqueue.ts';
+import type { KeyObject } from 'node:crypto';
+import {
+  cellKey,
   ctEqual,
   hkdf,
   ntorClient,
@@ -53,15 +63,32 @@ export interface LinkContext {
   keys: OnionKeys;
   log: Logger;
   handshakeTimeoutMs: number;
-  /** Bytes queued in the socket above which cells wait in per-circuit queues instead. */
+  /** Bytes queued in the socket above which cells wait in per-circuit queues instead; also caps those queues. */
   maxQueuedBytes: number;
   /** Cells each circuit may have waiting on a congested link (oldest dropped beyond). */
   circuitQueueCells: number;
+  /** A cell that waited this long on a congested link is dropped (stale voice is useless). */
+  circuitQueueMs?: number;
+  /** Flow control: cells sent and not yet credited by the peer (the rest waits, oldest dropped). */
+  windowCells?: number;
   /** A partial cell left waiting this long means the peer broke framing. */
   partialCellTimeoutMs: number;
 }
 
 let nextLinkId = 1;
+/**
+ * Flow-control window (cells in flight per link, ~245 KB): keeps the kernel's socket buffers (MBs, i.e.
+ * seconds of voice) from filling, so congestion shows up in the per-circuit queues, where the oldest
+ * cells are dropped, instead of as latency. A link carries at most about window / RTT cells/s: 1024
+ * cells at a 100 ms RTT are ~10,000 cells/s, ~100 calls; a window of 128 capped such a link at ~12 calls
+ * and made every message of more than 128 cells wait a round trip (and go stale) on it.
+ */
+export const DEFAULT_WINDOW = 1024;
+/**
+ * Cells that waited longer than this on a congested link are dropped (a late voice frame is useless).
+ * Longer than a WAN round trip, so that waiting for CREDIT alone never makes a cell stale.
+ */
+export const DEFAULT_QUEUE_MS = 250;
 const KEY_INFO = 'voidphone link keys v1';
 
 export class TcpLink implements Link {
@@ -77,13 +104,21 @@ export class TcpLink implements Link {
   /** Set when the handshake finishes (or fails with a reason). */
   ready: Promise<void>;
 
-  private pending: Buffer = Buffer.alloc(0);
-  private sendKey: Uint8Array | undefined;
-  private recvKey: Uint8Array | undefined;
+  /** Bytes of an incomplete wire cell (at most one cell's worth is ever kept). */
+  private readonly pending = Buffer.allocUnsafe(WIRE_CELL_SIZE);
+  private pendingLen = 0;
+  private sendKey: KeyObject | undefined;
+  private recvKey: KeyObject | undefined;
   private sendCtr = 0;
   private recvCtr = 0;
   private outQueue: Uint8Array[] = [];
   private readonly waiting: CircuitQueues;
+  private readonly window: number;
+  /** Cells written and not yet credited by the peer. */
+  private inflight = 0;
+  /** Cells received and processed since our last CREDIT. */
+  private consumed = 0;
+  private creditDue = false;
   private drainArmed = false;
   private flushScheduled = false;
   private partialTimer: NodeJS.Timeout | undefined;
@@ -98,7 +133,12 @@ export class TcpLink implements Link {
     expectedIdentity?: Uint8Array,
   ) {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.waiting = new CircuitQueues(ctx.circuitQueueCells);
+    this.window = ctx.windowCells ?? DEFAULT_WINDOW;
+    this.waiting = new CircuitQueues(
+      ctx.circuitQueueCells,
+      ctx.circuitQueueMs ?? DEFAULT_QUEUE_MS,
+      Math.max(ctx.circuitQueueCells, Math.floor(ctx.maxQueuedBytes / CELL_SIZE)),
+    );
     this.ready = new Promise((resolve, reject) => {
       this.settle = (err) => (err ? reject(err) : resolve());
     });
@@ -154,8 +194,8 @@ export class TcpLink implements Link {
   }
 
   private open(sendKey: Uint8Array, recvKey: Uint8Array): void {
-    this.sendKey = sendKey;
-    this.recvKey = recvKey;
+    this.sendKey = cellKey(sendKey);
+    this.recvKey = cellKey(recvKey);
     clearTimeout(this.hsTimer);
     this.settle();
   }
@@ -164,45 +204,80 @@ export class TcpLink implements Link {
     if (this.closed || !this.sendKey) return false;
     if (cell.length !== CELL_SIZE) throw new Error(`cell of ${cell.length} bytes`);
     this.lastUsed = Date.now();
-    if (this.waiting.size > 0 || this.socket.writableLength > this.ctx.maxQueuedBytes) {
+    if (
+      this.waiting.size === 0 &&
+      this.inflight + this.outQueue.length < this.window &&
+      this.socket.writableLength <= this.ctx.maxQueuedBytes
+    ) {
+      this.outQueue.push(cell);
+    } else {
       const before = this.waiting.dropped;
       this.waiting.push(cell);
       this.stats.dropped += this.waiting.dropped - before;
-    } else {
-      this.outQueue.push(cell);
     }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      // Batch the cells produced by one event-loop turn into one write (one syscall).
-      process.nextTick(() => this.flush());
-    }
+    this.scheduleFlush();
     return true;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // After this event-loop turn's I/O: every cell produced by the reads of one turn leaves in one
+    // write per link (one syscall), however many sockets those cells came from.
+    process.nextTick(() => this.flush());
   }
 
   private flush(): void {
     this.flushScheduled = false;
     if (this.closed) return;
-    if (this.waiting.size > 0) {
-      const room = Math.floor((this.ctx.maxQueuedBytes - this.socket.writableLength) / WIRE_CELL_SIZE);
-      if (room > this.outQueue.length) this.outQueue.push(...this.waiting.take(room - this.outQueue.length));
-    }
     const q = this.outQueue;
     this.outQueue = [];
-    if (q.length > 0) {
-      const out = Buffer.allocUnsafe(q.length * WIRE_CELL_SIZE);
-      for (let i = 0; i < q.length; i++)
-        sealCell(this.sendKey!, this.sendCtr++, q[i]!, out, i * WIRE_CELL_SIZE);
-      this.stats.cellsOut += q.length;
+    if (this.waiting.size > 0 && this.socket.writableLength <= this.ctx.maxQueuedBytes) {
+      const room = this.window - this.inflight - q.length;
+      if (room > 0) for (const c of this.waiting.take(room)) q.push(c);
+    }
+    const credit = this.creditDue ? this.creditCell() : undefined;
+    const n = q.length + (credit ? 1 : 0);
+    if (n > 0) {
+      const out = Buffer.allocUnsafe(n * WIRE_CELL_SIZE);
+      let at = 0;
+      if (credit) {
+        sealCell(this.sendKey!, this.sendCtr++, credit, out, 0);
+        at = WIRE_CELL_SIZE;
+      }
+      for (let i = 0; i < q.length; i++, at += WIRE_CELL_SIZE)
+        sealCell(this.sendKey!, this.sendCtr++, q[i]!, out, at);
+      this.inflight += q.length;
+      this.stats.cellsOut += n;
       this.socket.write(out);
     }
-    // Cells still waiting: the socket is above its high-water mark, so 'drain' will come.
-    if (this.waiting.size > 0 && !this.drainArmed) {
+    // Cells still waiting for room in the socket: 'drain' will come (credits schedule a flush themselves).
+    if (this.waiting.size > 0 && this.socket.writableLength > this.ctx.maxQueuedBytes && !this.drainArmed) {
       this.drainArmed = true;
       this.socket.once('drain', () => {
         this.drainArmed = false;
         this.flush();
       });
     }
+  }
+
+  private creditCell(): Uint8Array {
+    const c = newCell(0, CellCmd.CREDIT);
+    new DataView(c.buffer).setUint32(PAYLOAD_OFFSET, this.consumed);
+    this.consumed = 0;
+    this.creditDue = false;
+    return c;
+  }
+
+  /** The peer processed `n` more of our cells: that much of the window is free again. */
+  private onCredit(cell: Uint8Array): void {
+    const n = new DataView(cell.buffer, cell.byteOffset, cell.length).getUint32(PAYLOAD_OFFSET);
+    if (n > this.inflight) {
+      this.close(`CREDIT for ${n} cells, only ${this.inflight} in flight`);
+      return;
+    }
+    this.inflight -= n;
+    if (this.waiting.size > 0) this.scheduleFlush();
   }
 
   /** Tests only: write raw bytes, bypassing framing (to check that peers enforce it). */
@@ -212,20 +287,37 @@ export class TcpLink implements Link {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
-    let buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
     let at = 0;
-    while (buf.length - at >= WIRE_CELL_SIZE && !this.closed) {
-      this.onWireCell(buf.subarray(at, at + WIRE_CELL_SIZE));
+    if (this.pendingLen > 0) {
+      at = Math.min(WIRE_CELL_SIZE - this.pendingLen, chunk.length);
+      chunk.copy(this.pending, this.pendingLen, 0, at);
+      this.pendingLen += at;
+      if (this.pendingLen < WIRE_CELL_SIZE) return;
+      this.pendingLen = 0;
+      this.onWireCell(this.pending);
+    }
+    while (chunk.length - at >= WIRE_CELL_SIZE && !this.closed) {
+      this.onWireCell(chunk.subarray(at, at + WIRE_CELL_SIZE));
       at += WIRE_CELL_SIZE;
     }
-    buf = buf.subarray(at);
-    this.pending = buf.length ? Buffer.from(buf) : Buffer.alloc(0);
+    if (this.closed) return;
+    if (at < chunk.length) {
+      chunk.copy(this.pending, 0, at);
+      this.pendingLen = chunk.length - at;
+    }
     clearTimeout(this.partialTimer);
-    if (this.pending.length && !this.closed) {
+    this.partialTimer = undefined;
+    if (this.pendingLen > 0) {
       this.partialTimer = setTimeout(
-        () => this.close(`partial cell (${this.pending.length} bytes) not completed`),
+        () => this.close(`partial cell (${this.pendingLen} bytes) not completed`),
         this.ctx.partialCellTimeoutMs,
       );
+    }
+    // Credit what we processed, half a window at a time: the peer never stalls on a full window while
+    // we keep up, and a call's 50 cells/s cost ~0.1 CREDIT cells/s back (0.2% of its bytes).
+    if (this.consumed >= this.window >> 1 && !this.creditDue) {
+      this.creditDue = true;
+      this.scheduleFlush();
     }
   }
 
@@ -244,7 +336,12 @@ export class TcpLink implements Link {
       return;
     }
     this.stats.cellsIn++;
+    if (cell[CMD_OFFSET] === CellCmd.CREDIT && cellCircId(cell) === 0) {
+      this.onCredit(cell);
+      return;
+    }
     this.lastUsed = Date.now();
+    this.consumed++;
     this.onCell(cell);
   }
 

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { RelayCmd } from './cell.ts';
 import type { HopPeer, OriginCircuit } from './origin.ts';
-import { buildTo, type PathContext } from './paths.ts';
+import { buildTo, type PathContext, RefusedError } from './paths.ts';
 import type { RelayMessage } from './relaymsg.ts';
 
 export interface OutTunnelEvents {
@@ -51,6 +51,9 @@ export class OutTunnel {
   }
 
   private async intro(circ: OriginCircuit, secret: Uint8Array | null): Promise<boolean> {
+    // Adopted before RESUME goes out: once the destination attaches this circuit it may send on it at
+    // any moment (its boundary, or DATA following), and those cells must not be dropped.
+    this.adopt(circ);
     const reply = circ.expect(
       circ.layers.length - 1,
       [RelayCmd.OPENED, RelayCmd.REFUSED],
@@ -85,32 +88,44 @@ export class OutTunnel {
     this.ctx.origin.stats.coverSentBytes += n;
   }
 
-  /** Before the boundary: build the next round's circuit (new hops) and RESUME the tunnel on it. */
-  async prepareNext(): Promise<void> {
+  /**
+   * Before `boundary`: build the next round's circuit (new hops) and RESUME the tunnel on it, retrying
+   * while the boundary is ahead. A circuit that is only ready after the boundary is switched to at once.
+   */
+  async prepareNext(boundary: number): Promise<void> {
     if (this.closed || this.preparing || this.next || !this.current || this.cover) return;
     this.preparing = true;
     try {
-      const secret = this.current.layers[this.current.layers.length - 1]!.resumeSecret;
-      const deadline = Date.now() + this.ctx.buildTimeoutMs;
-      const circ = await buildTo(this.ctx, this.dest, deadline, (c) => this.intro(c, secret));
-      if (this.closed) circ.close('tunnel closed');
-      else {
-        this.adopt(circ);
-        this.next = circ;
+      while (!this.closed && !this.next && this.current) {
+        const secret = this.current.layers[this.current.layers.length - 1]!.resumeSecret;
+        try {
+          const deadline = Date.now() + this.ctx.buildTimeoutMs;
+          const circ = await buildTo(this.ctx, this.dest, deadline, (c) => this.intro(c, secret));
+          if (this.closed) circ.close('tunnel closed');
+          else this.next = circ;
+        } catch (e) {
+          this.ctx.log.debug(`tunnel ${this.id}: next circuit failed: ${(e as Error).message}`);
+          // Refused: the destination no longer knows the tunnel. Past the boundary: the current
+          // circuit carries on and the next round tries again.
+          if (e instanceof RefusedError || Date.now() >= boundary) return;
+        }
       }
-    } catch (e) {
-      this.ctx.log.debug(`tunnel ${this.id}: next circuit failed: ${(e as Error).message}`);
+      if (this.next && Date.now() >= boundary) this.switchover();
     } finally {
       this.preparing = false;
     }
   }
 
-  /** At the boundary: send on the new circuit; the old one keeps receiving for the grace period. */
+  /**
+   * At the boundary: send on the new circuit (make before break: the old one keeps receiving for the
+   * grace period). A PADDING message tells the destination at once, even if the data is one-way.
+   */
   switchover(): void {
     if (this.closed || !this.next) return;
     const prev = this.current;
     this.current = this.next;
     this.next = undefined;
+    this.current.send(RelayCmd.PADDING, new Uint8Array(0));
     this.ctx.origin.stats.switchovers++;
     if (prev) this.retire(prev);
   }
@@ -144,9 +159,8 @@ export class OutTunnel {
     buildTo(this.ctx, this.dest, Date.now() + this.ctx.buildTimeoutMs, (c) => this.intro(c, secret)).then(
       (c) => {
         if (this.closed) return c.close('tunnel closed');
-        this.adopt(c);
-        if (this.current) this.retire(this.current);
-        this.current = c;
+        this.next = c;
+        this.switchover();
       },
       (e) => this.close(`circuit lost and not replaced: ${(e as Error).message}`, false),
     );

@@ -80,8 +80,9 @@ export class Reassembler {
     ) {
       throw new RelayProtocolError(`relay message too large (${count} fragments)`);
     }
+    // A single-cell message keeps a view of its cell (each cell is a fresh buffer, never reused).
+    if (count === 1) return { cmd, data: cell.subarray(b + FRAG_HEADER, b + FRAG_HEADER + len) };
     const data = cell.slice(b + FRAG_HEADER, b + FRAG_HEADER + len);
-    if (count === 1) return { cmd, data };
     this.expire(now);
     let p = this.partial.get(msgId);
     if (p && (p.cmd !== cmd || p.parts.length !== count)) {

@@ -39,11 +39,16 @@ export class OnionService implements ApiHandler {
   private readonly clock: RoundClock;
   inbound!: Inbound;
   private stopped = false;
+  private readonly spreadMs: number;
 
   constructor(private readonly opts: ServiceOptions) {
-    const lead = Math.min(opts.roundMs / 2, opts.out.buildTimeoutMs + 1000);
+    // Next-round circuits are built in the window [boundary - lead, boundary - lead/2], each at its own
+    // random moment: peers and tunnels do not all build at once, and each build (bounded by the build
+    // timeout) normally ends well before the boundary.
+    const lead = Math.min(opts.roundMs / 2, 2 * (opts.out.buildTimeoutMs + 1000));
+    this.spreadMs = lead / 2;
     this.clock = new RoundClock(opts.roundMs, lead, {
-      prebuild: () => this.prebuild(),
+      prebuild: (b) => this.prebuild(b),
       boundary: () => this.boundary(),
     });
   }
@@ -189,9 +194,18 @@ export class OnionService implements ApiHandler {
     t.close(reason);
   }
 
-  private prebuild(): void {
-    for (const t of this.out.values()) void t.prepareNext();
-    if (this.opts.coverTunnel) void this.buildCover().then((c) => (this.nextCover = c));
+  private prebuild(boundary: number): void {
+    const later = (fn: () => void) => setTimeout(fn, Math.random() * this.spreadMs).unref();
+    for (const t of this.out.values()) later(() => void t.prepareNext(boundary));
+    if (!this.opts.coverTunnel) return;
+    later(
+      () =>
+        void this.buildCover().then((c) => {
+          if (Date.now() >= boundary) return this.installCover(c); // late: switch at once
+          this.nextCover?.close('replaced');
+          this.nextCover = c;
+        }),
+    );
   }
 
   private boundary(): void {

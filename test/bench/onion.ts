@@ -3,6 +3,7 @@
 // and of cover. Hops are drawn from a fake RPS API server. Flags: --quick.
 // Reference: Tor 0.4.9 private network on this kind of machine (see docs/onion-protocol.md).
 import { readdirSync, readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { cpus, loadavg } from 'node:os';
 import { createServer, connect } from 'node:net';
 import { ApiClient } from '../../relay/api/client.ts';
@@ -68,26 +69,57 @@ async function directRtt(n: number): Promise<number> {
   return q(rtts, 50);
 }
 
+/** --name value or --name=value */
+function opt(args: string[], name: string): string | undefined {
+  const i = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (i < 0) return undefined;
+  const a = args[i]!;
+  return a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[i + 1];
+}
+
 export async function run(args: string[]): Promise<void> {
   const quick = args.includes('--quick');
+  const processes = args.includes('--processes');
+  const parts = (opt(args, 'parts') ?? 'forwarding,timing,switch,memory,links').split(',');
+  const counts = (opt(args, 'tunnels') ?? (quick ? '1,100' : '1,100,500')).split(',').map(Number);
+  const seconds = Number(opt(args, 'seconds') ?? (quick ? 3 : 6));
+  process.env.VOIDPHONE_LOG ??= 'warn'; // relay processes: keep the figures readable
   // Figures depend on what else runs: print the load so a reader can judge them.
   console.log(
     `load average ${loadavg()
       .map((l) => f(l))
-      .join(' ')} on ${cpus().length} cores`,
+      .join(' ')} on ${cpus().length} cores; ${processes ? 'relays as processes' : 'relays in this process'}`,
   );
-  forwardingCore(quick ? 20_000 : 100_000);
-  await timing(quick, args.includes('--processes'));
-  await memory(quick ? 100 : 500);
-  await linkBytes();
+  if (parts.includes('forwarding')) forwardingCore(quick ? 20_000 : 100_000);
+  if (parts.includes('timing'))
+    await timing(quick, processes, counts, seconds, args.includes('--concentrated'));
+  if (parts.includes('switch')) await switchGap(processes, quick ? 3 : 5);
+  if (parts.includes('memory')) await memory(quick ? 100 : 500);
+  if (parts.includes('links')) await linkBytes();
+}
+
+/** CPU seconds used so far by a process (utime + stime from /proc). */
+function cpuOf(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks (USER_HZ = 100)
+  } catch {
+    return 0;
+  }
 }
 
 /**
  * Build time and added round trip. By default all relays run in this one process (one core for every
- * relay and the API clients: pessimistic, but immune to the scheduler starving 9 processes on a busy
- * box); --processes runs each relay as its own process.
+ * relay and the API clients); --processes runs each relay as its own process (both cores).
  */
-async function timing(quick: boolean, processes: boolean): Promise<void> {
+async function timing(
+  quick: boolean,
+  processes: boolean,
+  counts: number[],
+  seconds: number,
+  concentrated: boolean,
+): Promise<void> {
   const on = await startOnionNet(
     RELAYS,
     {
@@ -98,7 +130,6 @@ async function timing(quick: boolean, processes: boolean): Promise<void> {
     undefined,
     processes ? 'processes' : 'in-process',
   );
-  console.log(`relays: ${RELAYS} ${processes ? 'processes' : 'in this process'}`);
   try {
     const D = RELAYS - 1;
     const a = await on.client(0);
@@ -122,30 +153,67 @@ async function timing(quick: boolean, processes: boolean): Promise<void> {
     );
     const base = await directRtt(200);
     console.log(`direct loopback TCP echo RTT p50: ${f(base, 3)} ms (subtracted below)`);
-    // READY carries no request id, so each connection builds one tunnel at a time; 20 connections in parallel.
-    const conns = [a, ...(await Promise.all(Array.from({ length: 19 }, () => on.client(0))))];
+    // READY carries no request id, so each connection builds one tunnel at a time, many in parallel.
+    // Spread (default): every relay is the initiator of 1/8 of the tunnels (3 API connections each) and
+    // the destination of others, as with independent calls; --concentrated: all from relay 0 to relay 7.
+    const more = await Promise.all(
+      Array.from({ length: concentrated ? 19 : 23 }, (_, k) =>
+        on.client(concentrated ? 0 : (k + 1) % RELAYS),
+      ),
+    );
+    const conns = [a, ...more];
+    if (!concentrated) {
+      for (let r = 0; r < RELAYS - 1; r++) {
+        const e = await on.client(r); // relay 7's echo is d
+        e.onMessage((m) => m.type === MessageType.ONION_TUNNEL_DATA && e.send(m));
+      }
+      // Initiating connections want no incoming tunnels: they destroy each one they are told of.
+      for (const c of conns)
+        c.onMessage((m) => {
+          if (m.type === MessageType.ONION_TUNNEL_INCOMING) c.send({ type: 563, tunnelId: m.tunnelId });
+        });
+    }
+    const builder = concentrated
+      ? (_t: number) => build
+      : (t: number) => on.buildTo((t + 1 + (Math.floor(t / RELAYS) % (RELAYS - 1))) % RELAYS);
+    const connOf = (t: number) => conns[t % conns.length]!;
     const tunnels: Tunnel[] = [];
-    for (const n of quick ? [1, 100] : [1, 100, 500]) {
-      tunnels.push(...(await buildMany(conns, build, n - tunnels.length, tunnels.length)));
+    const pids = on.net.relays
+      .map((r) => r.pid())
+      .filter((p): p is number => p !== undefined && p !== process.pid);
+    for (const n of counts) {
+      tunnels.push(...(await buildSpread(connOf, builder, tunnels.length, n)));
       const fwd0 = processes ? 0 : sumStat(on, 'cellsForwarded');
+      const perRelay0 = pids.map(cpuOf);
       const cpu0 = process.cpuUsage();
-      const { rtts, sent, got } = await echoLoad(tunnels, quick ? 3000 : 6000);
+      const r = await echoLoad(tunnels.slice(0, n), seconds * 1000);
       const cpu = process.cpuUsage(cpu0);
-      const added = rtts.map((r) => r - base);
+      const benchS = (cpu.user + cpu.system) / 1e6;
+      const perRelay = pids.map((p, i) => cpuOf(p) - perRelay0[i]!);
+      const relayS = perRelay.reduce((s, x) => s + x, 0);
+      const added = r.rtts.map((x) => x - base);
       console.log(
-        `${n} tunnel(s) at 50 cells/s each way: added RTT p50 ${f(q(added, 50))} ms, p99 ${f(q(added, 99))} ms;` +
-          ` per hop p50 ${f(q(added, 50) / 3)} / p99 ${f(q(added, 99) / 3)} ms; delivered ${got}/${sent}` +
+        `${n} tunnel(s) at 50 cells/s each way: added RTT p50 ${f(q(added, 50))} ms, p99 ${f(q(added, 99))} ms,` +
+          ` max ${f(q(added, 100))} ms; per hop p50 ${f(q(added, 50) / 3)} / p99 ${f(q(added, 99) / 3)} ms;` +
+          ` delivered ${r.got}/${r.sent}${r.dup ? `, ${r.dup} duplicated` : ''}` +
           `  (targets p50 <= 2.5 at 1, p99 <= 5 at 500; vs Tor p50 ${TOR.rttP50}: x${f(q(added, 50) / TOR.rttP50)})`,
+      );
+      const s = r.seconds;
+      console.log(
+        `  CPU: bench process (clients) ${f((100 * benchS) / s, 0)}% of a core, event-loop lag p99 ${f(r.lagP99)} ms` +
+          (processes
+            ? `; relays ${f((100 * relayS) / s, 0)}% of a core in all (initiator, 6 hop candidates, destination:` +
+              ` ${perRelay.map((x) => f((100 * x) / s, 0)).join(' ')}) = ${f((relayS * 1e6) / Math.max(1, r.got), 0)} us per echoed frame`
+            : ''),
       );
       const dead = [...conns, d].filter((c) => c.closed);
       if (dead.length)
         console.log(`  overloaded: ${dead.length} API connection(s) closed (${dead[0]!.closeReason})`);
       const fwd = processes ? 0 : sumStat(on, 'cellsForwarded') - fwd0;
-      const cpuS = (cpu.user + cpu.system) / 1e6;
       if (n >= 100 && !processes) {
         console.log(
-          `  forwarding: ${fwd} cells by hops in ${f(cpuS)} CPU s of the whole process (all ${RELAYS} relays and clients):` +
-            ` >= ${f(fwd / cpuS, 0)} cells/s per core (a lower bound for one relay)`,
+          `  forwarding: ${fwd} cells by hops in ${f(benchS)} CPU s of the whole process (all ${RELAYS} relays and clients):` +
+            ` >= ${f(fwd / benchS, 0)} cells/s per core (a lower bound for one relay)`,
         );
       }
     }
@@ -187,6 +255,124 @@ function sumStat(on: OnionNet, k: keyof OnionStats): number {
   let s = 0;
   for (let i = 0; i < RELAYS; i++) s += on.debug(i).stats[k];
   return s;
+}
+
+/**
+ * Switch-over smoothness: a 50 msg/s stream each way through one tunnel across `rounds` round
+ * boundaries (2-second rounds, 6 relays that all keep cover tunnels, like the voice test); prints the
+ * largest inter-arrival gap per direction and where it fell relative to the nearest boundary.
+ */
+async function switchGap(processes: boolean, rounds: number): Promise<void> {
+  const roundMs = 2000;
+  const on = await startOnionNet(
+    6,
+    { 'onion.round_seconds': String(roundMs / 1000), 'onion.build_timeout_ms': '1500' },
+    undefined,
+    processes ? 'processes' : 'in-process',
+  );
+  try {
+    const a = await on.client(0);
+    const d = await on.client(5);
+    const inc = d.next(MessageType.ONION_TUNNEL_INCOMING, { timeoutMs: 10_000 });
+    const ready = await a.request(on.buildTo(5), MessageType.ONION_TUNNEL_READY, 10_000);
+    const inId = (await inc).tunnelId;
+    const streams = [new GapMeter(), new GapMeter()]; // initiator -> destination, back
+    d.onMessage((m) => m.type === MessageType.ONION_TUNNEL_DATA && streams[0]!.arrive(m.data));
+    a.onMessage((m) => m.type === MessageType.ONION_TUNNEL_DATA && streams[1]!.arrive(m.data));
+    // Start just after a boundary so the stream spans `rounds` whole rounds.
+    await sleep(roundMs - (Date.now() % roundMs) + 100);
+    const start = performance.now();
+    for (let seq = 0; performance.now() - start < rounds * roundMs; seq++) {
+      const due = start + seq * 20;
+      if (due > performance.now()) await sleep(due - performance.now());
+      a.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: ready.tunnelId, data: stamp(seq) });
+      d.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: inId, data: stamp(seq) });
+      streams[0]!.sent = streams[1]!.sent = seq + 1;
+    }
+    await sleep(500);
+    for (const [name, g] of [
+      ['initiator -> destination', streams[0]!],
+      ['destination -> initiator', streams[1]!],
+    ] as const) {
+      const worst = g.worst(roundMs);
+      console.log(
+        `switch-over, ${name}: ${rounds} boundaries; max inter-arrival gap ${f(worst.gap, 1)} ms ` +
+          `(ending ${worst.offset >= 0 ? '+' : ''}${f(worst.offset, 0)} ms from a boundary), max within -200..+300 ms of a boundary ${f(worst.atSwitch, 1)} ms,` +
+          ` p99 ${f(q(g.gaps, 99), 1)} ms; max gap added by the network (gap minus send gap) ${f(q(g.excess, 100), 1)} ms;` +
+          ` delivered ${g.got}/${g.sent}, duplicated ${g.dup}, reordered ${g.reordered}  (goal: no gap > 60 ms)`,
+      );
+    }
+  } finally {
+    await on.stop();
+  }
+}
+
+function stamp(seq: number): Uint8Array {
+  const b = new Uint8Array(100);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, seq);
+  v.setFloat64(4, performance.now());
+  return b;
+}
+
+/** Inter-arrival gaps of a numbered, time-stamped stream, with the wall-clock time of each arrival. */
+class GapMeter {
+  sent = 0;
+  got = 0;
+  dup = 0;
+  reordered = 0;
+  readonly gaps: number[] = [];
+  /** Each gap minus the gap between the two sends (what the network added to the sender's own jitter). */
+  readonly excess: number[] = [];
+  private readonly at: number[] = [];
+  private readonly seen = new Set<number>();
+  private last = -1;
+  private lastAt = 0;
+  private lastSent = 0;
+
+  arrive(data: Uint8Array): void {
+    const v = new DataView(data.buffer, data.byteOffset, data.length);
+    const seq = v.getUint32(0);
+    const sentAt = v.getFloat64(4);
+    if (this.seen.has(seq)) {
+      this.dup++;
+      return;
+    }
+    this.seen.add(seq);
+    this.got++;
+    if (seq < this.last) this.reordered++;
+    this.last = Math.max(this.last, seq);
+    const now = performance.now();
+    if (this.lastAt) {
+      this.gaps.push(now - this.lastAt);
+      this.excess.push(now - this.lastAt - (sentAt - this.lastSent));
+      this.at.push(Date.now());
+    }
+    this.lastAt = now;
+    this.lastSent = sentAt;
+  }
+
+  /** Offset (ms) of gap i's end from the nearest boundary (negative: before it). */
+  private offset(i: number, roundMs: number): number {
+    const off = this.at[i]! % roundMs;
+    return off > roundMs / 2 ? off - roundMs : off;
+  }
+
+  /** The largest gap and where it ended; the largest gap ending within -200..+300 ms of a boundary. */
+  worst(roundMs: number): { gap: number; offset: number; atSwitch: number } {
+    let i = 0;
+    let atSwitch = 0;
+    for (let k = 0; k < this.gaps.length; k++) {
+      if (this.gaps[k]! > this.gaps[i]!) i = k;
+      const o = this.offset(k, roundMs);
+      if (o >= -200 && o <= 300) atSwitch = Math.max(atSwitch, this.gaps[k]!);
+    }
+    return {
+      gap: this.gaps[i] ?? Number.NaN,
+      offset: this.gaps.length ? this.offset(i, roundMs) : 0,
+      atSwitch,
+    };
+  }
 }
 
 /** RSS of real relay processes, idle and holding n tunnels (initiator, hops, destination). */
@@ -258,43 +444,88 @@ async function buildMany(
   return out;
 }
 
-/** Every tunnel sends a 100-byte frame every 20 ms (staggered); the destination echoes it. */
+/** Tunnels from..to-1: tunnel t is built on connection connOf(t) with BUILD message builder(t). */
+async function buildSpread(
+  connOf: (t: number) => ApiClient,
+  builder: (t: number) => ApiMessage,
+  from: number,
+  to: number,
+): Promise<Tunnel[]> {
+  const jobs = new Map<ApiClient, number[]>();
+  for (let t = from; t < to; t++) {
+    const c = connOf(t);
+    jobs.set(c, [...(jobs.get(c) ?? []), t]);
+  }
+  const out: Tunnel[] = [];
+  await Promise.all(
+    [...jobs].map(async ([conn, ts]) => {
+      for (const t of ts) {
+        const r = await conn.request(builder(t), MessageType.ONION_TUNNEL_READY, 60_000);
+        out.push({ conn, id: r.tunnelId });
+      }
+    }),
+  );
+  return out;
+}
+
+/**
+ * Every tunnel sends a 100-byte frame every 20 ms (each at its own random phase, like independent
+ * calls); the destination echoes it. A frame carries its tunnel index, sequence number and send
+ * time, so the receiver needs no table.
+ */
 async function echoLoad(tunnels: Tunnel[], ms: number) {
-  const sentAt = new Map<string, number>();
   const rtts: number[] = [];
+  const seen = new Set<number>();
   let sent = 0;
   let got = 0;
+  let dup = 0;
+  const owned = new Set(tunnels.map((t) => t.id));
   const onMsg = (m: ApiMessage) => {
-    if (m.type !== MessageType.ONION_TUNNEL_DATA || m.data.length < 8) return;
-    const key = `${m.tunnelId}:${new DataView(m.data.buffer, m.data.byteOffset).getUint32(0)}`;
-    const t = sentAt.get(key);
-    if (t === undefined) return;
-    sentAt.delete(key);
-    rtts.push(performance.now() - t);
+    if (m.type !== MessageType.ONION_TUNNEL_DATA || m.data.length < 16 || !owned.has(m.tunnelId)) return;
+    const v = new DataView(m.data.buffer, m.data.byteOffset, m.data.length);
+    const key = v.getUint32(0) * 1_000_000 + v.getUint32(4);
+    if (seen.has(key)) {
+      dup++;
+      return;
+    }
+    seen.add(key);
+    rtts.push(performance.now() - v.getFloat64(8));
     got++;
   };
   const offs = [...new Set(tunnels.map((t) => t.conn))].map((c) => c.onMessage(onMsg));
+  const lag = monitorEventLoopDelay({ resolution: 5 });
+  lag.enable();
   const start = performance.now();
-  const end = start + ms;
-  // 20 ms per frame per tunnel, tunnels spread over 4 slots of 5 ms; frames due are sent when due.
-  let frame = 0;
-  while (performance.now() < end) {
-    const due = Math.floor((performance.now() - start) / 5);
-    for (; frame <= due; frame++) {
-      for (let i = frame % 4; i < tunnels.length; i += 4) {
+  const phase = tunnels.map(() => Math.random() * 20);
+  const nextSeq = tunnels.map(() => 0);
+  for (;;) {
+    const now = performance.now() - start;
+    if (now >= ms) break;
+    for (let i = 0; i < tunnels.length; i++) {
+      while (phase[i]! + nextSeq[i]! * 20 <= now) {
         const t = tunnels[i]!;
         const data = new Uint8Array(100);
-        new DataView(data.buffer).setUint32(0, frame);
-        sentAt.set(`${t.id}:${frame}`, performance.now());
-        t.conn.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: t.id, data });
+        const v = new DataView(data.buffer);
+        v.setUint32(0, i);
+        v.setUint32(4, nextSeq[i]!++);
+        v.setFloat64(8, performance.now());
+        if (!t.conn.closed) t.conn.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: t.id, data });
         sent++;
       }
     }
-    await sleep(2);
+    await sleep(1);
   }
-  await sleep(500);
+  await sleep(1000);
+  lag.disable();
   for (const off of offs) off();
-  return { rtts, sent, got };
+  return {
+    rtts,
+    sent,
+    got,
+    dup,
+    seconds: (performance.now() - start) / 1000,
+    lagP99: lag.percentile(99) / 1e6,
+  };
 }
 
 /** Link bytes of one call (50 frames/s each way) and of one idle peer's cover, from link counters. */

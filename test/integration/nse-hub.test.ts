@@ -2,7 +2,6 @@
 // API server per relay at its [gossip] api_address, all joined into a perfect broadcast (60 real Gossip
 // modules in one process on two shared cores are too slow for short rounds; nse-testnet.test.ts runs
 // the real Gossip with N = 20). Checks the API right after start and convergence after 16 rounds.
-import { connect } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type ApiServer, startApiServer } from '../../relay/api/server.ts';
 import type { ApiConnection } from '../../relay/api/types.ts';
@@ -10,6 +9,7 @@ import { ApiClient } from '../../relay/api/client.ts';
 import { createLogger } from '../../relay/log.ts';
 import { startTestnet, type Testnet } from '../../relay/testnet.ts';
 import { parseAddress } from '../../shared/address.ts';
+import { rawQuery } from './nse-support.ts';
 
 const log = createLogger('nse-hub', 'warn');
 const ROUND_MS = 2000;
@@ -97,26 +97,6 @@ async function converges(n: number) {
   expect(median(es.map((e) => e.deviation))).toBeGreaterThan(0);
   expect(hub.validations.valid).toBeGreaterThan(0);
   log.warn(`N=${n}: median estimate ${m}, deviations median ${median(es.map((e) => e.deviation))}`);
-}
-
-/** QUERY on a fresh socket; resolves with the first 12 bytes that come back. */
-function rawQuery(address: string): Promise<Buffer> {
-  const { host, port } = parseAddress(address);
-  return new Promise((resolve, reject) => {
-    const sock = connect({ host, port });
-    const timer = setTimeout(() => reject(new Error('no ESTIMATE')), 5000);
-    let buf = Buffer.alloc(0);
-    sock.on('error', reject);
-    sock.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length >= 12) {
-        clearTimeout(timer);
-        sock.destroy();
-        resolve(buf);
-      }
-    });
-    sock.write(Uint8Array.of(0, 4, 0x02, 0x08));
-  });
 }
 
 describe('NSE on relays over a broadcast Gossip stand-in', () => {

@@ -1,13 +1,20 @@
 // NSE over the real Gossip module: 20 in-process relays with short rounds. One 12-byte ESTIMATE per
 // QUERY right after start; after 16 rounds the median estimate is within a factor of 2 of N and the
 // deviation reflects the history; forged claims announced into Gossip move no estimate.
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../relay/api/client.ts';
 import { createLogger } from '../../relay/log.ts';
 import { CLAIM_VERSION, encodeClaim, NSE_DATA_TYPE } from '../../relay/nse/claim.ts';
-import { startTestnet, type Testnet } from '../../relay/testnet.ts';
-import { parseAddress } from '../../shared/address.ts';
+import type { Testnet } from '../../relay/testnet.ts';
+import {
+  afterRounds,
+  estimates,
+  historySizes,
+  median,
+  overlayUp,
+  rawQuery,
+  startNseTestnet,
+} from './nse-support.ts';
 
 const N = 20;
 const ROUND_MS = 2000;
@@ -16,52 +23,12 @@ let net: Testnet;
 let firstReply: Buffer;
 
 beforeAll(async () => {
-  net = await startTestnet({
-    relays: N,
-    only: ['gossip', 'nse'],
-    set: {
-      'nse.round_seconds': String(ROUND_MS / 1000),
-      'nse.pow_bits': '8',
-      'nse.history_rounds': '16',
-      'gossip.pow_bits': '4',
-    },
-    log,
-  });
+  net = await startNseTestnet(N, ROUND_MS, log);
   firstReply = await rawQuery(net.relays[N - 1]!.api.nse!);
 });
 afterAll(async () => {
   await net?.stop();
 });
-
-function rawQuery(address: string): Promise<Buffer> {
-  const { host, port } = parseAddress(address);
-  return new Promise((resolve, reject) => {
-    const sock = connect({ host, port });
-    const timer = setTimeout(() => reject(new Error('no ESTIMATE')), 5000);
-    let buf = Buffer.alloc(0);
-    sock.on('error', reject);
-    sock.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length >= 12) {
-        clearTimeout(timer);
-        sock.destroy();
-        resolve(buf);
-      }
-    });
-    sock.write(Uint8Array.of(0, 4, 0x02, 0x08));
-  });
-}
-
-async function estimates() {
-  return Promise.all(
-    net.relays.map(async (r) => {
-      const c = await ApiClient.connect(r.api.nse!);
-      const e = await c.request({ type: 520 }, 521, 5000);
-      c.close();
-      return e;
-    }),
-  );
-}
 
 /** A claim with absurd proximities and a junk signature on a fresh random "key": must be refused. */
 function forgedClaim(): Uint8Array {
@@ -81,8 +48,6 @@ function forgedClaim(): Uint8Array {
   );
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 describe('NSE over real Gossip', () => {
   it('answers the first QUERY at once with one 12-byte ESTIMATE', () => {
     expect(firstReply.length).toBe(12);
@@ -96,15 +61,21 @@ describe('NSE over real Gossip', () => {
         attacker.send({ type: 500, ttl: 0, dataType: NSE_DATA_TYPE, data: forgedClaim() });
     }, ROUND_MS / 2);
     try {
-      const next = Math.ceil(Date.now() / ROUND_MS) * ROUND_MS;
-      await new Promise((r) => setTimeout(r, next + 17 * ROUND_MS + 500 - Date.now()));
+      await overlayUp(net, 4, 30_000);
+      await afterRounds(16, ROUND_MS);
     } finally {
       clearInterval(forge);
       attacker.close();
     }
-    const es = await estimates();
+    const es = await estimates(net);
     const m = median(es.map((e) => e.estimate));
-    log.warn(`N=${N}: estimates ${es.map((e) => `${e.estimate}±${e.deviation}`).join(' ')}`);
+    log.warn(
+      `N=${N}: median ${m} ± ${median(es.map((e) => e.deviation))} over ${median(historySizes(net))} rounds; ` +
+        `estimates ${es.map((e) => `${e.estimate}±${e.deviation}`).join(' ')}`,
+    );
+    // Rounds with an event-loop stall in the send window or at the close are left out of the history
+    // (others' tests share the two cores): fewer than 16 under load, but every one of them counts.
+    expect(median(historySizes(net))).toBeGreaterThanOrEqual(4);
     expect(m).toBeGreaterThanOrEqual(N / 2);
     expect(m).toBeLessThanOrEqual(N * 2);
     // A forged claim of 40 matching bits would have pushed some estimate towards 2^40.

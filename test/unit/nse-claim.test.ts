@@ -13,7 +13,7 @@ import {
   roundStart,
   sendDelay,
 } from '../../relay/nse/round.ts';
-import { authenticate, checkRound, type VerifyParams } from '../../relay/nse/verify.ts';
+import { authenticate, checkRound, KeyCache, type VerifyParams } from '../../relay/nse/verify.ts';
 import { getKeys } from '../keypool.ts';
 
 const P: VerifyParams = { roundMs: 10_000, keys: 4, powBits: 8, skewMs: 1000 };
@@ -50,11 +50,11 @@ function codeOf(fn: () => void): string {
   }
 }
 
-function check(data: Uint8Array, now = START + 1): string {
+function check(data: Uint8Array, now = START + 1, cache?: KeyCache): string {
   return codeOf(() => {
     const { claim, signedLength } = decodeClaim(data);
     checkRound(claim, P, now);
-    authenticate(claim, data, signedLength, P);
+    authenticate(claim, data, signedLength, P, cache);
   });
 }
 
@@ -152,6 +152,20 @@ describe('claim policy', () => {
     const real = proximities(k0.identity, roundKeys(START, P));
     const inflated = real.map((p) => p + 10);
     expect(check(await claimOf(k0, { proximities: inflated }))).toBe('PROXIMITY_MISMATCH');
+  });
+  it('with a key cache: the same verdicts, whatever was cached before', async () => {
+    const cache = new KeyCache(4);
+    expect(check(await claimOf(k0), START + 1, cache)).toBe('ok');
+    expect(cache.get(k0.identity)).toBeDefined();
+    // The cached identity with another key's bytes, or a bad signature, is still refused.
+    expect(check(await claimOf(k0, { hostkey: k1.spkiDer }), START + 1, cache)).toBe('IDENTITY_MISMATCH');
+    expect(check(await claimOf(k0, {}, k1), START + 1, cache)).toBe('BAD_SIGNATURE');
+    // PKCS#1 bytes of the cached key: parsed again, same identity, accepted.
+    const pkcs1 = new Uint8Array(k0.publicKey.export({ format: 'der', type: 'pkcs1' }));
+    expect(check(await claimOf(k0, { hostkey: pkcs1 }), START + 1, cache)).toBe('ok');
+    // Bounded: the oldest entry goes first.
+    for (let i = 0; i < 4; i++) cache.set(Uint8Array.of(i), k1.publicKey);
+    expect(cache.get(k0.identity)).toBeUndefined();
   });
   it('refuses a hostkey that is no RSA key', async () => {
     const junk = new Uint8Array(100).fill(0x30);

@@ -7,6 +7,7 @@ import { createLogger } from '../../relay/log.ts';
 import { CLAIM_VERSION, encodeClaim } from '../../relay/nse/claim.ts';
 import { type NseParams, NseEngine } from '../../relay/nse/engine.ts';
 import { History, RoundBoard } from '../../relay/nse/estimator.ts';
+import { LoopWatch, type StallWatch } from '../../relay/nse/stalls.ts';
 import { estimateFromProximity, proximities, roundKeys } from '../../relay/nse/round.ts';
 import { checkPow, findPow } from '../../relay/p2p/pow.ts';
 import { getKeys } from '../keypool.ts';
@@ -35,19 +36,21 @@ function engine(
   params: NseParams,
   now?: () => number,
   announce = (_: Uint8Array) => true,
+  stalls?: StallWatch,
 ): NseEngine {
   const e = new NseEngine({
     params,
     self: {
       identity: key.identity,
       spkiDer: key.spkiDer,
-      sign: (d) => key.sign(d),
+      sign: (d) => key.signAsync(d),
       powNonce: findPow(key.identity, params.powBits),
     },
     announce,
     gossipUpSince: () => 0,
     log,
     now,
+    stalls,
   });
   engines.push(e);
   return e;
@@ -131,7 +134,7 @@ describe('NSE engine claims', () => {
 });
 
 describe('NSE estimator', () => {
-  it('history averages proximities and reports the spread of per-round estimates', () => {
+  it('history averages proximities (newer rounds weigh more) and reports the spread of per-round estimates', () => {
     const h = new History(3);
     expect(h.estimate()).toBeUndefined();
     h.push(0, 10);
@@ -145,10 +148,13 @@ describe('NSE estimator', () => {
     h.push(3, 11); // evicts round 0
     const e = h.estimate()!;
     expect(e.rounds).toBe(3);
-    expect(e.estimate).toBe(Math.round(estimateFromProximity(34 / 3)));
+    // GNUnet's weights: the oldest round 2, each newer one more (here 2, 3, 4).
+    const w = [2, 3, 4];
+    expect(e.estimate).toBe(Math.round(estimateFromProximity((2 * 12 + 3 * 11 + 4 * 11) / 9)));
     const per = [12, 11, 11].map(estimateFromProximity);
-    const avg = per.reduce((a, x) => a + x) / 3;
-    expect(e.deviation).toBe(Math.round(Math.sqrt(per.reduce((a, x) => a + (x - avg) ** 2, 0) / 3)));
+    const avg = per.reduce((a, x, i) => a + w[i]! * x, 0) / 9;
+    const variance = per.reduce((a, x, i) => a + w[i]! * (x - avg) ** 2, 0) / 9;
+    expect(e.deviation).toBe(Math.round(Math.sqrt(variance)));
   });
   it('a board keeps the best per key and knows when our claim is beaten', () => {
     const b = new RoundBoard(0, Uint8Array.of(3, 5), true);
@@ -163,7 +169,7 @@ describe('NSE estimator', () => {
 });
 
 describe('NSE engines over a broadcast', () => {
-  it('agree on the estimate and fill their history', async () => {
+  it('agree on the estimate and fill their history; one hearing nobody or stalling keeps none', async () => {
     const fast: NseParams = { ...P, roundMs: 600, skewMs: 150, historyRounds: 4 };
     const group: NseEngine[] = [];
     const broadcast = (from: NseEngine) => (data: Uint8Array) => {
@@ -176,8 +182,21 @@ describe('NSE engines over a broadcast', () => {
       const e: NseEngine = engine(k, fast, undefined, (d) => broadcast(e)(d));
       group.push(e);
     }
+    // Started with the group but hearing nobody (not connected yet): its rounds tell nothing.
+    const loner = engine(keys[0]!, fast);
+    // Hears everything, but its event loop stalls in every send window: its rounds don't count.
+    const stalled = { longestBetween: () => 1000, stallStart: () => undefined, acquire() {}, release() {} };
+    const stalledOne: NseEngine = engine(keys[1]!, fast, undefined, (d) => broadcast(stalledOne)(d), stalled);
+    group.push(stalledOne);
+    loner.start();
     for (const e of group) e.start();
-    await waitFor(() => group.every((e) => e.history.size >= 3), 15_000);
+    const others = group.filter((e) => e !== stalledOne);
+    await waitFor(() => others.every((e) => e.history.size >= 3), 15_000);
+    expect(loner.history.size).toBe(0);
+    expect(loner.claimsSent).toBeGreaterThan(0);
+    expect(stalledOne.history.size).toBe(0);
+    expect(stalledOne.stats.get('valid')).toBeGreaterThan(0);
+    group.pop();
     // Normally identical; a stalled event loop (busy CI) can make one engine miss a round's best claim.
     const estimates = group.map((e) => e.estimate().estimate);
     expect(Math.max(...estimates) / Math.min(...estimates)).toBeLessThanOrEqual(2);
@@ -192,3 +211,66 @@ async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe('NSE after a stall', () => {
+  it('replays a slot the stall held back (best claims still go first); drops it if it cannot', async () => {
+    const R = 4000;
+    // Both engines see the clock 300 ms ahead once started: their slots fire 300 ms late, a stall.
+    let offset = Math.ceil(Date.now() / R) * R - Date.now() + 1;
+    const now = () => Date.now() + offset;
+    const params: NseParams = { ...P, roundMs: R, skewMs: 500 };
+    const watch = (knows: boolean): StallWatch => ({
+      longestBetween: () => 0,
+      // The stall began 10 ms before the slot: replayed 10 ms after it ends.
+      stallStart: (at) => (knows ? at - 10 : undefined),
+      acquire() {},
+      release() {},
+    });
+    const lines: string[] = [];
+    const capture = { ...log, debug: (m: string) => lines.push(m), child: () => capture };
+    const make = (key: Hostkey, knows: boolean, l = log) => {
+      const e = new NseEngine({
+        params,
+        self: {
+          identity: key.identity,
+          spkiDer: key.spkiDer,
+          sign: (d) => key.signAsync(d),
+          powNonce: findPow(key.identity, params.powBits),
+        },
+        announce: () => true,
+        gossipUpSince: () => 0,
+        log: l,
+        now,
+        stalls: watch(knows),
+      });
+      engines.push(e);
+      return e;
+    };
+    const replaying = make(keys[0]!, true);
+    const dropping = make(keys[1]!, false, capture);
+    await Promise.all([findPow(keys[0]!.identity, P.powBits), findPow(keys[1]!.identity, P.powBits)]);
+    replaying.start();
+    dropping.start();
+    offset += 300;
+    await waitFor(() => replaying.claimsSent === 1 && lines.some((m) => m.includes('late, dropped')), 5000);
+    expect(dropping.claimsSent).toBe(0);
+  });
+});
+
+describe('NSE stall watch', () => {
+  it('remembers a stall of the event loop, also while it is just ending', async () => {
+    const watch = new LoopWatch();
+    watch.acquire();
+    try {
+      await new Promise((r) => setTimeout(r, 60));
+      const from = Date.now();
+      while (Date.now() - from < 150); // block the loop
+      expect(watch.longestBetween(from, from + 10)).toBeGreaterThanOrEqual(140);
+      await new Promise((r) => setTimeout(r, 60));
+      expect(watch.longestBetween(from, from + 10)).toBeGreaterThanOrEqual(140);
+      expect(watch.longestBetween(from - 10_000, from - 5_000)).toBe(0);
+    } finally {
+      watch.release();
+    }
+  });
+});

@@ -29,4 +29,25 @@ describe('circuit queues', () => {
     expect(first.map((c) => c[10])).toEqual([0, 200]);
     expect(q.size).toBe(49);
   });
+
+  it('drop cells that waited longer than the age limit', () => {
+    const q = new CircuitQueues(100, 100);
+    q.push(cell(1, 1), 0);
+    q.push(cell(1, 2), 70);
+    q.push(cell(2, 3), 120);
+    const out = q.take(10, 160); // cell 1 waited 160 ms: stale
+    expect(out.map((c) => c[10])).toEqual([2, 3]);
+    expect(q.dropped).toBe(1);
+    expect(q.size).toBe(0);
+  });
+
+  it('cap the cells of all circuits of a link, at the cost of the pushing circuit', () => {
+    const q = new CircuitQueues(100, Number.POSITIVE_INFINITY, 3);
+    q.push(cell(1, 1));
+    q.push(cell(1, 2));
+    q.push(cell(2, 3));
+    q.push(cell(2, 4)); // link full: circuit 2 loses its own oldest
+    expect(q.size).toBe(3);
+    expect(q.take(10).map((c) => c[10])).toEqual([1, 4, 2]);
+  });
 });
