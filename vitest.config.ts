@@ -1,9 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
-// Two groups, one after the other. First the unit and integration tests, two files at a time
-// (two cores). Then the browser end-to-end tests one file at a time: each runs a testnet plus two
-// Chromiums, and what they measure (audio timing, link packet rates) must not share the CPU with
-// another file's 60-relay testnet.
+// Two groups, one after the other. First most unit and integration tests, two files at a time (two
+// cores). Then, one file at a time, the tests whose figures are timing: the browser end-to-end tests
+// (each runs a testnet plus two Chromiums and measures audio timing and link packet rates) and the
+// pacing test (a fake clock that waits on real crypto between its steps). They must not share the
+// CPU with another file's 60-relay testnet.
+const SERIAL = ['test/e2e/**/*.test.ts', 'test/unit/client-pacing.test.ts'];
+
 export default defineConfig({
   test: {
     testTimeout: 60_000,
@@ -14,16 +17,17 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          name: 'relay',
+          name: 'parallel',
           include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
+          exclude: SERIAL,
           sequence: { groupOrder: 0 },
         },
       },
       {
         extends: true,
         test: {
-          name: 'browser',
-          include: ['test/e2e/**/*.test.ts'],
+          name: 'serial',
+          include: SERIAL,
           fileParallelism: false,
           sequence: { groupOrder: 1 },
         },

@@ -1,6 +1,10 @@
-// `npm run bench -- call [--calls=N] [--round=S]`: call set-up time in real Chromium on
-// a local testnet, then the voice figures of _voice.ts (mouth-to-ear latency, concealment). Alice clicks "Call bob"; we time, on alice's call session, click → ringing (bob's
-// page rings and says so) and click → connected (bob's page accepts as soon as it rings).
+// `npm run bench -- call [--calls=N] [--round=S] [--rounds=R] [--seconds=S]`: three parts.
+// 1. Call set-up time in real Chromium on a local testnet. Alice clicks "Call bob"; we time, on
+//    alice's call session, click → ringing (bob's page rings and says so) and click → connected
+//    (bob's page accepts as soon as it rings).
+// 2. A call over the onion (_onion-voice.ts): mouth-to-ear latency each way, audio gaps against the
+//    round switch-overs, loss and concealment, link bytes idle vs in the call.
+// 3. The audio path alone in Chromium (_voice.ts): mouth-to-ear and concealment under loss and jitter.
 import { parseArgs } from 'node:util';
 import { type ClientPage, demoNet, launch, openClient, waitOnline } from '../e2e/call-helpers.ts';
 
@@ -17,9 +21,12 @@ function pct(xs: number[], p: number): number {
 
 export async function run(args: string[]): Promise<void> {
   await runSetup(args);
-  console.log('\n--- voice (mouth-to-ear, concealment) ---');
+  console.log('\n--- a call over the onion (mouth-to-ear, gaps at switch-overs, link bytes) ---');
+  const onionVoice = (await import('./_onion-voice.ts')) as { run(args: string[]): Promise<void> };
+  await onionVoice.run(args.filter((a) => /^--(round|rounds)=/.test(a)));
+  console.log('\n--- the audio path alone, no relays (mouth-to-ear, concealment) ---');
   const voice = (await import('./_voice.ts')) as { run(args: string[]): Promise<void> };
-  await voice.run(args.filter((a) => !/^--(calls|round)\b/.test(a)));
+  await voice.run(args.filter((a) => !/^--(calls|round|rounds)\b/.test(a)));
 }
 
 async function runSetup(args: string[]): Promise<void> {

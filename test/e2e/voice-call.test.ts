@@ -10,9 +10,16 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Demo } from '../../relay/bridge/demo.ts';
-import { WIRE_CELL_SIZE } from '../../relay/onion/cell.ts';
 import { onionInstances } from '../../relay/onion/debug.ts';
-import { type ClientPage, demoNet, openClient, SHOTS, until, waitOnline } from './call-helpers.ts';
+import { type ClientPage, demoNet, SHOTS, until, waitOnline } from './call-helpers.ts';
+import {
+  type LinkSampler,
+  linkSampler,
+  openAudioClient,
+  type PageGlobals,
+  type Rate,
+  roundsRate,
+} from './link-rates.ts';
 import {
   crossCorrelate,
   decimate,
@@ -33,84 +40,7 @@ let wavA: string;
 let wavB: string;
 
 type Stats = import('../../client/src/lib/audio/stats.ts').CallStats;
-/** What the client build puts on the page's globalThis (client/src/main.ts). */
-type PageGlobals = {
-  voidphone: import('../../client/src/lib/api/voidphone.ts').VoidPhone;
-  voidphoneAudio: import('../../client/src/lib/audio/call-audio.ts').CallAudio;
-};
-
-/**
- * The client as built and served by the bridge, under its CSP: its own CallAudio carries the
- * voice. The test only turns the playback tap on (to analyse what was played) and, on bob's page,
- * turns ONION COVER off (his call's filler and media still flow), so alice's relay carries alice's
- * traffic alone, idle and in the call.
- */
-async function openAudioClient(browser: Browser, url: string, cover: boolean): Promise<ClientPage> {
-  const c = await openClient(browser, url);
-  await c.page.waitForFunction(() => !!(globalThis as unknown as PageGlobals).voidphoneAudio);
-  await c.page.evaluate((cover) => {
-    const audio = (globalThis as unknown as PageGlobals).voidphoneAudio;
-    audio.voiceOptions = { ...audio.voiceOptions, tap: true, tapSeconds: 60 };
-    audio.cover.coverOn = cover;
-  }, cover);
-  return c;
-}
-
-/**
- * Counts the cells on all of a relay's onion links (in + out) every 100 ms for the whole test, so
- * any stretch (a phase of the call, whole rounds) can be read afterwards. Links opened or closed
- * in between would skew a plain diff: cells are summed per link id.
- */
-function linkSampler(relay: number) {
-  const onion = onionInstances.get(demo.net.relays[relay]!.p2p.onion!);
-  if (!onion) throw new Error(`no onion debug handle for relay ${relay}`);
-  const last = new Map<number, number>();
-  const samples: { t: number; cells: number; forwarded: number }[] = [];
-  let total = 0;
-  const sample = () => {
-    for (const l of onion.links()) {
-      const n = l.stats.cellsIn + l.stats.cellsOut;
-      total += n - (last.get(l.id) ?? 0);
-      last.set(l.id, n);
-    }
-    samples.push({ t: Date.now(), cells: total, forwarded: onion.stats.cellsForwarded });
-    if (samples.length > 10_000) samples.shift();
-  };
-  sample();
-  const timer = setInterval(sample, 100);
-  const at = (t: number) => samples.reduce((a, x) => (Math.abs(x.t - t) < Math.abs(a.t - t) ? x : a));
-  return {
-    stop: () => clearInterval(timer),
-    /** Cells per second on the links between the samples nearest `from` and `to`. */
-    rate(from: number, to: number): number {
-      const [a, b] = [at(from), at(to)];
-      return ((b.cells - a.cells) * 1000) / Math.max(1, b.t - a.t);
-    },
-    /**
-     * The same without the cells relay 1 forwarded as a middle hop of other relays' circuits (each
-     * one cell in and one out): what alice's own circuits put on the links, plus the few cells
-     * of the handshakes relay 1 makes as a hop.
-     */
-    ownRate(from: number, to: number): number {
-      const [a, b] = [at(from), at(to)];
-      return ((b.cells - a.cells - 2 * (b.forwarded - a.forwarded)) * 1000) / Math.max(1, b.t - a.t);
-    },
-  };
-}
-let sampler: ReturnType<typeof linkSampler>;
-
-/**
- * Relay 1's cells/s over `rounds` whole rounds, starting 1 s after a round boundary: the per-round
- * tunnel builds every relay makes (some through relay 1) fall the same way into every such window.
- */
-async function roundsRate(rounds: number): Promise<Rate> {
-  const roundMs = ROUND_S * 1000;
-  const from = Math.ceil((Date.now() - 1000) / roundMs) * roundMs + 1000;
-  const to = from + rounds * roundMs;
-  await new Promise((r) => setTimeout(r, to - Date.now() + 150));
-  const cellsPerS = sampler.rate(from, to);
-  return { cellsPerS, bytesPerS: cellsPerS * WIRE_CELL_SIZE, ownPerS: sampler.ownRate(from, to) };
-}
+let sampler: LinkSampler;
 
 async function stats(c: ClientPage): Promise<Stats | null> {
   return c.page.evaluate(() => (globalThis as unknown as PageGlobals).voidphoneAudio.stats());
@@ -150,7 +80,7 @@ beforeAll(async () => {
   browsers = [ba, bb];
   alice = await openAudioClient(ba, demo.alice, true);
   bob = await openAudioClient(bb, demo.bob, false);
-  sampler = linkSampler(1);
+  sampler = linkSampler(demo, 1);
 }, 180_000);
 
 afterAll(async () => {
@@ -160,7 +90,6 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-type Rate = { cellsPerS: number; bytesPerS: number; ownPerS: number };
 let idle: Rate | undefined;
 let inCall: Rate | undefined;
 const MEASURE_ROUNDS = 4;
@@ -197,7 +126,7 @@ describe('voice over the onion between two browsers', () => {
     // tunnels while RPS fills up), which the in-call window later does not: roundsRate starts at
     // the round after next (a measurement window, not a wait for an event).
     await new Promise((r) => setTimeout(r, ROUND_S * 1000));
-    idle = await roundsRate(MEASURE_ROUNDS);
+    idle = await roundsRate(sampler, ROUND_S, MEASURE_ROUNDS);
     // Alice's client itself stops cover before it sends the BUILD (COVER is illegal with READY):
     // had it not, her relay would close her connection and the call would fail.
     await alice.page.getByRole('button', { name: 'Call bob' }).click();
@@ -216,7 +145,7 @@ describe('voice over the onion between two browsers', () => {
 
     const aliceRelay = onionInstances.get(demo.net.relays[1]!.p2p.onion!);
     const switchesBefore = aliceRelay?.stats.switchovers ?? 0;
-    inCall = await roundsRate(MEASURE_ROUNDS);
+    inCall = await roundsRate(sampler, ROUND_S, MEASURE_ROUNDS);
     phases = await callPhases(ringingAt, acceptAt, mediaAt);
     // Three rounds of talking: at least two switch-overs of alice's tunnel.
     await until(

@@ -32,6 +32,12 @@ class Track {
 export class AudioTap {
   private readonly in: Track;
   private readonly out: Track;
+  /**
+   * Wall-clock time (epoch ms) of context frame 0, as early as any block arrived: lets a benchmark put
+   * two pages' tracks on one clock. Every block, in both tracks, is posted when its 20 ms are complete,
+   * so the bias (a block's length plus the message's delay) is the same on every page and cancels.
+   */
+  private frameZeroMs = Number.POSITIVE_INFINITY;
 
   constructor(seconds: number) {
     this.in = new Track(seconds * 48000);
@@ -40,13 +46,20 @@ export class AudioTap {
 
   input(pcm: Float32Array, frame: number): void {
     this.in.add(pcm, frame);
+    this.stamp(frame);
   }
 
   output(pcm: Float32Array, frame: number): void {
     this.out.add(pcm, frame);
+    this.stamp(frame);
   }
 
-  tracks(): { input: TapTrack; output: TapTrack } {
-    return { input: this.in.get(), output: this.out.get() };
+  private stamp(frame: number): void {
+    const zero = performance.timeOrigin + performance.now() - (frame * 1000) / 48000;
+    if (zero < this.frameZeroMs) this.frameZeroMs = zero;
+  }
+
+  tracks(): { input: TapTrack; output: TapTrack; frameZeroMs: number } {
+    return { input: this.in.get(), output: this.out.get(), frameZeroMs: this.frameZeroMs };
   }
 }
