@@ -83,8 +83,14 @@ export function verifySignature(
 }
 
 export async function generateHostkeyPem(bits = 4096): Promise<string> {
-  const { privateKey } = await generateKeyPairAsync('rsa', { modulusLength: bits, publicExponent: 65537 });
-  return privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+  // PEM straight from the job: exporting a KeyObject the job made can deadlock (see relay/x25519.ts).
+  const { privateKey } = await generateKeyPairAsync('rsa', {
+    modulusLength: bits,
+    publicExponent: 65537,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  return privateKey;
 }
 
 /** Write a fresh key with mode 0600; refuses to overwrite (flag 'wx'). */

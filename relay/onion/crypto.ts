@@ -1,62 +1,18 @@
 // Crypto primitives of the onion module, all on node:crypto (OpenSSL): X25519, HKDF/HMAC-SHA256,
 // the ntor one-round-trip handshake (Tor proposal 216) and AES-256-GCM for link cells.
+import { type X25519Pair, x25519Generate, x25519Public } from '../x25519.ts';
 import {
   createCipheriv,
   createDecipheriv,
   createHmac,
-  createPrivateKey,
-  createPublicKey,
   createSecretKey,
   diffieHellman,
-  generateKeyPairSync,
   hkdfSync,
   type KeyObject,
   timingSafeEqual,
 } from 'node:crypto';
 
-const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
-
-export interface X25519Pair {
-  readonly privateKey: KeyObject;
-  /** Raw 32-byte public key (what goes in cells). */
-  readonly pub: Uint8Array;
-}
-
-// JWK, not DER: OpenSSL 3's DER decoders cost ~110 us per X25519 key, JWK ~5 us.
-function rawPublic(k: KeyObject): Uint8Array {
-  return new Uint8Array(Buffer.from(k.export({ format: 'jwk' }).x!, 'base64url'));
-}
-
-export function x25519Generate(): X25519Pair {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519');
-  return { privateKey, pub: rawPublic(publicKey) };
-}
-
-/** Parse a raw X25519 public key once (null if malformed). */
-export function x25519Public(pub: Uint8Array): KeyObject | null {
-  if (pub.length !== 32) return null;
-  try {
-    return createPublicKey({
-      key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(pub).toString('base64url') },
-      format: 'jwk',
-    });
-  } catch {
-    return null;
-  }
-}
-
-/** For tests/persistence: a pair from a raw 32-byte private scalar. */
-export function x25519FromPrivate(raw: Uint8Array): X25519Pair {
-  const privateKey = createPrivateKey({
-    key: Buffer.concat([X25519_PKCS8_PREFIX, raw]),
-    format: 'der',
-    type: 'pkcs8',
-  });
-  const pub = new Uint8Array(
-    createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).subarray(12),
-  );
-  return { privateKey, pub };
-}
+export { type X25519Pair, x25519FromPrivate, x25519Generate, x25519Public } from '../x25519.ts';
 
 /** X25519(priv, pub); null when the peer's point is invalid or gives the all-zero secret. */
 export function x25519(priv: KeyObject, pub: Uint8Array | KeyObject): Uint8Array | null {

@@ -3,14 +3,8 @@
 // and sends AUTH. HELLO carries a fresh challenge, an ephemeral X25519 key, the hostkey and the PoW
 // nonce; the session keys come from the X25519 secret and the transcript hash, so a signature
 // proves the hostkey holder is the one at the far end of *this* encrypted link.
-import {
-  createHash,
-  createPublicKey,
-  diffieHellman,
-  generateKeyPairSync,
-  hkdfSync,
-  type KeyObject,
-} from 'node:crypto';
+import { x25519Generate, x25519Public } from '../x25519.ts';
+import { createHash, diffieHellman, hkdfSync, type KeyObject } from 'node:crypto';
 import { identityOfDer, toSpkiDer } from '../hostkey.ts';
 import { LinkViolation } from './frame.ts';
 import { checkPow, POW_NONCE_SIZE } from './pow.ts';
@@ -134,9 +128,8 @@ export interface Ephemeral {
 }
 
 export function newEphemeral(): Ephemeral {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519');
-  const jwk = publicKey.export({ format: 'jwk' });
-  return { privateKey, publicRaw: new Uint8Array(Buffer.from(jwk.x!, 'base64url')) };
+  const { privateKey, pub } = x25519Generate(); // not generateKeyPairSync: see relay/x25519.ts
+  return { privateKey, publicRaw: pub };
 }
 
 /** Session keys: initiator->responder and responder->initiator, 32 bytes each. */
@@ -148,10 +141,8 @@ export function deriveKeys(
 ): { i2r: Uint8Array; r2i: Uint8Array } {
   let secret: Buffer;
   try {
-    const peerKey = createPublicKey({
-      key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(peerRaw).toString('base64url') },
-      format: 'jwk',
-    });
+    const peerKey = x25519Public(peerRaw);
+    if (!peerKey) throw new Error('not an X25519 key');
     secret = diffieHellman({ privateKey: eph.privateKey, publicKey: peerKey });
   } catch {
     throw new LinkViolation('bad ephemeral key');

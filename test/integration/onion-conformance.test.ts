@@ -58,8 +58,13 @@ describe('onion API conformance', () => {
     const a = await on.client(1);
     const t0 = Date.now();
     // A hostkey no relay has (a relay with a link to that identity would reuse it, whatever the address).
-    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
-    const der = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }));
+    // Encoded by the job itself (exporting a job's KeyObject can deadlock on Node 20: relay/x25519.ts).
+    const { publicKey } = generateKeyPairSync('rsa', {
+      modulusLength: 1024,
+      publicKeyEncoding: { type: 'spki', format: 'der' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+    });
+    const der = new Uint8Array(publicKey);
     const err = await a.request(
       { type: 560, address: '127.0.0.1', port: 1, hostkey: der },
       MessageType.ONION_ERROR,

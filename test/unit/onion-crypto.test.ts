@@ -23,10 +23,11 @@ import {
 import { makeCert, verifyCert } from '../../relay/onion/onionkey.ts';
 
 // A small RSA key keeps the test fast; the code is key-size agnostic.
-const pem = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({
-  type: 'pkcs8',
-  format: 'pem',
-});
+const pem = generateKeyPairSync('rsa', {
+  modulusLength: 1024,
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+}).privateKey;
 const hostkey = hostkeyFromPem(pem as string);
 
 describe('ntor', () => {
@@ -54,10 +55,11 @@ describe('onion key cert', () => {
     const cert = makeCert(hostkey, key, now - 10, now + 10);
     expect(verifyCert(cert, hostkey.spkiDer)?.onionKey).toEqual(key);
     const other = hostkeyFromPem(
-      generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({
-        type: 'pkcs8',
-        format: 'pem',
-      }) as string,
+      generateKeyPairSync('rsa', {
+        modulusLength: 1024,
+        publicKeyEncoding: { type: 'spki', format: 'pem' },
+        privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      }).privateKey as string,
     );
     expect(verifyCert(cert, other.spkiDer)).toBeNull();
     expect(verifyCert(cert, hostkey.spkiDer, (now + 60) * 1000)).toBeNull();

@@ -13,10 +13,11 @@ import { OnionKeys } from '../../relay/onion/onionkey.ts';
 import { Router } from '../../relay/onion/router.ts';
 import { newStats } from '../../relay/onion/stats.ts';
 
-const pem = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({
-  type: 'pkcs8',
-  format: 'pem',
-});
+const pem = generateKeyPairSync('rsa', {
+  modulusLength: 1024,
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+}).privateKey;
 const hostkey = hostkeyFromPem(pem as string);
 const keys = new OnionKeys(hostkey, 3_600_000);
 keys.stop();
