@@ -82,7 +82,10 @@ describe('DHT churn', () => {
     const net = await startTestnet({
       relays: 7,
       only: ['dht'],
-      set: { ...SET, 'dht.k': '2', 'dht.republish_interval': '1' },
+      // k = 3 with 2 replicas stopped: a NODES reply names the responder's k closest contacts, and
+      // with k = 2 those can be just the two stopped relays (nobody has noticed yet), so the lookup
+      // may never learn of the fourth closest. Kademlia needs k above the failures it rides out.
+      set: { ...SET, 'dht.k': '3', 'dht.republish_interval': '1' },
       log,
     });
     nets.push(net);
