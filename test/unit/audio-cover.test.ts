@@ -37,13 +37,26 @@ function fakeClock() {
   };
 }
 
+/** A small seeded PRNG (mulberry32): uniform in [0, 1). */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 describe('cover sender', () => {
   it('sends 50 covers a second of a call packet size', () => {
     const c = fakeClock();
     const sizes: number[] = [];
     const s = new CoverSender({ sendCover: (n) => sizes.push(n), ticker: c.ticker, now: c.now });
     s.start();
-    c.advance(10_000, () => Math.random() * 8); // timer jitter does not change the rate
+    const rand = seeded(1);
+    c.advance(10_000, () => rand() * 8); // timer jitter does not change the rate
     s.stop();
     expect(Math.abs(sizes.length - 500)).toBeLessThanOrEqual(2);
     expect(new Set(sizes)).toEqual(new Set([CALL_DATA_SIZE]));
@@ -104,13 +117,19 @@ describe('cover sender', () => {
     c.advance(1000); // nothing from the call: filler every slot
     expect(fillers).toBeGreaterThanOrEqual(49);
     const f0 = fillers;
-    // Media on its own clock (the audio device's), 20 ms apart with up to 15 ms of jitter.
-    let next = c.now() + 7;
+    // Media on its own clock (the audio device's): frame k due at 20 k ms, each handed over up to
+    // 7.5 ms early or late. The jitter does not accumulate (a device clock does not drift away), and
+    // it comes from a seeded generator, so the run is the same every time.
+    const rand = seeded(8);
+    const start = c.now() + 7;
+    let k = 0;
+    let next = start;
     for (let t = 0; t < 10_000; t++) {
       c.advance(1);
       if (c.now() >= next) {
         media++;
-        next += 20 + (Math.random() - 0.5) * 15;
+        k++;
+        next = start + 20 * k + (rand() - 0.5) * 15;
       }
     }
     expect(Math.abs(media + fillers - f0 - 500)).toBeLessThanOrEqual(10);
