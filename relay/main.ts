@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { writeNewHostkey } from './hostkey.ts';
 import { createLogger } from './log.ts';
 import { readHostkey, startRelay } from './relay.ts';
+import { startCpuProfile } from './profile.ts';
 
 const HELP = `voidphone-relay — a VoidPhone relay peer
 
@@ -86,6 +87,7 @@ async function run(args: string[]): Promise<void> {
       `${JSON.stringify({ ready: true, identity: toHex(relay.hostkey.identity), listening })}\n`,
     );
   }
+  const writeProfile = await startCpuProfile(process.env.VOIDPHONE_CPU_PROFILE);
   // A relay runs until it is told to stop, even if its modules hold no handle at the moment.
   const keepAlive = setInterval(() => {}, 1 << 30);
   let stopping = false;
@@ -95,6 +97,7 @@ async function run(args: string[]): Promise<void> {
     log.info(`${signal}: stopping`);
     clearInterval(keepAlive);
     await relay.stop();
+    await writeProfile();
     log.info('stopped');
     process.exit(0);
   };
