@@ -13,9 +13,17 @@ export async function startCpuProfile(dir: string | undefined): Promise<() => Pr
   await session.post('Profiler.enable');
   await session.post('Profiler.start');
   return async () => {
-    const { profile } = await session.post('Profiler.stop');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `relay-${process.pid}.cpuprofile`), JSON.stringify(profile));
-    session.disconnect();
+    const file = join(dir, `relay-${process.pid}.cpuprofile`);
+    try {
+      const { profile } = await session.post('Profiler.stop');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(file, JSON.stringify(profile));
+      process.stderr.write(`CPU profile written to ${file}\n`);
+    } catch (e) {
+      // A profile that cannot be written must not keep the relay from stopping.
+      process.stderr.write(`CPU profile not written to ${file}: ${(e as Error).message}\n`);
+    } finally {
+      session.disconnect();
+    }
   };
 }
