@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CALL_DATA_SIZE, CoverSender, type Ticker } from '../../client/src/lib/audio/cover.ts';
 import { PAYLOAD_SIZE } from '../../client/src/lib/audio/payload.ts';
+import { mulberry32 } from '../prng.ts';
 
 /** A ticker driven by the test: `advance(ms)` moves the clock, firing at the given interval. */
 function fakeClock() {
@@ -37,25 +38,13 @@ function fakeClock() {
   };
 }
 
-/** A small seeded PRNG (mulberry32): uniform in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('cover sender', () => {
   it('sends 50 covers a second of a call packet size', () => {
     const c = fakeClock();
     const sizes: number[] = [];
     const s = new CoverSender({ sendCover: (n) => sizes.push(n), ticker: c.ticker, now: c.now });
     s.start();
-    const rand = seeded(1);
+    const rand = mulberry32(1);
     c.advance(10_000, () => rand() * 8); // timer jitter does not change the rate
     s.stop();
     expect(Math.abs(sizes.length - 500)).toBeLessThanOrEqual(2);
@@ -120,7 +109,7 @@ describe('cover sender', () => {
     // Media on its own clock (the audio device's): frame k due at 20 k ms, each handed over up to
     // 7.5 ms early or late. The jitter does not accumulate (a device clock does not drift away), and
     // it comes from a seeded generator, so the run is the same every time.
-    const rand = seeded(8);
+    const rand = mulberry32(8);
     const start = c.now() + 7;
     let k = 0;
     let next = start;

@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { JitterBuffer, type Pull } from '../../client/src/lib/audio/jitter-buffer.ts';
+import { mulberry32 } from '../prng.ts';
 
 const F = 20;
-
-/** Deterministic PRNG (mulberry32) so every run sees the same network. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Net {
   frames: number;
@@ -42,7 +31,7 @@ function frame(seq: number): Uint8Array {
 
 /** Sends `frames` through a simulated network and pulls every 20 ms of receiver time. */
 function simulate(net: Net, jb = new JitterBuffer()): Run {
-  const r = rng(net.seed ?? 1);
+  const r = mulberry32(net.seed ?? 1);
   const period = net.period ?? F;
   const arrivals: { t: number; seq: number }[] = [];
   for (let s = 0; s < net.frames; s++) {

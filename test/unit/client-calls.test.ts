@@ -9,6 +9,7 @@ import { deriveKeys, newEphemeral, type OfferFields } from '../../client/src/lib
 import { CallManager, type OnionPort } from '../../client/src/lib/calls/manager.ts';
 import type { CallSession, CallState } from '../../client/src/lib/calls/session.ts';
 import { getKeys } from '../keypool.ts';
+import { mulberry32 } from '../prng.ts';
 
 const keys = await Promise.all((await getKeys(3)).map(loadHostkey));
 const [alice, bob, carol] = keys as [Hostkey, Hostkey, Hostkey];
@@ -94,16 +95,6 @@ class Port implements OnionPort {
     this.data.add(cb);
     return () => this.data.delete(cb);
   }
-}
-
-function mulberry32(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const FAST = {
