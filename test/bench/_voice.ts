@@ -1,7 +1,7 @@
-// npm run bench -- voice: the audio path in real Chromium (no relays), fed by a beep-train fake
+// Part 3 of `npm run bench -- call`: the audio path in real Chromium (no relays), fed by a beep-train fake
 // microphone. Prints mouth-to-ear latency p50/p95 (capture worklet -> playback worklet, one clock,
 // plus the context's reported output latency), and what concealment did under loss and jitter.
-// The relay-side figures (switch-over gap, link bytes idle vs call) come from the call benchmark.
+// The relay-side figures (switch-over gap, link bytes idle vs call) come from part 2 (_onion-voice.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
