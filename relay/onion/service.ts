@@ -198,6 +198,11 @@ export class OnionService implements ApiHandler {
     const later = (fn: () => void) => setTimeout(fn, Math.random() * this.spreadMs).unref();
     for (const t of this.out.values()) later(() => void t.prepareNext(boundary));
     if (!this.opts.coverTunnel) return;
+    // One new circuit per round on our links, calling or not. While tunnels of our own are rebuilt
+    // for this round, the cover tunnel (unused then: COVER is refused while a tunnel is READY) keeps
+    // its circuit instead of building another, so an observer counting builds per round sees the
+    // same number idle and in a call; it is there at once when the call ends.
+    if (this.out.size > 0 && this.cover) return;
     later(
       () =>
         void this.buildCover().then((c) => {
