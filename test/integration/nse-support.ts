@@ -1,6 +1,7 @@
 // Shared by the NSE testnet tests: a testnet of Gossip + NSE with short rounds, raw and typed QUERYs,
 // and waits on the overlay and on round boundaries.
 import { connect } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 import { ApiClient } from '../../relay/api/client.ts';
 import type { GossipModule } from '../../relay/gossip/index.ts';
 import type { Logger } from '../../relay/log.ts';
@@ -8,6 +9,22 @@ import type { NseModule } from '../../relay/nse/index.ts';
 import { startTestnet, type Testnet } from '../../relay/testnet.ts';
 import { parseAddress } from '../../shared/address.ts';
 import type { NseEstimate } from '../../shared/wire/types.ts';
+
+/**
+ * The file's testnet: started before its tests, with the reply to a QUERY sent right after start
+ * (the first ESTIMATE must come at once), and stopped after them.
+ */
+export function useNseTestnet(n: number, roundMs: number, log: Logger) {
+  const ctx = {} as { net: Testnet; firstReply: Buffer };
+  beforeAll(async () => {
+    ctx.net = await startNseTestnet(n, roundMs, log);
+    ctx.firstReply = await rawQuery(ctx.net.relays[n - 1]!.api.nse!);
+  });
+  afterAll(async () => {
+    await ctx.net?.stop();
+  });
+  return ctx;
+}
 
 /** N relays running the real Gossip and NSE; cheap proofs of work, `roundMs` rounds, 16 in the history. */
 export async function startNseTestnet(n: number, roundMs: number, log: Logger): Promise<Testnet> {

@@ -37,6 +37,7 @@ function engine(
   now?: () => number,
   announce = (_: Uint8Array) => true,
   stalls?: StallWatch,
+  engineLog = log,
 ): NseEngine {
   const e = new NseEngine({
     params,
@@ -48,7 +49,7 @@ function engine(
     },
     announce,
     gossipUpSince: () => 0,
-    log,
+    log: engineLog,
     now,
     stalls,
   });
@@ -232,26 +233,13 @@ describe('NSE after a stall', () => {
     // and the dropping engine rightly claims in the next one (no stall there).
     const rounds = new Map<Hostkey, number[]>();
     const make = (key: Hostkey, knows: boolean, l = log) => {
-      rounds.set(key, []);
-      const e = new NseEngine({
-        params,
-        self: {
-          identity: key.identity,
-          spkiDer: key.spkiDer,
-          sign: (d) => key.signAsync(d),
-          powNonce: findPow(key.identity, params.powBits),
-        },
-        announce: () => {
-          rounds.get(key)!.push(Math.floor(now() / R) * R);
-          return true;
-        },
-        gossipUpSince: () => 0,
-        log: l,
-        now,
-        stalls: watch(knows),
-      });
-      engines.push(e);
-      return e;
+      const claimed: number[] = [];
+      rounds.set(key, claimed);
+      const announce = () => {
+        claimed.push(Math.floor(now() / R) * R);
+        return true;
+      };
+      return engine(key, params, now, announce, watch(knows), l);
     };
     const replaying = make(keys[0]!, true);
     const dropping = make(keys[1]!, false, capture);
