@@ -1,6 +1,7 @@
 // npm run bench -- onion: tunnel build time, added round trip per hop at 1/100/500 tunnels (50 cells/s
 // each way each), forwarding rate per core, relay RSS (separate processes), and link bytes of a call
-// and of cover. Hops are drawn from a fake RPS API server. Flags: --quick.
+// and of cover, and the same echo load through plain TCP forwarders as a floor. Hops are drawn from a
+// fake RPS API server. Flags: --quick, --processes, --parts a,b, --tunnels 1,100, --seconds n.
 // Reference: Tor 0.4.9 private network on this kind of machine (see docs/onion-protocol.md).
 import { readdirSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -15,6 +16,7 @@ import { HopLayer, hopForward, originWrap } from '../../relay/onion/layers.ts';
 import { startTestnet } from '../../relay/testnet.ts';
 import { type ApiMessage, MessageType } from '../../shared/wire/types.ts';
 import type { OnionStats } from '../../relay/onion/stats.ts';
+import { tcpFloor } from './_tcp-floor.ts';
 import {
   type OnionNet,
   rpsPeerOf,
@@ -80,7 +82,7 @@ function opt(args: string[], name: string): string | undefined {
 export async function run(args: string[]): Promise<void> {
   const quick = args.includes('--quick');
   const processes = args.includes('--processes');
-  const parts = (opt(args, 'parts') ?? 'forwarding,timing,switch,memory,links').split(',');
+  const parts = (opt(args, 'parts') ?? 'forwarding,timing,floor,switch,memory,links').split(',');
   const counts = (opt(args, 'tunnels') ?? (quick ? '1,100' : '1,100,500')).split(',').map(Number);
   const seconds = Number(opt(args, 'seconds') ?? (quick ? 3 : 6));
   process.env.VOIDPHONE_LOG ??= 'warn'; // relay processes: keep the figures readable
@@ -93,6 +95,7 @@ export async function run(args: string[]): Promise<void> {
   if (parts.includes('forwarding')) forwardingCore(quick ? 20_000 : 100_000);
   if (parts.includes('timing'))
     await timing(quick, processes, counts, seconds, args.includes('--concentrated'));
+  if (parts.includes('floor')) await floor(counts, seconds);
   if (parts.includes('switch')) await switchGap(processes, quick ? 3 : 5);
   if (parts.includes('memory')) await memory(quick ? 100 : 500);
   if (parts.includes('links')) await linkBytes();
@@ -219,6 +222,22 @@ async function timing(
     }
   } finally {
     await on.stop();
+  }
+}
+
+/**
+ * The same load through plain Node TCP forwarders (no crypto, no routing, no API): the part of the
+ * figures above that is the runtime's and this machine's, not the onion module's.
+ */
+async function floor(counts: number[], seconds: number): Promise<void> {
+  const base = await directRtt(200);
+  for (const [n, r] of await tcpFloor(counts, seconds)) {
+    const added = r.rtts.map((x) => x - base);
+    console.log(
+      `floor, plain TCP forwarding through 4 node processes (8 passes, no crypto) at ${n} stream(s) of 50 cells/s:` +
+        ` added RTT p50 ${f(q(added, 50))} ms, p99 ${f(q(added, 99))} ms; forwarders ${f((100 * r.cpu) / r.seconds, 0)}%` +
+        ` of a core = ${f((r.cpu * 1e6) / Math.max(1, r.got), 0)} us per echoed cell; delivered ${r.got}/${r.sent}`,
+    );
   }
 }
 

@@ -1,0 +1,116 @@
+// The onion bench's reference floor: the same echo load through a chain of plain Node TCP forwarders
+// (test/bench/tcp-forwarder.mjs, 4 processes = 8 process passes per echoed cell, as initiator, 2 hops
+// and destination) with no crypto, no routing and no API. What that costs is what any Node relay pays
+// for its sockets on this machine before doing anything of its own.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const CELL = 240;
+const CHAIN = 4;
+const CONNS = 24; // as many API connections as the onion timing part uses
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface FloorResult {
+  rtts: number[];
+  sent: number;
+  got: number;
+  /** CPU seconds of the forwarder processes. */
+  cpu: number;
+  seconds: number;
+}
+
+function cpuOf(pid: number): number {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const x = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(x[11]) + Number(x[12])) / 100;
+}
+
+function onCells(sock: Socket, onCell: (c: Buffer) => void): void {
+  let rest = Buffer.alloc(0);
+  sock.on('data', (chunk: Buffer) => {
+    const d = rest.length ? Buffer.concat([rest, chunk]) : chunk;
+    let at = 0;
+    for (; d.length - at >= CELL; at += CELL) onCell(d.subarray(at, at + CELL));
+    rest = Buffer.from(d.subarray(at));
+  });
+}
+
+async function startForwarder(next: number): Promise<{ proc: ChildProcess; port: number }> {
+  const file = fileURLToPath(new URL('./tcp-forwarder.mjs', import.meta.url));
+  const proc = spawn(process.execPath, [file, String(next)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+    proc.once('exit', (code) => reject(new Error(`forwarder exited with ${code}`)));
+  });
+  return { proc, port };
+}
+
+/** Runs `counts` streams of 50 cells/s each (echoed at the far end) for `seconds` each. */
+export async function tcpFloor(counts: number[], seconds: number): Promise<Map<number, FloorResult>> {
+  const echo = createServer((s) => {
+    s.setNoDelay(true);
+    onCells(s, (c) => s.write(Buffer.from(c)));
+  });
+  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
+  const chain: ChildProcess[] = [];
+  const out = new Map<number, FloorResult>();
+  try {
+    let port = (echo.address() as { port: number }).port;
+    for (let i = 0; i < CHAIN; i++) {
+      const f = await startForwarder(port);
+      chain.push(f.proc);
+      port = f.port;
+    }
+    for (const n of counts) out.set(n, await load(port, chain, n, seconds * 1000));
+  } finally {
+    for (const p of chain) p.kill();
+    echo.close();
+  }
+  return out;
+}
+
+/** Same pacing as the onion echo load: a 1 ms loop sends each stream's due cells. */
+async function load(port: number, chain: ChildProcess[], n: number, ms: number): Promise<FloorResult> {
+  const conns = await Promise.all(
+    Array.from(
+      { length: CONNS },
+      () =>
+        new Promise<Socket>((r) => {
+          const s = connect(port, '127.0.0.1', () => r(s));
+          s.setNoDelay(true);
+        }),
+    ),
+  );
+  const rtts: number[] = [];
+  let got = 0;
+  for (const c of conns)
+    onCells(c, (cell) => {
+      rtts.push(performance.now() - cell.readDoubleBE(4));
+      got++;
+    });
+  const cpu0 = chain.map((p) => cpuOf(p.pid!));
+  const phase = Array.from({ length: n }, () => Math.random() * 20);
+  const nextSeq = new Array<number>(n).fill(0);
+  let sent = 0;
+  const start = performance.now();
+  for (;;) {
+    const now = performance.now() - start;
+    if (now >= ms) break;
+    for (let i = 0; i < n; i++) {
+      while (phase[i]! + nextSeq[i]! * 20 <= now) {
+        const cell = Buffer.alloc(CELL);
+        cell.writeDoubleBE(performance.now(), 4);
+        conns[i % CONNS]!.write(cell);
+        nextSeq[i]!++;
+        sent++;
+      }
+    }
+    await sleep(1);
+  }
+  await sleep(1000);
+  const cpu = chain.reduce((s, p, i) => s + cpuOf(p.pid!) - cpu0[i]!, 0);
+  for (const c of conns) c.destroy();
+  return { rtts, sent, got, cpu, seconds: (performance.now() - start) / 1000 };
+}
