@@ -82,7 +82,7 @@ function opt(args: string[], name: string): string | undefined {
 export async function run(args: string[]): Promise<void> {
   const quick = args.includes('--quick');
   const processes = args.includes('--processes');
-  const parts = (opt(args, 'parts') ?? 'forwarding,timing,floor,switch,memory,links').split(',');
+  const parts = (opt(args, 'parts') ?? 'forwarding,timing,hop-rate,floor,switch,memory,links').split(',');
   const counts = (opt(args, 'tunnels') ?? (quick ? '1,100' : '1,100,500')).split(',').map(Number);
   const seconds = Number(opt(args, 'seconds') ?? (quick ? 3 : 6));
   process.env.VOIDPHONE_LOG ??= 'warn'; // relay processes: keep the figures readable
@@ -95,6 +95,7 @@ export async function run(args: string[]): Promise<void> {
   if (parts.includes('forwarding')) forwardingCore(quick ? 20_000 : 100_000);
   if (parts.includes('timing'))
     await timing(quick, processes, counts, seconds, args.includes('--concentrated'));
+  if (parts.includes('hop-rate')) await hopRate(quick ? 50 : 100, seconds);
   if (parts.includes('floor')) await floor(counts, seconds);
   if (parts.includes('switch')) await switchGap(processes, quick ? 3 : 5);
   if (parts.includes('memory')) await memory(quick ? 100 : 500);
@@ -220,6 +221,43 @@ async function timing(
         );
       }
     }
+  } finally {
+    await on.stop();
+  }
+}
+
+/**
+ * One relay's forwarding rate on one core, from a real relay process: 4 relays, so that relays 1 and 2
+ * are the two hops of every tunnel from relay 0 to relay 3; each echoed frame is 2 cells through each
+ * hop. Rate on one core = cells forwarded / CPU seconds the hop used (at that load, not saturated).
+ */
+async function hopRate(n: number, seconds: number): Promise<void> {
+  const on = await startOnionNet(
+    4,
+    { 'onion.cover_tunnel': 'false', 'onion.max_tunnels_per_connection': '1000' },
+    undefined,
+    'processes',
+  );
+  try {
+    const d = await on.client(3);
+    d.onMessage((m) => m.type === MessageType.ONION_TUNNEL_DATA && d.send(m));
+    const conns = await Promise.all(Array.from({ length: 20 }, () => on.client(0)));
+    const tunnels = await buildMany(conns, on.buildTo(3), n, 0);
+    const pids = on.net.relays.map((r) => r.pid()!);
+    const cpu0 = pids.map(cpuOf);
+    const r = await echoLoad(tunnels, seconds * 1000);
+    const [ini, ...rest] = pids.map((p, i) => cpuOf(p) - cpu0[i]!);
+    const cpu = rest.slice(0, 2);
+    const dst = rest[2]!;
+    const cells = 2 * r.got; // per hop: one cell out, one back (lost ones not counted: a lower bound)
+    console.log(
+      `one relay's forwarding rate on one core (a hop process, ${n} tunnels, ${f(cells / r.seconds, 0)} cells/s through it):` +
+        ` ${cpu.map((c) => f(cells / c, 0)).join(' / ')} cells/s per CPU second (${cpu.map((c) => f((c * 1e6) / cells, 1)).join(' / ')} us per cell)`,
+    );
+    const us = (c: number) => f((c * 1e6) / Math.max(1, r.got), 0);
+    console.log(
+      `  the tunnel ends, per echoed frame (API in and out, 3 layers, fragments): initiator ${us(ini!)} us, destination ${us(dst)} us`,
+    );
   } finally {
     await on.stop();
   }

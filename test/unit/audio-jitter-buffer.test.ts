@@ -14,6 +14,11 @@ interface Net {
   lost?: (seq: number) => boolean;
   dup?: (seq: number) => boolean;
   seed?: number;
+  /**
+   * Receiver time (ms) of the first pull; odd, as the device clock is not aligned to the sender's.
+   * The default starts playout 27 ms after the first arrival: inside the target band (20 +- 10).
+   */
+  phase?: number;
 }
 
 interface Run {
@@ -44,8 +49,8 @@ function simulate(net: Net, jb = new JitterBuffer()): Run {
   const end = arrivals[arrivals.length - 1]!.t + 1000;
   const run: Run = { jb, pulls: [], pushes: new Map(), delays: [], targets: [] };
   let i = 0;
-  // Pull times start at an odd offset: the device clock is not aligned to the sender's.
-  for (let t = 7; t < end; t += F) {
+  const phase = net.phase ?? 17;
+  for (let t = phase; t < end; t += F) {
     while (i < arrivals.length && arrivals[i]!.t <= t) {
       const a = arrivals[i++]!;
       const res = jb.push(a.seq, frame(a.seq), a.t);
@@ -53,7 +58,7 @@ function simulate(net: Net, jb = new JitterBuffer()): Run {
     }
     const p = jb.pull(t);
     run.pulls.push({ t, p });
-    if (Math.round(t - 7) % 1000 === 0) {
+    if (Math.round(t - phase) % 1000 === 0) {
       run.delays.push(jb.stats().delayMs);
       run.targets.push(jb.stats().targetMs);
     }
@@ -137,6 +142,30 @@ describe('jitter buffer', () => {
     expect(run.targets[5]!).toBeGreaterThan(90);
     expect(run.jb.stats().targetMs).toBeLessThanOrEqual(20);
     expect(run.delays[run.delays.length - 3]!).toBeLessThan(45);
+  });
+
+  it('comes back to its target when it starts above it, instead of keeping the excess', () => {
+    // No jitter, so the target is the margin (20 ms). Playout starts at the first pull 20 ms after
+    // the first arrival; with this phase that pull comes 37 ms after it: 17 ms above the target,
+    // where the old band (which dropped only above target + one frame) left it for good.
+    const run = simulate({ frames: 500, phase: 7 });
+    const s = run.jb.stats();
+    expect(s.targetMs).toBe(20);
+    expect(run.delays[1]!).toBeGreaterThan(30); // where the start put it
+    expect(s.dropped).toBe(1);
+    expect(s.lost).toBe(0);
+    expect(s.delayMs).toBeLessThanOrEqual(s.targetMs + F / 2);
+    expect(Math.max(...run.delays.slice(3))).toBeLessThanOrEqual(s.targetMs + F / 2);
+  });
+
+  it('sheds the excess after the path gets faster (e.g. a new tunnel at a round switch-over)', () => {
+    // At frame 300 the path gets 45 ms faster: the frames buffered for the slow path are excess.
+    const run = simulate({ frames: 900, baseMs: 30, jitter: (s) => (s < 300 ? 45 : 0) });
+    const s = run.jb.stats();
+    expect(s.lost).toBe(0);
+    expect(s.targetMs).toBe(20);
+    expect(s.delayMs).toBeLessThanOrEqual(s.targetMs + F / 2);
+    expect(played(run).slice(-100)).toEqual(Array.from({ length: 100 }, (_, i) => 800 + i));
   });
 
   it('absorbs a sender clock running 0.5% fast by dropping frames, delay stays bounded', () => {

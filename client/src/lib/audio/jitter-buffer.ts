@@ -7,9 +7,12 @@
 //
 // Schedule: pulling frame n at time t puts frame s's slot at t + (s - n) * frameMs. A frame's slack
 // is its slot minus its arrival. The buffer keeps the slack of its late frames (the `quantile`-th
-// highest transit in the window) near `marginMs`: above the band it drops a frame (accelerate),
-// below it plays one concealment frame without advancing (expand). So the delay follows the
-// observed jitter, and the same control absorbs clock drift between the two ends.
+// highest transit in the window) within half a frame of `marginMs`: below that it plays one
+// concealment frame without advancing (expand); more than a frame above it drops a frame at once
+// (accelerate), and above the band for `settle` pulls in a row it drops one too. Frames come in
+// 20 ms steps, so without that second rule a delay could sit up to a frame above its target for
+// good (after the start, a stall, or a path that got faster). So the delay follows the observed
+// jitter, and the same control absorbs clock drift between the two ends.
 // A stall (nothing buffered at all) is waited out with concealment; when frames come back, the
 // missing ones already covered by that wait are skipped, so a path that got slower (a new tunnel
 // at a round switch-over) costs one gap, not a lost frame per slot.
@@ -29,6 +32,11 @@ export interface JitterBufferOptions {
   capacity: number;
   /** Pulls in a row with nothing to play, after which playout resyncs (the sender stopped). */
   maxStall: number;
+  /**
+   * Pulls in a row (1 s) the slack must stay more than half a frame above `marginMs` before a
+   * frame is dropped to get back to it; a short calm spell in the jitter is not excess.
+   */
+  settle: number;
 }
 
 export const DEFAULT_JITTER_OPTIONS: JitterBufferOptions = {
@@ -39,6 +47,7 @@ export const DEFAULT_JITTER_OPTIONS: JitterBufferOptions = {
   quantile: 0.95,
   capacity: 64,
   maxStall: 25,
+  settle: 50,
 };
 
 export type PushResult = 'ok' | 'duplicate' | 'late' | 'resync';
@@ -80,6 +89,8 @@ export class JitterBuffer {
   /** Slot time of frame 0 on the receiver clock: t - n * frameMs at the last pull. */
   private schedule = 0;
   private stall = 0;
+  /** Pulls in a row whose slack was above the band (see `settle`). */
+  private high = 0;
   private readonly s = { received: 0, played: 0, lost: 0, late: 0, duplicate: 0, dropped: 0, expanded: 0 };
   private resyncs = 0;
 
@@ -130,7 +141,10 @@ export class JitterBuffer {
       this.s.expanded++;
       return { kind: 'conceal', seq: next, reason: 'expand' };
     }
-    if (slack > this.o.marginMs + this.o.frameMs && this.frames.has(next + 1)) {
+    this.high = slack > this.o.marginMs + this.o.frameMs / 2 ? this.high + 1 : 0;
+    const excess = slack > this.o.marginMs + this.o.frameMs || this.high >= this.o.settle;
+    if (excess && this.frames.has(next + 1)) {
+      this.high = 0;
       this.frames.delete(next);
       this.s.dropped++;
       return this.play(next + 1);
@@ -211,6 +225,7 @@ export class JitterBuffer {
     this.next = undefined;
     this.highest = undefined;
     this.stall = 0;
+    this.high = 0;
     this.est.reset();
     this.resyncs++;
   }
