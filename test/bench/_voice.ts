@@ -49,9 +49,11 @@ export async function run(args: string[]): Promise<void> {
         timeout: (seconds + 20) * 1000,
         polling: 250,
       });
-      const t = await page.evaluate(() => window.voiceHarness.tracks());
+      // Counters first: tracks() encodes 40 s of audio on the page's main thread (130-260 ms), and
+      // right after that stall the jitter buffer holds the frames that came in meanwhile.
       const s = await page.evaluate(() => window.voiceHarness.stats());
       const lat = await page.evaluate(() => window.voiceHarness.latencies());
+      const t = await page.evaluate(() => window.voiceHarness.tracks());
       await page.evaluate(() => window.voiceHarness.stop());
       await page.close();
       const ins = beepOnsets(fromBase64(t.input.pcm), t.input.startFrame);

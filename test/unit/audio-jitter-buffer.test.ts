@@ -159,13 +159,27 @@ describe('jitter buffer', () => {
   });
 
   it('sheds the excess after the path gets faster (e.g. a new tunnel at a round switch-over)', () => {
-    // At frame 300 the path gets 45 ms faster: the frames buffered for the slow path are excess.
-    const run = simulate({ frames: 900, baseMs: 30, jitter: (s) => (s < 300 ? 45 : 0) });
+    // At frame 300 the path gets 52 ms faster: the delay built for the slow path is excess. Playout
+    // starts inside the band (25 ms); dropping whole frames while more than a frame above target
+    // leaves it at 37 ms, 17 ms above, where the old band kept it.
+    const run = simulate({ frames: 900, baseMs: 20, jitter: (s) => (s < 300 ? 52 : 0) });
     const s = run.jb.stats();
+    expect(run.delays[3]!).toBe(25);
     expect(s.lost).toBe(0);
     expect(s.targetMs).toBe(20);
     expect(s.delayMs).toBeLessThanOrEqual(s.targetMs + F / 2);
     expect(played(run).slice(-100)).toEqual(Array.from({ length: 100 }, (_, i) => 800 + i));
+  });
+
+  it('keeps its delay through rare late spikes instead of dropping and stalling by turns', () => {
+    // 2% of frames up to 80 ms late: beyond the 95% quantile, so each one that comes after its slot
+    // stalls playout for a frame. Dropping that frame again a second later would be a second
+    // audible glitch per spike.
+    const jitter = (_: number, r: () => number) => (r() < 0.02 ? 80 * r() : 0) + r() * 5;
+    const run = simulate({ frames: 3000, jitter, seed: 2, phase: 4.8 });
+    const s = run.jb.stats();
+    expect(s.lost).toBeLessThan(40);
+    expect(s.dropped).toBeLessThanOrEqual(4); // 12 when a drop only waits for the 95% quantile
   });
 
   it('absorbs a sender clock running 0.5% fast by dropping frames, delay stays bounded', () => {

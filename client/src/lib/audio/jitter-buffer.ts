@@ -9,10 +9,11 @@
 // is its slot minus its arrival. The buffer keeps the slack of its late frames (the `quantile`-th
 // highest transit in the window) within half a frame of `marginMs`: below that it plays one
 // concealment frame without advancing (expand); more than a frame above it drops a frame at once
-// (accelerate), and above the band for `settle` pulls in a row it drops one too. Frames come in
-// 20 ms steps, so without that second rule a delay could sit up to a frame above its target for
-// good (after the start, a stall, or a path that got faster). So the delay follows the observed
-// jitter, and the same control absorbs clock drift between the two ends.
+// (accelerate), and above the band for `settle` pulls in a row it drops one too unless the slowest
+// frame of the window needs it. Frames come in 20 ms steps, so without that second rule a delay
+// could sit up to a frame above its target for good (after the start, a stall, or a path that got
+// faster). So the delay follows the observed jitter, and the same control absorbs clock drift
+// between the two ends.
 // A stall (nothing buffered at all) is waited out with concealment; when frames come back, the
 // missing ones already covered by that wait are skipped, so a path that got slower (a new tunnel
 // at a round switch-over) costs one gap, not a lost frame per slot.
@@ -142,8 +143,7 @@ export class JitterBuffer {
       return { kind: 'conceal', seq: next, reason: 'expand' };
     }
     this.high = slack > this.o.marginMs + this.o.frameMs / 2 ? this.high + 1 : 0;
-    const excess = slack > this.o.marginMs + this.o.frameMs || this.high >= this.o.settle;
-    if (excess && this.frames.has(next + 1)) {
+    if ((slack > this.o.marginMs + this.o.frameMs || this.settled()) && this.frames.has(next + 1)) {
       this.high = 0;
       this.frames.delete(next);
       this.s.dropped++;
@@ -161,6 +161,16 @@ export class JitterBuffer {
       jitterMs: this.est.jitterMs,
       buffered: this.frames.size,
     };
+  }
+
+  /**
+   * Above the band for `settle` pulls, and a frame earlier even the slowest frame of the window
+   * would still be inside it: the excess is real. While rare late spikes (beyond the quantile) are
+   * about, the delay stays: else a drop would follow every spike's stall, two glitches for one.
+   */
+  private settled(): boolean {
+    const slowest = this.schedule - this.o.frameMs - this.est.quantile(1);
+    return this.high >= this.o.settle && slowest >= this.o.marginMs - this.o.frameMs / 2;
   }
 
   /** Slack at its slot of a frame as late as the `quantile`-th one in the window. */
