@@ -47,8 +47,12 @@ async function startForwarder(next: number): Promise<{ proc: ChildProcess; port:
   return { proc, port };
 }
 
-/** Runs `counts` streams of 50 cells/s each (echoed at the far end) for `seconds` each. */
-export async function tcpFloor(counts: number[], seconds: number): Promise<Map<number, FloorResult>> {
+/** Runs `counts` streams of 50 cells/s each (echoed at the far end): `warmup` s, then `seconds` measured. */
+export async function tcpFloor(
+  counts: number[],
+  seconds: number,
+  warmup: number,
+): Promise<Map<number, FloorResult>> {
   const echo = createServer((s) => {
     s.setNoDelay(true);
     onCells(s, (c) => s.write(Buffer.from(c)));
@@ -63,7 +67,7 @@ export async function tcpFloor(counts: number[], seconds: number): Promise<Map<n
       chain.push(f.proc);
       port = f.port;
     }
-    for (const n of counts) out.set(n, await load(port, chain, n, seconds * 1000));
+    for (const n of counts) out.set(n, await load(port, chain, n, seconds * 1000, warmup * 1000));
   } finally {
     for (const p of chain) p.kill();
     echo.close();
@@ -71,8 +75,14 @@ export async function tcpFloor(counts: number[], seconds: number): Promise<Map<n
   return out;
 }
 
-/** Same pacing as the onion echo load: a 1 ms loop sends each stream's due cells. */
-async function load(port: number, chain: ChildProcess[], n: number, ms: number): Promise<FloorResult> {
+/** Same pacing and warm-up as the onion echo load: a 1 ms loop sends each stream's due cells. */
+async function load(
+  port: number,
+  chain: ChildProcess[],
+  n: number,
+  ms: number,
+  warmupMs: number,
+): Promise<FloorResult> {
   const conns = await Promise.all(
     Array.from(
       { length: CONNS },
@@ -87,24 +97,32 @@ async function load(port: number, chain: ChildProcess[], n: number, ms: number):
   let got = 0;
   for (const c of conns)
     onCells(c, (cell) => {
+      if (cell[12] === 0) return; // sent during the warm-up
       rtts.push(performance.now() - cell.readDoubleBE(4));
       got++;
     });
-  const cpu0 = chain.map((p) => cpuOf(p.pid!));
+  let cpu0: number[] = [];
   const phase = Array.from({ length: n }, () => Math.random() * 20);
   const nextSeq = new Array<number>(n).fill(0);
   let sent = 0;
-  const start = performance.now();
+  const begin = performance.now();
+  let start = Number.POSITIVE_INFINITY;
   for (;;) {
-    const now = performance.now() - start;
-    if (now >= ms) break;
+    const now = performance.now() - begin;
+    if (now >= warmupMs + ms) break;
+    const measured = now >= warmupMs;
+    if (measured && start === Number.POSITIVE_INFINITY) {
+      start = performance.now();
+      cpu0 = chain.map((p) => cpuOf(p.pid!));
+    }
     for (let i = 0; i < n; i++) {
       while (phase[i]! + nextSeq[i]! * 20 <= now) {
         const cell = Buffer.alloc(CELL);
         cell.writeDoubleBE(performance.now(), 4);
+        cell[12] = measured ? 1 : 0;
         conns[i % CONNS]!.write(cell);
         nextSeq[i]!++;
-        sent++;
+        if (measured) sent++;
       }
     }
     await sleep(1);
