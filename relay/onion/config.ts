@@ -26,6 +26,8 @@ export interface OnionConfig {
   circuitQueueMs: number;
   linkWindowCells: number;
   onionKeyRotationSeconds: number;
+  /** An info log line with the module's counts this often; 0: never. */
+  statusSeconds: number;
 }
 
 export function readOnionConfig(config: RelayConfig): OnionConfig {
@@ -58,5 +60,6 @@ export function readOnionConfig(config: RelayConfig): OnionConfig {
     circuitQueueMs: s.int('circuit_queue_ms', 250, 1, 600_000),
     linkWindowCells: s.int('link_window_cells', 1024, 8, 1 << 20),
     onionKeyRotationSeconds: s.int('onion_key_rotation_seconds', 86400, 60, 30 * 86400),
+    statusSeconds: s.int('status_seconds', 60, 0, 86400),
   };
 }

@@ -14,6 +14,7 @@ import { Router } from './router.ts';
 import { type PeerSource, RpsPeerSource } from './rps.ts';
 import { OnionService } from './service.ts';
 import { newStats } from './stats.ts';
+import { startStatus } from './status.ts';
 
 const MAX_MESSAGE = 65536;
 
@@ -103,6 +104,17 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     throw e;
   }
   service.start();
+  const stopStatus = startStatus(log, cfg.statusSeconds, stats, () => {
+    const out = [...links.all].filter((l) => l.outbound).length;
+    return {
+      linksOut: out,
+      linksIn: links.all.size - out,
+      ownTunnels: service.out.size,
+      endingHere: inbound.tunnels.size,
+      hopCircuits: router.hopCircuits,
+      cover: !!service.cover?.current,
+    };
+  });
   onionInstances.set(p2p, {
     p2p,
     stats,
@@ -135,6 +147,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     name: 'onion',
     listening: { api: api.address, p2p },
     async stop() {
+      stopStatus();
       onionInstances.delete(p2p);
       service.stop();
       inbound.close();
