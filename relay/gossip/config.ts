@@ -20,6 +20,8 @@ export interface GossipConfig {
   idleTimeoutMs: number;
   rateMsgs: number;
   rateBytes: number;
+  /** An info status line this often (relay/status.ts); 0: never. */
+  statusSeconds: number;
 }
 
 export const GOSSIP_DEFAULTS = {
@@ -36,6 +38,7 @@ export const GOSSIP_DEFAULTS = {
   idle_timeout_ms: 90000,
   rate_msgs: 500,
   rate_bytes: 4 * 1024 * 1024,
+  status_seconds: 60,
 } as const;
 
 export function readGossipConfig(s: ConfigSection): GossipConfig {
@@ -60,5 +63,6 @@ export function readGossipConfig(s: ConfigSection): GossipConfig {
     idleTimeoutMs: s.int('idle_timeout_ms', d.idle_timeout_ms, 100, 86400_000),
     rateMsgs: s.int('rate_msgs', d.rate_msgs, 1, 1_000_000),
     rateBytes: s.int('rate_bytes', d.rate_bytes, 65536, 1 << 30),
+    statusSeconds: s.int('status_seconds', d.status_seconds, 0, 86400),
   };
 }

@@ -9,6 +9,8 @@ import { decodeDigest, decodePush, GossipType } from './protocol.ts';
 import { GossipApi } from './service.ts';
 import { Spreader } from './spreader.ts';
 import { Subscriptions } from './subscriptions.ts';
+import { deltas, startStatusLog } from '../status.ts';
+import { gossipStatusLine } from './status.ts';
 
 export interface GossipModule extends RelayModule {
   readonly membership: Membership;
@@ -45,6 +47,20 @@ export const create: ModuleFactory = async (ctx) => {
     await membership.stop();
     throw e;
   }
+  const since = deltas(() => spreader.counts);
+  const stopStatus = startStatusLog(log, cfg.statusSeconds, (elapsed) =>
+    gossipStatusLine(
+      {
+        neighbours: membership.neighbours.size,
+        degree: cfg.degree,
+        known: spreader.kb.items.size,
+        book: membership.book.size,
+        validating: spreader.validating,
+      },
+      since(),
+      elapsed,
+    ),
+  );
   const mod: GossipModule = {
     name: 'gossip',
     listening: { api: api.address, p2p: membership.address },
@@ -52,6 +68,7 @@ export const create: ModuleFactory = async (ctx) => {
     spreader,
     subs,
     async stop() {
+      stopStatus();
       spreader.stop();
       await membership.stop();
       await api.close();

@@ -44,6 +44,8 @@ export class Spreader {
   private readonly pending = new Map<string, Pending>();
   private readonly peers = new WeakMap<Link, PeerState>();
   private readonly maxPending: number;
+  /** This instance's counters (gossipStats sums every instance in the process): status lines. */
+  readonly counts = { announced: 0, received: 0, sent: 0, digests: 0 };
 
   constructor(
     private readonly cfg: GossipConfig,
@@ -60,8 +62,14 @@ export class Spreader {
     if (this.kb.hasSeen(item.id)) return; // already known: delivered and spread before
     this.kb.markSeen(item.id);
     this.kb.store(item);
+    this.counts.announced++;
     this.subs.notify(item.dataType, item.data, item.id, connId);
     this.push(item);
+  }
+
+  /** Items waiting for their subscribers' verdicts. */
+  get validating(): number {
+    return this.pending.size;
   }
 
   onPush(link: Link, p: Push): void {
@@ -83,6 +91,7 @@ export class Spreader {
     }
     item.knownBy.add(link.peerId);
     this.kb.markSeen(item.id);
+    this.counts.received++;
     const awaiting = new Set(this.subs.notify(item.dataType, item.data, item.id));
     if (awaiting.size === 0) {
       this.kb.unsee(item.id);
@@ -143,7 +152,9 @@ export class Spreader {
     const st = this.state(link);
     st.pullBudget = this.cfg.cacheSize;
     st.pullTypes = new Set(types);
-    if (link.send(GossipType.DIGEST, encodeDigest({ types, ids }))) gossipStats.digestsSent++;
+    if (!link.send(GossipType.DIGEST, encodeDigest({ types, ids }))) return;
+    gossipStats.digestsSent++;
+    this.counts.digests++;
   }
 
   stop(): void {
@@ -199,7 +210,9 @@ export class Spreader {
     }
     item.knownBy.add(link.peerId);
     const body = encodePush({ ttl: item.ttl, pulled, dataType: item.dataType, data: item.data });
-    if (link.send(GossipType.PUSH, body)) gossipStats.itemsSent++;
+    if (!link.send(GossipType.PUSH, body)) return;
+    gossipStats.itemsSent++;
+    this.counts.sent++;
   }
 
   private state(link: Link): PeerState {

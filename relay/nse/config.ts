@@ -9,6 +9,8 @@ export interface NseConfig {
   /** From [gossip] api_address: NSE reaches Gossip only through its API. */
   gossipApi: HostPort;
   params: NseParams;
+  /** An info status line this often (relay/status.ts); 0: never. */
+  statusSeconds: number;
 }
 
 export const NSE_DEFAULTS = {
@@ -41,5 +43,6 @@ export function readNseConfig(config: RelayConfig): NseConfig {
       sendWindow: sec.number('send_window', d.send_window, 0.05, 0.9),
       skewMs,
     },
+    statusSeconds: sec.int('status_seconds', 60, 0, 86400),
   };
 }

@@ -7,6 +7,8 @@ import { readNseConfig } from './config.ts';
 import { NseEngine } from './engine.ts';
 import { GossipLink } from './gossip-link.ts';
 import { nseApiHandler } from './service.ts';
+import { deltas, startStatusLog } from '../status.ts';
+import { nseStatusLine } from './status.ts';
 
 /** The running module; tests and benchmarks may look at the engine (history, stats). */
 export interface NseModule extends RelayModule {
@@ -42,11 +44,17 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
   });
   link.start();
   engine.start();
+  const since = deltas(() => ({ sent: engine.claimsSent, ...Object.fromEntries(engine.stats) }));
+  const stopStatus = startStatusLog(log, cfg.statusSeconds, (elapsed) => {
+    const { sent, ...judged } = since();
+    return nseStatusLine(engine.estimate(), link.upSince() !== undefined, sent ?? 0, judged, elapsed);
+  });
   const mod: NseModule = {
     name: 'nse',
     engine,
     listening: { api: server.address },
     async stop() {
+      stopStatus();
       engine.stop();
       link.stop();
       await server.close();

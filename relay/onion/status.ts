@@ -1,6 +1,6 @@
-// The operator's view: one info line every `status_seconds` with what the module holds and what it
-// did since the last line. Counts only: no addresses, identities or tunnel destinations.
+// The onion module's status line (see relay/status.ts): no addresses, identities or destinations.
 import type { Logger } from '../log.ts';
+import { startStatusLog } from '../status.ts';
 import type { OnionStats } from './stats.ts';
 
 export interface OnionGauges {
@@ -42,15 +42,10 @@ export function startStatus(
   stats: OnionStats,
   gauges: () => OnionGauges,
 ): () => void {
-  if (seconds <= 0) return () => {};
   let before = { ...stats };
-  let at = performance.now();
-  const timer = setInterval(() => {
-    const now = performance.now();
-    log.info(statusLine(gauges(), before, stats, (now - at) / 1000));
+  return startStatusLog(log, seconds, (elapsed) => {
+    const line = statusLine(gauges(), before, stats, elapsed);
     before = { ...stats };
-    at = now;
-  }, seconds * 1000);
-  timer.unref();
-  return () => clearInterval(timer);
+    return line;
+  });
 }
