@@ -1,9 +1,9 @@
 // The operators' status lines of Gossip and NSE, and the shared timer and counter helpers.
 import { describe, expect, it } from 'vitest';
 import { gossipStatusLine } from '../../relay/gossip/status.ts';
-import type { Logger } from '../../relay/log.ts';
 import { nseStatusLine } from '../../relay/nse/status.ts';
 import { deltas, startStatusLog } from '../../relay/status.ts';
+import { logCapture } from '../log-capture.ts';
 
 describe('status lines', () => {
   it('deltas reports what changed since the last call, new keys included', () => {
@@ -36,23 +36,12 @@ describe('status lines', () => {
   });
 
   it('logs a line per interval until stopped; 0 seconds logs nothing', async () => {
-    const lines: string[] = [];
-    let seen: () => void = () => {};
-    const info = (m: string) => {
-      lines.push(m);
-      seen();
-    };
-    const log = { info } as unknown as Logger;
+    const { log, lines, next } = logCapture();
     let n = 0;
     const stop = startStatusLog(log, 0.05, () => `line ${++n}`);
-    await new Promise<void>((resolve, reject) => {
-      seen = resolve;
-      setTimeout(() => reject(new Error('no status line within 2 s')), 2000);
-    });
+    expect(await next()).toBe('line 1');
     stop();
-    expect(lines[0]).toBe('line 1');
-    const off = startStatusLog(log, 0, () => 'never');
-    off();
+    startStatusLog(log, 0, () => 'never')();
     expect(lines).not.toContain('never');
   });
 });
