@@ -26,6 +26,8 @@ export interface DhtConfig {
   maxLookups: number;
   misbehave: 'none' | 'liar';
   colluders: Set<string>;
+  /** An info status line this often (relay/status.ts); 0: never. */
+  statusSeconds: number;
 }
 
 export function readDhtConfig(s: ConfigSection): DhtConfig {
@@ -52,6 +54,7 @@ export function readDhtConfig(s: ConfigSection): DhtConfig {
     maxLinks: s.int('max_links', 128, 4, 4096),
     maxLookups: s.int('max_lookups', 64, 1, 4096),
     misbehave: s.oneOf('misbehave', ['none', 'liar'] as const, 'none'),
+    statusSeconds: s.int('status_seconds', 60, 0, 86400),
     colluders: new Set(
       (s.optionalString('colluders') ?? '')
         .toLowerCase()

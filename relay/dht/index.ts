@@ -5,6 +5,8 @@ import type { ModuleFactory, RelayModule } from '../module.ts';
 import { readDhtConfig } from './config.ts';
 import { DhtNode } from './node.ts';
 import { dhtApiHandler } from './service.ts';
+import { startStatusLog } from '../status.ts';
+import { dhtStatusLine } from './status.ts';
 
 export const create: ModuleFactory = async (ctx) => {
   const section = ctx.config.section('dht');
@@ -27,11 +29,15 @@ export const create: ModuleFactory = async (ctx) => {
   ctx.log.info(
     `dht id ${Buffer.from(node.id).toString('hex').slice(0, 12)}, ${node.routing.size} contacts after bootstrap`,
   );
+  const stopStatus = startStatusLog(ctx.log, cfg.statusSeconds, () =>
+    dhtStatusLine({ contacts: node.routing.size, values: node.store.size, bytes: node.store.bytes }),
+  );
   const module: RelayModule & { node: DhtNode } = {
     name: 'dht',
     listening: { api: api.address, p2p: node.pool.address },
     node,
     async stop() {
+      stopStatus();
       await api.close();
       await node.stop();
     },

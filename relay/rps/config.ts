@@ -47,6 +47,8 @@ export interface RpsOptions {
   maxLinks: number;
   /** RPS P2P addresses to pull from at start (identity learnt in the link handshake). */
   bootstrappers: HostPort[];
+  /** An info status line this often (relay/status.ts); 0: never. */
+  statusSeconds: number;
 }
 
 const UNSPECIFIED = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0']);
@@ -132,6 +134,7 @@ export function readRpsOptions(config: RelayConfig): RpsOptions {
     powBits: s.int('pow_bits', 16, 0, 32),
     maxLinks: s.int('max_links', 64, 4, 4096),
     bootstrappers: s.addressList('bootstrapper'),
+    statusSeconds: s.int('status_seconds', 60, 0, 86400),
   };
 }
 

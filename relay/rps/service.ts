@@ -16,6 +16,8 @@ import { GossipFeed, NseSource } from './feeds.ts';
 import type { NodeDeps } from './node.ts';
 import { type PeerRecord, RecordError } from './record.ts';
 import { RpsRelay } from './rounds.ts';
+import { startStatusLog } from '../status.ts';
+import { rpsStatusLine } from './status.ts';
 import { loadStore, saveStore, snapshot } from './store.ts';
 
 export function toRpsPeer(rec: PeerRecord): RpsPeer {
@@ -136,6 +138,16 @@ export async function startRps(deps: NodeDeps, Relay: RelayClass = RpsRelay): Pr
   };
   if (opts.store) timers.push(setInterval(() => void save(), opts.saveMs));
   for (const t of timers) t.unref();
+  const stopStatus = startStatusLog(log, opts.statusSeconds, () =>
+    rpsStatusLine({
+      view: node.brahms.view.length,
+      viewSize: node.brahms.viewSize,
+      samplers: node.brahms.samplers.size,
+      peers: node.peers.size,
+      networkSize: node.networkSize,
+      nse: !!nse,
+    }),
+  );
   return {
     name: 'rps',
     listening: { api: api.address, p2p },
@@ -143,6 +155,7 @@ export async function startRps(deps: NodeDeps, Relay: RelayClass = RpsRelay): Pr
     gossip,
     save,
     stop: async () => {
+      stopStatus();
       for (const t of timers) clearInterval(t);
       gossip?.stop();
       nse?.close();

@@ -1,7 +1,9 @@
 // The operators' status lines of Gossip and NSE, and the shared timer and counter helpers.
 import { describe, expect, it } from 'vitest';
 import { gossipStatusLine } from '../../relay/gossip/status.ts';
+import { dhtStatusLine } from '../../relay/dht/status.ts';
 import { nseStatusLine } from '../../relay/nse/status.ts';
+import { rpsStatusLine } from '../../relay/rps/status.ts';
 import { deltas, startStatusLog } from '../../relay/status.ts';
 import { logCapture } from '../log-capture.ts';
 
@@ -32,6 +34,17 @@ describe('status lines', () => {
     const line = gossipStatusLine(g, { announced: 2, received: 9, sent: 70, digests: 12 }, 59.6);
     expect(line).toBe(
       'neighbours 7 (degree 8; 55 addresses known); 40 items cached, 1 awaiting validation; last 60 s: 2 announced here, 9 new from peers, 70 pushes and 12 digests sent',
+    );
+  });
+
+  it('RPS and DHT: what they hold', () => {
+    const rps = { view: 11, viewSize: 12, samplers: 48, peers: 90, networkSize: 100, nse: true };
+    expect(rpsStatusLine(rps)).toBe(
+      'view 11 of 12, 48 samplers; 90 peers known; network size 100 (from NSE)',
+    );
+    expect(rpsStatusLine({ ...rps, nse: false })).toContain('(default_size)');
+    expect(dhtStatusLine({ contacts: 40, values: 3, bytes: 900 })).toBe(
+      '40 contacts in the routing table; 3 values stored (900 bytes)',
     );
   });
 
