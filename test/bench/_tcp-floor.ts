@@ -6,11 +6,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { pace } from './_pace.ts';
 
 const CELL = 240;
 const CHAIN = 4;
 const CONNS = 24; // as many API connections as the onion timing part uses
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface FloorResult {
   rtts: number[];
@@ -102,32 +102,20 @@ async function load(
       got++;
     });
   let cpu0: number[] = [];
-  const phase = Array.from({ length: n }, () => Math.random() * 20);
-  const nextSeq = new Array<number>(n).fill(0);
-  let sent = 0;
-  const begin = performance.now();
-  let start = Number.POSITIVE_INFINITY;
-  for (;;) {
-    const now = performance.now() - begin;
-    if (now >= warmupMs + ms) break;
-    const measured = now >= warmupMs;
-    if (measured && start === Number.POSITIVE_INFINITY) {
-      start = performance.now();
+  const { sent, start } = await pace(
+    n,
+    ms,
+    warmupMs,
+    (i, _seq, measured) => {
+      const cell = Buffer.alloc(CELL);
+      cell.writeDoubleBE(performance.now(), 4);
+      cell[12] = measured ? 1 : 0;
+      conns[i % CONNS]!.write(cell);
+    },
+    () => {
       cpu0 = chain.map((p) => cpuOf(p.pid!));
-    }
-    for (let i = 0; i < n; i++) {
-      while (phase[i]! + nextSeq[i]! * 20 <= now) {
-        const cell = Buffer.alloc(CELL);
-        cell.writeDoubleBE(performance.now(), 4);
-        cell[12] = measured ? 1 : 0;
-        conns[i % CONNS]!.write(cell);
-        nextSeq[i]!++;
-        if (measured) sent++;
-      }
-    }
-    await sleep(1);
-  }
-  await sleep(1000);
+    },
+  );
   const cpu = chain.reduce((s, p, i) => s + cpuOf(p.pid!) - cpu0[i]!, 0);
   for (const c of conns) c.destroy();
   return { rtts, sent, got, cpu, seconds: (performance.now() - start) / 1000 };

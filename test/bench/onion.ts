@@ -17,6 +17,7 @@ import { HopLayer, hopForward, originWrap } from '../../relay/onion/layers.ts';
 import { startTestnet } from '../../relay/testnet.ts';
 import { type ApiMessage, MessageType } from '../../shared/wire/types.ts';
 import type { OnionStats } from '../../relay/onion/stats.ts';
+import { pace } from './_pace.ts';
 import { tcpFloor } from './_tcp-floor.ts';
 import {
   type OnionNet,
@@ -545,7 +546,6 @@ async function buildSpread(
 async function echoLoad(tunnels: Tunnel[], ms: number, warmupMs: number, onMeasure: () => void) {
   const rtts: number[] = [];
   const seen = new Set<number>();
-  let sent = 0;
   let got = 0;
   let dup = 0;
   const owned = new Set(tunnels.map((t) => t.id));
@@ -564,35 +564,25 @@ async function echoLoad(tunnels: Tunnel[], ms: number, warmupMs: number, onMeasu
   };
   const offs = [...new Set(tunnels.map((t) => t.conn))].map((c) => c.onMessage(onMsg));
   const lag = monitorEventLoopDelay({ resolution: 5 });
-  const begin = performance.now();
-  let start = Number.POSITIVE_INFINITY; // when the measured part began
-  const phase = tunnels.map(() => Math.random() * 20);
-  const nextSeq = tunnels.map(() => 0);
-  for (;;) {
-    const now = performance.now() - begin;
-    if (now >= warmupMs + ms) break;
-    const measured = now >= warmupMs;
-    if (measured && start === Number.POSITIVE_INFINITY) {
-      start = performance.now();
+  const { sent, start } = await pace(
+    tunnels.length,
+    ms,
+    warmupMs,
+    (i, seq, measured) => {
+      const t = tunnels[i]!;
+      const data = new Uint8Array(100);
+      const v = new DataView(data.buffer);
+      v.setUint32(0, i);
+      v.setUint32(4, seq);
+      v.setFloat64(8, performance.now());
+      v.setUint8(16, measured ? 1 : 0);
+      if (!t.conn.closed) t.conn.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: t.id, data });
+    },
+    () => {
       onMeasure();
       lag.enable();
-    }
-    for (let i = 0; i < tunnels.length; i++) {
-      while (phase[i]! + nextSeq[i]! * 20 <= now) {
-        const t = tunnels[i]!;
-        const data = new Uint8Array(100);
-        const v = new DataView(data.buffer);
-        v.setUint32(0, i);
-        v.setUint32(4, nextSeq[i]!++);
-        v.setFloat64(8, performance.now());
-        v.setUint8(16, measured ? 1 : 0);
-        if (!t.conn.closed) t.conn.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: t.id, data });
-        if (measured) sent++;
-      }
-    }
-    await sleep(1);
-  }
-  await sleep(1000);
+    },
+  );
   lag.disable();
   for (const off of offs) off();
   return {
