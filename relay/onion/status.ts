@@ -1,6 +1,6 @@
 // The onion module's status line (see relay/status.ts): no addresses, identities or destinations.
 import type { Logger } from '../log.ts';
-import { startStatusLog } from '../status.ts';
+import { deltas, startStatusLog } from '../status.ts';
 import type { OnionStats } from './stats.ts';
 
 export interface OnionGauges {
@@ -13,24 +13,23 @@ export interface OnionGauges {
   cover: boolean;
 }
 
-/** The status line for `seconds` between two snapshots of the counters. */
-export function statusLine(g: OnionGauges, before: OnionStats, now: OnionStats, seconds: number): string {
-  const d = (k: keyof OnionStats) => now[k] - before[k];
-  const fwd = d('cellsForwarded');
+/** The status line; `since`: the counters' growth over the last `seconds`. */
+export function statusLine(g: OnionGauges, since: OnionStats, seconds: number): string {
+  const fwd = since.cellsForwarded;
   const parts = [
     `links ${g.linksOut + g.linksIn} (${g.linksOut} out, ${g.linksIn} in)`,
     `tunnels ${g.ownTunnels} own, ${g.endingHere} ending here, cover ${g.cover ? 'up' : 'down'}`,
     `${g.hopCircuits} hop circuits`,
     `last ${Math.round(seconds)} s: ${fwd} cells forwarded (${Math.round(fwd / Math.max(1, seconds))}/s)`,
-    `${d('circuitsBuilt')} circuits built, ${d('buildFailures')} failed`,
-    `${d('switchovers')} switch-overs`,
-    `DATA ${d('dataMessagesIn')} in / ${d('dataMessagesOut')} out`,
-    `cover ${d('coverSentBytes')} B sent, ${d('coverEchoedBytes')} B echoed`,
+    `${since.circuitsBuilt} circuits built, ${since.buildFailures} failed`,
+    `${since.switchovers} switch-overs`,
+    `DATA ${since.dataMessagesIn} in / ${since.dataMessagesOut} out`,
+    `cover ${since.coverSentBytes} B sent, ${since.coverEchoedBytes} B echoed`,
   ];
-  const bad = d('relayViolations') + d('cellsUnknownCircuit');
+  const bad = since.relayViolations + since.cellsUnknownCircuit;
   if (bad > 0)
     parts.push(
-      `${d('relayViolations')} relay violations, ${d('cellsUnknownCircuit')} cells for unknown circuits`,
+      `${since.relayViolations} relay violations, ${since.cellsUnknownCircuit} cells for unknown circuits`,
     );
   return parts.join('; ');
 }
@@ -42,10 +41,6 @@ export function startStatus(
   stats: OnionStats,
   gauges: () => OnionGauges,
 ): () => void {
-  let before = { ...stats };
-  return startStatusLog(log, seconds, (elapsed) => {
-    const line = statusLine(gauges(), before, stats, elapsed);
-    before = { ...stats };
-    return line;
-  });
+  const since = deltas<keyof OnionStats>(() => stats);
+  return startStatusLog(log, seconds, (elapsed) => statusLine(gauges(), since(), elapsed));
 }
