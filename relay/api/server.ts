@@ -99,9 +99,17 @@ class SocketConnection implements ApiConnection {
       this.violation(e);
       return;
     }
+    const { ingress, sheddable } = this.opts.handler;
     for (const frame of frames) {
       if (this.closed) return;
-      this.dispatch(frame);
+      if (!ingress) {
+        this.dispatch(frame);
+        continue;
+      }
+      const type = (frame[2]! << 8) | frame[3]!; // header: size u16 | type u16
+      ingress.push((stale) => {
+        if (!stale && !this.closed) this.dispatch(frame);
+      }, sheddable?.has(type) ?? false);
     }
   }
 

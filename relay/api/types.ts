@@ -1,5 +1,6 @@
 // The contract between the API server (framing, limits, violations) and a module's API side.
 import type { ApiMessage } from '../../shared/wire/types.ts';
+import type { Ingress } from '../ingress.ts';
 
 /** Throw from a handler to close that API connection with a logged reason (an API violation). */
 export class ApiViolation extends Error {
@@ -32,6 +33,10 @@ export interface ApiHandler {
   /** Throwing (sync or async) ApiViolation closes only that connection; other errors are logged and close it too. */
   onMessage(conn: ApiConnection, msg: ApiMessage): void | Promise<void>;
   onDisconnect?(conn: ApiConnection): void;
+  /** Messages wait in this input queue (relay/ingress.ts) and are handled from it; none: at once. */
+  readonly ingress?: Ingress;
+  /** Message types that queue may drop when they waited too long (best-effort data). */
+  readonly sheddable?: ReadonlySet<number>;
 }
 
 export interface ApiServerLimits {

@@ -25,6 +25,8 @@ export interface OnionConfig {
   circuitQueueCells: number;
   circuitQueueMs: number;
   linkWindowCells: number;
+  /** RELAY cells and API DATA that waited this long in this relay's input queue are dropped. */
+  inputQueueMs: number;
   onionKeyRotationSeconds: number;
   /** An info log line with the module's counts this often; 0: never. */
   statusSeconds: number;
@@ -59,6 +61,7 @@ export function readOnionConfig(config: RelayConfig): OnionConfig {
     circuitQueueCells: s.int('circuit_queue_cells', 400, 1, 65536),
     circuitQueueMs: s.int('circuit_queue_ms', 250, 1, 600_000),
     linkWindowCells: s.int('link_window_cells', 1024, 8, 1 << 20),
+    inputQueueMs: s.int('input_queue_ms', 100, 1, 60_000),
     onionKeyRotationSeconds: s.int('onion_key_rotation_seconds', 86400, 60, 30 * 86400),
     statusSeconds: s.int('status_seconds', 60, 0, 86400),
   };

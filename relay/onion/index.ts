@@ -2,6 +2,7 @@
 // Wires the parts together: onion keys, links, the circuit router, inbound/outbound tunnels, the API.
 import { formatAddress } from '../../shared/address.ts';
 import { startApiServer } from '../api/server.ts';
+import { Ingress } from '../ingress.ts';
 import type { ModuleFactory, RelayModule } from '../module.ts';
 import { RelayCmd } from './cell.ts';
 import { readOnionConfig } from './config.ts';
@@ -28,6 +29,12 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     : { randomPeer: async () => undefined, close: () => {} };
   if (!cfg.rpsAddress) log.warn('no [rps] api_address: this relay cannot pick hops (it can still relay)');
 
+  // One input queue for links and API alike: under overload stale voice is dropped, in arrival order.
+  const ingress = new Ingress({
+    maxAgeMs: cfg.inputQueueMs,
+    onDrop: () => stats.shed++,
+    onError: (e) => log.error(`onion: ${(e as Error)?.stack ?? e}`),
+  });
   let links!: LinkManager;
   let service!: OnionService;
   const hopCtx = {
@@ -68,6 +75,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     circuitQueueMs: cfg.circuitQueueMs,
     windowCells: cfg.linkWindowCells,
     partialCellTimeoutMs: Math.max(1000, cfg.stepTimeoutMs),
+    ingress,
     maxLinks: cfg.maxLinks,
     idleLinkMs: cfg.idleLinkMs,
     circuitsOn: (l) => router.count(l),
@@ -92,6 +100,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     maxTunnelsPerConnection: cfg.maxTunnelsPerConnection,
   });
   service.inbound = inbound;
+  service.ingress = ingress;
 
   const p2pPort = await links.listen(cfg.p2pHostname, cfg.p2pPort);
   const p2p = formatAddress({ host: cfg.p2pHostname, port: p2pPort });

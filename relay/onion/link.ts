@@ -15,6 +15,7 @@ import {
   PAYLOAD_OFFSET,
   WIRE_CELL_SIZE,
 } from './cell.ts';
+import type { Ingress } from '../ingress.ts';
 import { CircuitQueues } from './cellqueue.ts';
 import type { KeyObject } from 'node:crypto';
 import {
@@ -73,6 +74,8 @@ export interface LinkContext {
   windowCells?: number;
   /** A partial cell left waiting this long means the peer broke framing. */
   partialCellTimeoutMs: number;
+  /** The relay's input queue (cells are handled from it, stale RELAY cells dropped); none: at once. */
+  ingress?: Ingress;
 }
 
 let nextLinkId = 1;
@@ -313,9 +316,16 @@ export class TcpLink implements Link {
         this.ctx.partialCellTimeoutMs,
       );
     }
-    // Credit what we processed, half a window at a time: the peer never stalls on a full window while
-    // we keep up, and a call's 50 cells/s cost ~0.1 CREDIT cells/s back (0.2% of its bytes).
-    if (this.consumed >= this.window >> 1 && !this.creditDue) {
+  }
+
+  /**
+   * A cell was handled (or dropped as stale). Credit them half a window at a time: the peer never
+   * stalls on a full window while we keep up, and a call's 50 cells/s cost ~0.1 CREDIT cells/s back
+   * (0.2% of its bytes). Cells still waiting in our input queue are not credited, so a busy relay's
+   * backlog is bounded by the window as well as by age.
+   */
+  private consume(): void {
+    if (++this.consumed >= this.window >> 1 && !this.creditDue) {
       this.creditDue = true;
       this.scheduleFlush();
     }
@@ -341,8 +351,17 @@ export class TcpLink implements Link {
       return;
     }
     this.lastUsed = Date.now();
-    this.consumed++;
-    this.onCell(cell);
+    const ingress = this.ctx.ingress;
+    if (!ingress) {
+      this.consume();
+      this.onCell(cell);
+      return;
+    }
+    ingress.push((stale) => {
+      if (this.closed) return;
+      this.consume();
+      if (!stale) this.onCell(cell);
+    }, cell[CMD_OFFSET] === CellCmd.RELAY);
   }
 
   close(reason: string): void {

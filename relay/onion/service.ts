@@ -3,6 +3,7 @@
 import { randomInt } from 'node:crypto';
 import { parseHostkey } from './keycache.ts';
 import { type ApiConnection, type ApiHandler, ApiViolation } from '../api/types.ts';
+import type { Ingress } from '../ingress.ts';
 import { type ApiMessage, MessageType } from '../../shared/wire/types.ts';
 import type { Inbound } from './inbound.ts';
 import type { HopPeer } from './origin.ts';
@@ -31,6 +32,9 @@ export class OnionService implements ApiHandler {
     MessageType.ONION_TUNNEL_DATA,
     MessageType.ONION_COVER,
   ]);
+  /** Voice DATA that waited too long in a busy relay's input queue is dropped (best effort). */
+  readonly sheddable = new Set<number>([MessageType.ONION_TUNNEL_DATA]);
+  ingress: Ingress | undefined;
   readonly out = new Map<number, OutTunnel>();
   private readonly conns = new Map<ApiConnection, ConnState>();
   private readonly usedIds = new Set<number>();

@@ -12,6 +12,8 @@ export interface OnionStats {
   circuitsBuilt: number;
   buildFailures: number;
   switchovers: number;
+  /** RELAY cells and API DATA dropped because they waited too long in this busy relay's input queue. */
+  shed: number;
 }
 
 export function newStats(): OnionStats {
@@ -28,5 +30,6 @@ export function newStats(): OnionStats {
     circuitsBuilt: 0,
     buildFailures: 0,
     switchovers: 0,
+    shed: 0,
   };
 }

@@ -26,6 +26,7 @@ export function statusLine(g: OnionGauges, since: OnionStats, seconds: number): 
     `DATA ${since.dataMessagesIn} in / ${since.dataMessagesOut} out`,
     `cover ${since.coverSentBytes} B sent, ${since.coverEchoedBytes} B echoed`,
   ];
+  if (since.shed > 0) parts.push(`overloaded: ${since.shed} stale cells and DATA dropped`);
   const bad = since.relayViolations + since.cellsUnknownCircuit;
   if (bad > 0)
     parts.push(

@@ -14,6 +14,8 @@ describe('onion config', () => {
     expect(c.p2pHostname).toBe('127.0.0.1');
     expect(c.rpsAddress).toEqual({ host: '127.0.0.1', port: 7002 });
     expect(c.coverTunnel).toBe(true);
+    expect(c.inputQueueMs).toBe(100);
+    expect(c.circuitQueueMs).toBe(250);
   });
 
   it('rejects fewer than 2 hops, naming file, section and key', () => {

@@ -17,6 +17,10 @@ describe('onion status line', () => {
     expect(line).not.toContain('violations'); // only when there were some
     const bad = statusLine(gauges, { ...since, relayViolations: 2 }, 60);
     expect(bad).toContain('2 relay violations');
+    expect(line).not.toContain('overloaded'); // only when it shed something
+    expect(statusLine(gauges, { ...since, shed: 7 }, 60)).toContain(
+      'overloaded: 7 stale cells and DATA dropped',
+    );
   });
 
   it('logs one line per interval from the live counters, and nothing once stopped', async () => {

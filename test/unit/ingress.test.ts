@@ -1,0 +1,80 @@
+// The relay's input queue: arrival order, stale best-effort items dropped, a bounded turn, a bound.
+import { describe, expect, it } from 'vitest';
+import { Ingress } from '../../relay/ingress.ts';
+
+const busy = (ms: number) => {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+};
+const turn = () => new Promise((r) => setImmediate(r));
+async function settled(q: Ingress): Promise<void> {
+  for (let i = 0; i < 1000 && q.size > 0; i++) await turn();
+  await turn();
+}
+
+describe('Ingress', () => {
+  it('does every item in arrival order when it keeps up', async () => {
+    const q = new Ingress({ maxAgeMs: 1000 });
+    const done: number[] = [];
+    for (let i = 0; i < 100; i++) q.push((stale) => !stale && done.push(i), i % 2 === 0);
+    expect(done).toEqual([]); // later in this loop turn, not inside push
+    await settled(q);
+    expect(done).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(q.dropped).toBe(0);
+  });
+
+  it('drops sheddable items that waited too long, never the others', async () => {
+    let drops = 0;
+    const q = new Ingress({ maxAgeMs: 20, onDrop: () => drops++ });
+    const seen: [number, boolean][] = [];
+    q.push(() => busy(40), false); // the relay is busy for 40 ms...
+    for (let i = 0; i < 10; i++) q.push((stale) => seen.push([i, stale]), i !== 5); // ...while these wait
+    await settled(q);
+    expect(seen.map(([i]) => i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]); // each is told, in order
+    expect(seen.filter(([, stale]) => !stale).map(([i]) => i)).toEqual([5]);
+    expect(q.dropped).toBe(9);
+    expect(drops).toBe(9);
+  });
+
+  it('gives the event loop back after its budget, and goes on where it stopped', async () => {
+    const q = new Ingress({ maxAgeMs: 10_000, budgetMs: 5 });
+    let done = 0;
+    for (let i = 0; i < 64; i++)
+      q.push(() => {
+        busy(1);
+        done++;
+      }, true);
+    let doneWhenIoRan = -1;
+    setImmediate(() => setImmediate(() => (doneWhenIoRan = done)));
+    await settled(q);
+    expect(done).toBe(64);
+    expect(doneWhenIoRan).toBeGreaterThan(0);
+    expect(doneWhenIoRan).toBeLessThan(64);
+  });
+
+  it('is bounded: beyond maxItems the oldest is dropped if it may be, else done at once', async () => {
+    const q = new Ingress({ maxAgeMs: 10_000, maxItems: 4 });
+    const log: string[] = [];
+    q.push((s) => log.push(`keep0${s ? ' dropped' : ''}`), false);
+    for (let i = 1; i < 8; i++) q.push((s) => log.push(`${i}${s ? ' dropped' : ''}`), true);
+    expect(q.size).toBe(4);
+    expect(log).toEqual(['keep0', '1 dropped', '2 dropped', '3 dropped']);
+    await settled(q);
+    expect(log.slice(4)).toEqual(['4', '5', '6', '7']);
+    expect(q.dropped).toBe(3);
+  });
+
+  it('goes on after an item throws, and reports it', async () => {
+    const errors: unknown[] = [];
+    const q = new Ingress({ maxAgeMs: 1000, onError: (e) => errors.push(e) });
+    const done: number[] = [];
+    q.push(() => done.push(1), false);
+    q.push(() => {
+      throw new Error('bug');
+    }, false);
+    q.push(() => done.push(3), false);
+    await settled(q);
+    expect(done).toEqual([1, 3]);
+    expect(String(errors[0])).toMatch(/bug/);
+  });
+});
