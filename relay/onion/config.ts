@@ -2,6 +2,7 @@
 import type { HostPort } from '../../shared/address.ts';
 import type { RelayConfig } from '../config.ts';
 import { ConfigError } from '../config.ts';
+import { CREDIT_EVERY, DEFAULT_WINDOW, MAX_WINDOW } from './link.ts';
 
 export interface OnionConfig {
   apiAddress: HostPort;
@@ -60,7 +61,7 @@ export function readOnionConfig(config: RelayConfig): OnionConfig {
     linkQueueBytes: s.int('link_queue_bytes', 256 * 1024, 4 * 1024, 1 << 30),
     circuitQueueCells: s.int('circuit_queue_cells', 400, 1, 65536),
     circuitQueueMs: s.int('circuit_queue_ms', 250, 1, 600_000),
-    linkWindowCells: s.int('link_window_cells', 1024, 8, 1 << 20),
+    linkWindowCells: s.int('link_window_cells', DEFAULT_WINDOW, 2 * CREDIT_EVERY, MAX_WINDOW),
     inputQueueMs: s.int('input_queue_ms', 100, 1, 60_000),
     onionKeyRotationSeconds: s.int('onion_key_rotation_seconds', 86400, 60, 30 * 86400),
     statusSeconds: s.int('status_seconds', 60, 0, 86400),

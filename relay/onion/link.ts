@@ -72,6 +72,8 @@ export interface LinkContext {
   circuitQueueMs?: number;
   /** Flow control: cells sent and not yet credited by the peer (the rest waits, oldest dropped). */
   windowCells?: number;
+  /** Tests only: credit every this many cells instead of CREDIT_EVERY (both ends must agree). */
+  creditEvery?: number;
   /** A partial cell left waiting this long means the peer broke framing. */
   partialCellTimeoutMs: number;
   /** The relay's input queue (cells are handled from it, stale RELAY cells dropped); none: at once. */
@@ -87,6 +89,15 @@ let nextLinkId = 1;
  * and made every message of more than 128 cells wait a round trip (and go stale) on it.
  */
 export const DEFAULT_WINDOW = 1024;
+/**
+ * A receiver returns CREDIT for every this many cells it has handled. A protocol constant, not the
+ * receiver's window: any window from 2 × CREDIT_EVERY up to MAX_WINDOW then works against any peer (a
+ * threshold of half the receiver's own window left a sender with a smaller window waiting for ever).
+ * A call's 50 cells/s cost 0.4 CREDIT cells/s back (0.8 % of its bytes).
+ */
+export const CREDIT_EVERY = 128;
+/** A peer with more uncredited cells than this in flight ignores flow control: the link is closed. */
+export const MAX_WINDOW = 8192;
 /**
  * Cells that waited longer than this on a congested link are dropped (a late voice frame is useless).
  * Longer than a WAN round trip, so that waiting for CREDIT alone never makes a cell stale.
@@ -121,6 +132,9 @@ export class TcpLink implements Link {
   private inflight = 0;
   /** Cells received and processed since our last CREDIT. */
   private consumed = 0;
+  /** Cells received and not yet credited (handled or waiting in our input queue). */
+  private uncredited = 0;
+  private readonly creditEvery: number;
   private creditDue = false;
   private drainArmed = false;
   private flushScheduled = false;
@@ -137,6 +151,7 @@ export class TcpLink implements Link {
   ) {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.window = ctx.windowCells ?? DEFAULT_WINDOW;
+    this.creditEvery = ctx.creditEvery ?? CREDIT_EVERY;
     this.waiting = new CircuitQueues(
       ctx.circuitQueueCells,
       ctx.circuitQueueMs ?? DEFAULT_QUEUE_MS,
@@ -267,6 +282,7 @@ export class TcpLink implements Link {
   private creditCell(): Uint8Array {
     const c = newCell(0, CellCmd.CREDIT);
     new DataView(c.buffer).setUint32(PAYLOAD_OFFSET, this.consumed);
+    this.uncredited -= this.consumed;
     this.consumed = 0;
     this.creditDue = false;
     return c;
@@ -319,13 +335,11 @@ export class TcpLink implements Link {
   }
 
   /**
-   * A cell was handled (or dropped as stale). Credit them half a window at a time: the peer never
-   * stalls on a full window while we keep up, and a call's 50 cells/s cost ~0.1 CREDIT cells/s back
-   * (0.2% of its bytes). Cells still waiting in our input queue are not credited, so a busy relay's
-   * backlog is bounded by the window as well as by age.
+   * A cell was handled (or dropped as stale): credit them CREDIT_EVERY at a time. Cells still waiting in
+   * our input queue are not credited, so a busy relay's backlog is bounded by the window as well as by age.
    */
   private consume(): void {
-    if (++this.consumed >= this.window >> 1 && !this.creditDue) {
+    if (++this.consumed >= this.creditEvery && !this.creditDue) {
       this.creditDue = true;
       this.scheduleFlush();
     }
@@ -348,6 +362,10 @@ export class TcpLink implements Link {
     this.stats.cellsIn++;
     if (cell[CMD_OFFSET] === CellCmd.CREDIT && cellCircId(cell) === 0) {
       this.onCredit(cell);
+      return;
+    }
+    if (++this.uncredited > MAX_WINDOW) {
+      this.close(`peer ignored flow control: ${this.uncredited} cells not yet credited`);
       return;
     }
     this.lastUsed = Date.now();

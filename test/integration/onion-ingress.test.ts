@@ -1,11 +1,12 @@
-// A busy relay on a real link: RELAY cells that waited too long in its input queue are dropped, other
-// cells never are, and dropped cells are credited to the sender, so the link goes on afterwards.
+// Flow control and a busy relay on real links: RELAY cells that waited too long in the input queue are
+// dropped, other cells never are, and dropped cells are credited to the sender, so the link goes on
+// afterwards; peers with different windows never stall; a peer that ignores the window is cut off.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Hostkey, loadHostkey } from '../../relay/hostkey.ts';
 import { Ingress } from '../../relay/ingress.ts';
 import { createLogger } from '../../relay/log.ts';
 import { CellCmd, CMD_OFFSET, newCell, PAYLOAD_OFFSET } from '../../relay/onion/cell.ts';
-import { dialLink, type Link, type LinkContext } from '../../relay/onion/link.ts';
+import { dialLink, type Link, type LinkContext, MAX_WINDOW } from '../../relay/onion/link.ts';
 import { LinkManager } from '../../relay/onion/links.ts';
 import { OnionKeys } from '../../relay/onion/onionkey.ts';
 import { getKeys } from '../keypool.ts';
@@ -24,7 +25,7 @@ afterAll(async () => {
   for (const k of keys) k.stop();
 });
 
-function ctx(key: Hostkey, ingress?: Ingress): LinkContext {
+function ctx(key: Hostkey, ingress?: Ingress, more: Partial<LinkContext> = {}): LinkContext {
   const k = new OnionKeys(key, 3_600_000);
   keys.push(k);
   return {
@@ -36,8 +37,10 @@ function ctx(key: Hostkey, ingress?: Ingress): LinkContext {
     maxQueuedBytes: 1 << 20,
     circuitQueueCells: 100,
     windowCells: WINDOW,
+    creditEvery: WINDOW / 2,
     partialCellTimeoutMs: 1000,
     ingress,
+    ...more,
   };
 }
 
@@ -48,29 +51,39 @@ function relayCell(seq: number): Uint8Array {
 }
 const seqOf = (c: Uint8Array) => new DataView(c.buffer, c.byteOffset).getUint32(PAYLOAD_OFFSET);
 
-it('drops stale RELAY cells in a busy relay, keeps the rest, and credits both', async () => {
-  const ingress = new Ingress({ maxAgeMs: 20 });
-  const got: Uint8Array[] = [];
-  let busy = true;
-  const relay = new LinkManager({
-    ...ctx(hk[0]!, ingress),
+/** A listening relay whose links hand cells to onCell; resolves to its port. */
+async function relay(c: LinkContext, onCell: (cell: Uint8Array) => void, closed?: (why: string) => void) {
+  const links = new LinkManager({
+    ...c,
     maxLinks: 4,
     idleLinkMs: 60_000,
     circuitsOn: () => 1,
     onLink: (l: Link) => {
-      l.onCell = (cell) => {
-        got.push(cell);
-        // The first cell keeps the relay busy for 60 ms while the rest of its write waits behind it.
-        if (busy) for (const end = performance.now() + 60; performance.now() < end; );
-        busy = false;
-      };
+      l.onCell = onCell;
     },
-    onLinkClosed: () => {},
+    onLinkClosed: (_l, why) => closed?.(why),
   });
-  stop.push(() => relay.close());
-  const port = await relay.listen('127.0.0.1', 0);
-  const link = await dialLink(ctx(hk[1]!), '127.0.0.1', port, hk[0]!.identity);
+  stop.push(() => links.close());
+  return links.listen('127.0.0.1', 0);
+}
+
+async function dial(port: number, c: LinkContext): Promise<Link> {
+  const link = await dialLink(c, '127.0.0.1', port, hk[0]!.identity);
   stop.push(() => link.close('test over'));
+  return link;
+}
+
+it('drops stale RELAY cells in a busy relay, keeps the rest, and credits both', async () => {
+  const ingress = new Ingress({ maxAgeMs: 20 });
+  const got: Uint8Array[] = [];
+  let busy = true;
+  const port = await relay(ctx(hk[0]!, ingress), (cell) => {
+    got.push(cell);
+    // The first cell keeps the relay busy for 60 ms while the rest of its write waits behind it.
+    if (busy) for (const end = performance.now() + 60; performance.now() < end; );
+    busy = false;
+  });
+  const link = await dial(port, ctx(hk[1]!));
 
   // One write: 12 RELAY cells and a DESTROY (13 < the window, so none waits for CREDIT).
   for (let i = 0; i < 12; i++) link.send(relayCell(i));
@@ -85,4 +98,39 @@ it('drops stale RELAY cells in a busy relay, keeps the rest, and credits both', 
   await waitFor(() => got.length >= 40, 5000, '40 cells through a 16-cell window');
   expect(got.map(seqOf)).toEqual(Array.from({ length: 40 }, (_, i) => 100 + i));
   expect(link.stats.dropped).toBe(0);
+});
+
+it('never stalls between peers with different windows (CREDIT does not depend on the window)', async () => {
+  let got = 0;
+  const port = await relay(
+    ctx(hk[0]!, new Ingress({ maxAgeMs: 10_000 }), { windowCells: 8192, creditEvery: undefined }),
+    () => got++,
+  );
+  const link = await dial(
+    port,
+    ctx(hk[1]!, undefined, { windowCells: 256, creditEvery: undefined, circuitQueueCells: 4000 }),
+  );
+  for (let i = 0; i < 3000; i++) link.send(relayCell(i));
+  await waitFor(() => got >= 3000, 10_000, '3,000 cells through a 256-cell window');
+  expect(link.stats.dropped).toBe(0);
+});
+
+it('cuts off a peer that sends more than the largest window without credit', async () => {
+  let why = '';
+  const ingress = new Ingress({ maxAgeMs: 60_000, budgetMs: 1 });
+  const slow = () => {
+    for (const end = performance.now() + 0.2; performance.now() < end; );
+  };
+  const port = await relay(ctx(hk[0]!, ingress, { creditEvery: undefined }), slow, (w) => (why = w));
+  // This peer's "window" is far beyond the protocol's: it just keeps sending.
+  const flood = {
+    windowCells: 1 << 20,
+    creditEvery: undefined,
+    circuitQueueCells: 1 << 20,
+    maxQueuedBytes: 1 << 30,
+  };
+  const link = await dial(port, ctx(hk[1]!, undefined, flood));
+  for (let i = 0; i < MAX_WINDOW + 2000; i++) link.send(relayCell(i));
+  await waitFor(() => why !== '', 20_000, 'the link to be closed');
+  expect(why).toMatch(/ignored flow control/);
 });
