@@ -1,9 +1,11 @@
-// A busy relay's input queue. Work read from sockets waits here, in arrival order, instead of in the
-// kernel's socket buffers, where nobody can tell how old it is. Each event-loop turn does at most
-// `budgetMs` of it, so every socket is read (and its bytes timestamped) between turns. An item marked
-// sheddable (a RELAY cell, an API DATA message) that has waited longer than `maxAgeMs` is dropped
-// instead of done: under overload the relay spends its CPU on fresh voice, and what it delivers is late
-// by about maxAgeMs per relay instead of by seconds of backlog ("drop oldest, best effort like UDP").
+// A busy relay's input queue. Work read from sockets waits here instead of in the kernel's socket
+// buffers, where nobody can tell how old it is. Each event-loop turn does at most `budgetMs` of it, so
+// every socket is read (and its bytes timestamped) between turns. An item marked sheddable (a RELAY
+// cell, an API DATA message) that has waited longer than `maxAgeMs` is dropped instead of done: under
+// overload the relay spends its CPU on fresh voice, and what it delivers is late by about maxAgeMs per
+// relay instead of by seconds of backlog ("drop oldest, best effort like UDP").
+// Each source (a link, an API connection) has its own queue, kept in order, and the queues take turns
+// one item at a time: a source that floods delays and loses its own items, not everybody's.
 // Without overload every item runs in the same loop turn it was read in, a few microseconds later.
 
 /** Called once per item: stale = true when it was dropped instead of done. */
@@ -14,7 +16,9 @@ export interface IngressOptions {
   maxAgeMs: number;
   /** Work per event-loop turn before the loop gets to read sockets again. */
   budgetMs?: number;
-  /** Hard bound on waiting items; beyond it the oldest is dropped (sheddable) or done at once. */
+  /** Bound on one source's waiting items; beyond it its oldest is dropped (sheddable) or done at once. */
+  maxPerSource?: number;
+  /** Bound on all waiting items, enforced the same way on the source that pushes. */
   maxItems?: number;
   /** Called for every sheddable item dropped (for counters). */
   onDrop?: () => void;
@@ -22,16 +26,49 @@ export interface IngressOptions {
   onError?: (e: unknown) => void;
 }
 
+/** One source's items in arrival order (arrays with a moving head: shift() is O(n)). */
+class SourceQueue {
+  work: IngressWork[] = [];
+  at: number[] = [];
+  shed: boolean[] = [];
+  head = 0;
+
+  get size(): number {
+    return this.work.length - this.head;
+  }
+
+  push(work: IngressWork, at: number, shed: boolean): void {
+    this.work.push(work);
+    this.at.push(at);
+    this.shed.push(shed);
+  }
+
+  /** Removes the oldest item; returns it and whether it may be shed and has waited since before `cutoff`. */
+  take(cutoff: number): [IngressWork, boolean] {
+    const i = this.head++;
+    const work = this.work[i]!;
+    const old = this.shed[i]! && this.at[i]! < cutoff;
+    this.work[i] = noop; // let it be collected
+    if (this.head > 1024 && this.head * 2 > this.work.length) {
+      this.work = this.work.slice(this.head);
+      this.at = this.at.slice(this.head);
+      this.shed = this.shed.slice(this.head);
+      this.head = 0;
+    }
+    return [work, old];
+  }
+}
+
 export class Ingress {
-  /** Sheddable items dropped, by age or by the item bound. */
+  /** Sheddable items dropped, by age or by a bound. */
   dropped = 0;
-  private work: IngressWork[] = [];
-  private at: number[] = [];
-  private shed: boolean[] = [];
-  private head = 0;
+  /** Items waiting, over all sources. */
+  size = 0;
+  private readonly queues = new Map<object, SourceQueue>();
   private scheduled = false;
   private readonly maxAgeMs: number;
   private readonly budgetMs: number;
+  private readonly maxPerSource: number;
   private readonly maxItems: number;
   private readonly onError: (e: unknown) => void;
   private readonly onDrop: () => void;
@@ -39,20 +76,20 @@ export class Ingress {
   constructor(opts: IngressOptions) {
     this.maxAgeMs = opts.maxAgeMs;
     this.budgetMs = opts.budgetMs ?? 5;
+    this.maxPerSource = opts.maxPerSource ?? 10_000;
     this.maxItems = opts.maxItems ?? 100_000;
     this.onError = opts.onError ?? ((e) => console.error(e));
     this.onDrop = opts.onDrop ?? (() => {});
   }
 
-  get size(): number {
-    return this.work.length - this.head;
-  }
-
-  push(work: IngressWork, sheddable: boolean): void {
-    if (this.size >= this.maxItems) this.runOldest(true);
-    this.work.push(work);
-    this.at.push(performance.now());
-    this.shed.push(sheddable);
+  push(source: object, work: IngressWork, sheddable: boolean): void {
+    const q = this.queues.get(source) ?? new SourceQueue();
+    // Over a bound, the pushing source pays with its own oldest item (a new source always gets in).
+    if (q.size > 0 && (q.size >= this.maxPerSource || this.size >= this.maxItems))
+      this.runOldest(source, q, Number.POSITIVE_INFINITY);
+    this.queues.set(source, q);
+    q.push(work, performance.now(), sheddable);
+    this.size++;
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.drain());
@@ -63,26 +100,25 @@ export class Ingress {
     this.scheduled = false;
     // A clock read costs ~50 ns, an item 5-80 us: read it for every item.
     const start = performance.now();
-    for (let now = start; this.size > 0 && now - start <= this.budgetMs; now = performance.now())
-      this.runOldest(this.shed[this.head]! && now - this.at[this.head]! > this.maxAgeMs);
+    let now = start;
+    while (this.size > 0 && now - start <= this.budgetMs) {
+      for (const [source, q] of this.queues) {
+        this.runOldest(source, q, now - this.maxAgeMs);
+        now = performance.now();
+        if (now - start > this.budgetMs) break;
+      }
+    }
     if (this.size > 0) {
       this.scheduled = true;
       setImmediate(() => this.drain());
-    } else {
-      this.work = [];
-      this.at = [];
-      this.shed = [];
-      this.head = 0;
     }
   }
 
-  /** Take the oldest item and do it, or drop it if `drop` and it is sheddable. */
-  private runOldest(drop: boolean): void {
-    const i = this.head++;
-    const work = this.work[i]!;
-    const stale = drop && this.shed[i]!;
-    this.work[i] = noop; // let it be collected
-    if (this.head > 4096 && this.head * 2 > this.work.length) this.compact();
+  /** Do the source's oldest item, or drop it if it is sheddable and arrived before `cutoff`. */
+  private runOldest(source: object, q: SourceQueue, cutoff: number): void {
+    const [work, stale] = q.take(cutoff);
+    this.size--;
+    if (q.size === 0) this.queues.delete(source);
     if (stale) {
       this.dropped++;
       this.onDrop();
@@ -92,13 +128,6 @@ export class Ingress {
     } catch (e) {
       this.onError(e);
     }
-  }
-
-  private compact(): void {
-    this.work = this.work.slice(this.head);
-    this.at = this.at.slice(this.head);
-    this.shed = this.shed.slice(this.head);
-    this.head = 0;
   }
 }
 

@@ -107,9 +107,13 @@ class SocketConnection implements ApiConnection {
         continue;
       }
       const type = (frame[2]! << 8) | frame[3]!; // header: size u16 | type u16
-      ingress.push((stale) => {
-        if (!stale && !this.closed) this.dispatch(frame);
-      }, sheddable?.has(type) ?? false);
+      ingress.push(
+        this,
+        (stale) => {
+          if (!stale && !this.closed) this.dispatch(frame);
+        },
+        sheddable?.has(type) ?? false,
+      );
     }
   }
 

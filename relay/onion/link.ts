@@ -375,11 +375,15 @@ export class TcpLink implements Link {
       this.onCell(cell);
       return;
     }
-    ingress.push((stale) => {
-      if (this.closed) return;
-      this.consume();
-      if (!stale) this.onCell(cell);
-    }, cell[CMD_OFFSET] === CellCmd.RELAY);
+    ingress.push(
+      this,
+      (stale) => {
+        if (this.closed) return;
+        this.consume();
+        if (!stale) this.onCell(cell);
+      },
+      cell[CMD_OFFSET] === CellCmd.RELAY,
+    );
   }
 
   close(reason: string): void {

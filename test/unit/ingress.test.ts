@@ -1,4 +1,5 @@
-// The relay's input queue: arrival order, stale best-effort items dropped, a bounded turn, a bound.
+// The relay's input queue: order per source, sources in turn, stale best-effort items dropped, a
+// bounded turn, bounds per source and in all.
 import { describe, expect, it } from 'vitest';
 import { Ingress } from '../../relay/ingress.ts';
 
@@ -11,12 +12,14 @@ async function settled(q: Ingress): Promise<void> {
   for (let i = 0; i < 1000 && q.size > 0; i++) await turn();
   await turn();
 }
+const A = { name: 'A' };
+const B = { name: 'B' };
 
 describe('Ingress', () => {
-  it('does every item in arrival order when it keeps up', async () => {
+  it('does every item of a source in arrival order when it keeps up', async () => {
     const q = new Ingress({ maxAgeMs: 1000 });
     const done: number[] = [];
-    for (let i = 0; i < 100; i++) q.push((stale) => !stale && done.push(i), i % 2 === 0);
+    for (let i = 0; i < 100; i++) q.push(A, (stale) => !stale && done.push(i), i % 2 === 0);
     expect(done).toEqual([]); // later in this loop turn, not inside push
     await settled(q);
     expect(done).toEqual(Array.from({ length: 100 }, (_, i) => i));
@@ -27,8 +30,8 @@ describe('Ingress', () => {
     let drops = 0;
     const q = new Ingress({ maxAgeMs: 20, onDrop: () => drops++ });
     const seen: [number, boolean][] = [];
-    q.push(() => busy(40), false); // the relay is busy for 40 ms...
-    for (let i = 0; i < 10; i++) q.push((stale) => seen.push([i, stale]), i !== 5); // ...while these wait
+    q.push(A, () => busy(40), false); // the relay is busy for 40 ms...
+    for (let i = 0; i < 10; i++) q.push(A, (stale) => seen.push([i, stale]), i !== 5); // ...while these wait
     await settled(q);
     expect(seen.map(([i]) => i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]); // each is told, in order
     expect(seen.filter(([, stale]) => !stale).map(([i]) => i)).toEqual([5]);
@@ -36,14 +39,37 @@ describe('Ingress', () => {
     expect(drops).toBe(9);
   });
 
+  it('lets sources take turns: a flood from one does not hold up or cost the others', async () => {
+    const q = new Ingress({ maxAgeMs: 20, budgetMs: 2 });
+    const done: string[] = [];
+    for (let i = 0; i < 300; i++)
+      q.push(
+        A,
+        (stale) => {
+          if (stale) return;
+          busy(0.5);
+          done.push('A');
+        },
+        true,
+      );
+    q.push(B, (stale) => done.push(stale ? 'B dropped' : 'B'), true);
+    await settled(q);
+    expect(done.indexOf('B')).toBe(1); // B's one item right after A's first
+    expect(q.dropped).toBeGreaterThan(200); // A's flood went stale behind itself
+  });
+
   it('gives the event loop back after its budget, and goes on where it stopped', async () => {
     const q = new Ingress({ maxAgeMs: 10_000, budgetMs: 5 });
     let done = 0;
     for (let i = 0; i < 64; i++)
-      q.push(() => {
-        busy(1);
-        done++;
-      }, true);
+      q.push(
+        A,
+        () => {
+          busy(1);
+          done++;
+        },
+        true,
+      );
     let doneWhenIoRan = -1;
     setImmediate(() => setImmediate(() => (doneWhenIoRan = done)));
     await settled(q);
@@ -52,27 +78,42 @@ describe('Ingress', () => {
     expect(doneWhenIoRan).toBeLessThan(64);
   });
 
-  it('is bounded: beyond maxItems the oldest is dropped if it may be, else done at once', async () => {
-    const q = new Ingress({ maxAgeMs: 10_000, maxItems: 4 });
+  it('is bounded per source: beyond it the oldest is dropped if it may be, else done at once', async () => {
+    const q = new Ingress({ maxAgeMs: 10_000, maxPerSource: 4 });
     const log: string[] = [];
-    q.push((s) => log.push(`keep0${s ? ' dropped' : ''}`), false);
-    for (let i = 1; i < 8; i++) q.push((s) => log.push(`${i}${s ? ' dropped' : ''}`), true);
-    expect(q.size).toBe(4);
+    q.push(A, (s) => log.push(`keep0${s ? ' dropped' : ''}`), false);
+    for (let i = 1; i < 8; i++) q.push(A, (s) => log.push(`${i}${s ? ' dropped' : ''}`), true);
+    q.push(B, () => log.push('B'), true); // another source still gets in
+    expect(q.size).toBe(5);
     expect(log).toEqual(['keep0', '1 dropped', '2 dropped', '3 dropped']);
     await settled(q);
-    expect(log.slice(4)).toEqual(['4', '5', '6', '7']);
+    expect(log.slice(4).sort()).toEqual(['4', '5', '6', '7', 'B']);
     expect(q.dropped).toBe(3);
+  });
+
+  it('is bounded in all: the source that pushes over the bound loses its own oldest', async () => {
+    const q = new Ingress({ maxAgeMs: 10_000, maxItems: 3 });
+    const log: string[] = [];
+    q.push(B, (s) => log.push(`B${s ? ' dropped' : ''}`), true);
+    for (let i = 0; i < 4; i++) q.push(A, (s) => log.push(`A${i}${s ? ' dropped' : ''}`), true);
+    expect(log).toEqual(['A0 dropped', 'A1 dropped']);
+    await settled(q);
+    expect(log.slice(2)).toEqual(['B', 'A2', 'A3']);
   });
 
   it('goes on after an item throws, and reports it', async () => {
     const errors: unknown[] = [];
     const q = new Ingress({ maxAgeMs: 1000, onError: (e) => errors.push(e) });
     const done: number[] = [];
-    q.push(() => done.push(1), false);
-    q.push(() => {
-      throw new Error('bug');
-    }, false);
-    q.push(() => done.push(3), false);
+    q.push(A, () => done.push(1), false);
+    q.push(
+      A,
+      () => {
+        throw new Error('bug');
+      },
+      false,
+    );
+    q.push(A, () => done.push(3), false);
     await settled(q);
     expect(done).toEqual([1, 3]);
     expect(String(errors[0])).toMatch(/bug/);
