@@ -76,7 +76,7 @@ export class Ingress {
   constructor(opts: IngressOptions) {
     this.maxAgeMs = opts.maxAgeMs;
     this.budgetMs = opts.budgetMs ?? 5;
-    this.maxPerSource = opts.maxPerSource ?? 10_000;
+    this.maxPerSource = opts.maxPerSource ?? 20_000; // above a link's 16,384 uncredited cells
     this.maxItems = opts.maxItems ?? 100_000;
     this.onError = opts.onError ?? ((e) => console.error(e));
     this.onDrop = opts.onDrop ?? (() => {});

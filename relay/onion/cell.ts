@@ -54,6 +54,8 @@ export const MAX_RELAY_CMD = 12;
 
 /** Largest relay message we reassemble: an API DATA body (65527) plus slack. */
 export const MAX_RELAY_MESSAGE = 65536;
+/** Largest relay DATA an API client can be handed: ONION TUNNEL DATA is at most 65535 bytes, 8 of header. */
+export const MAX_DATA = 65535 - 8;
 export const MAX_FRAGMENTS = Math.ceil(MAX_RELAY_MESSAGE / FRAG_DATA);
 
 // Handshake cells (before keys): magic "VPO1" | type u8 | index u8 | count u8 | length u8 | data.

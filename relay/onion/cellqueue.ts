@@ -1,5 +1,5 @@
-// Per-circuit queues for a congested link: bounded in cells per circuit, in cells per link and in
-// age, dropping the oldest cell first (voice wants the freshest frame, and a tunnel is best effort
+// Per-circuit queues for a congested link (RELAY cells only: control cells never wait here): bounded
+// in cells per circuit, in cells per link and in age, dropping the oldest cell first (voice wants the freshest frame, and a tunnel is best effort
 // like UDP), drained round-robin so one busy circuit cannot starve the others (Tor's circuit
 // scheduler, much simplified).
 import { cellCircId } from './cell.ts';
@@ -31,8 +31,16 @@ export class CircuitQueues {
     q.cells.push(cell);
     q.at.push(now);
     this.size++;
-    // A full circuit queue, or a full link, costs the pushing circuit its own oldest cell.
-    if (q.cells.length > this.perCircuit || this.size > this.perLink) this.dropOldest(id, q);
+    // A full circuit queue costs that circuit its oldest cell; a full link costs the circuit with the
+    // most cells waiting (the pushing one on a tie) its oldest, so busy circuits cannot starve quiet ones.
+    if (q.cells.length > this.perCircuit) this.dropOldest(id, q);
+    else if (this.size > this.perLink) this.dropOldest(...this.longest(id, q));
+  }
+
+  private longest(id: number, q: Queue): [number, Queue] {
+    let best: [number, Queue] = [id, q];
+    for (const e of this.queues) if (e[1].cells.length > best[1].cells.length) best = e;
+    return best;
   }
 
   private dropOldest(id: number, q: Queue): void {

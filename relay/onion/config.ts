@@ -28,6 +28,8 @@ export interface OnionConfig {
   linkWindowCells: number;
   /** RELAY cells and API DATA that waited this long in this relay's input queue are dropped. */
   inputQueueMs: number;
+  /** Bytes all circuits together may hold in partial (fragmented) relay messages. */
+  reassemblyBytes: number;
   onionKeyRotationSeconds: number;
   /** An info log line with the module's counts this often; 0: never. */
   statusSeconds: number;
@@ -63,6 +65,7 @@ export function readOnionConfig(config: RelayConfig): OnionConfig {
     circuitQueueMs: s.int('circuit_queue_ms', 250, 1, 600_000),
     linkWindowCells: s.int('link_window_cells', DEFAULT_WINDOW, 2 * CREDIT_EVERY, MAX_WINDOW),
     inputQueueMs: s.int('input_queue_ms', 100, 1, 60_000),
+    reassemblyBytes: s.int('reassembly_bytes', 32 * 1024 * 1024, 1024 * 1024, 1 << 30),
     onionKeyRotationSeconds: s.int('onion_key_rotation_seconds', 86400, 60, 30 * 86400),
     statusSeconds: s.int('status_seconds', 60, 0, 86400),
   };

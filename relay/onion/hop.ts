@@ -9,7 +9,13 @@ import { decodeExtend } from './extend.ts';
 import { hopBackward, hopForward, type HopLayer, hopOriginate } from './layers.ts';
 import type { Link } from './link.ts';
 import type { LinkManager } from './links.ts';
-import { fragment, Reassembler, type RelayMessage, RelayProtocolError } from './relaymsg.ts';
+import {
+  fragment,
+  Reassembler,
+  type ReassemblyBudget,
+  type RelayMessage,
+  RelayProtocolError,
+} from './relaymsg.ts';
 import type { CircuitEnd, Router } from './router.ts';
 import type { OnionStats } from './stats.ts';
 
@@ -29,6 +35,8 @@ export interface HopContext {
   stepTimeoutMs: number;
   endpoint: EndpointHooks;
   maxMessage: number;
+  /** The relay's byte budget for partial messages, shared by all circuits. */
+  reassembly?: ReassemblyBudget;
 }
 
 export class HopCircuit implements CircuitEnd {
@@ -47,7 +55,7 @@ export class HopCircuit implements CircuitEnd {
     readonly prevId: number,
     readonly layer: HopLayer,
   ) {
-    this.reasm = new Reassembler(ctx.maxMessage);
+    this.reasm = new Reassembler(ctx.maxMessage, undefined, undefined, ctx.reassembly);
   }
 
   onCell(link: Link, cell: Uint8Array): void {
@@ -151,13 +159,14 @@ export class HopCircuit implements CircuitEnd {
       const created = await new Promise<Uint8Array | null>((resolve) => {
         const timer = setTimeout(() => resolve(null), this.ctx.stepTimeoutMs);
         this.createdWaiter = (c) => {
+          // At once, not after the await: a DESTROY right behind the CREATED must tear us down.
+          this.createdWaiter = undefined;
           clearTimeout(timer);
           resolve(c);
         };
         link.send(create);
       });
-      this.createdWaiter = undefined;
-      if (!created || this.closed) throw new Error('no CREATED');
+      if (!created || this.closed || link.closed) throw new Error('no CREATED');
       this.next = next;
       const cert = link.peerCert;
       const len = new Uint8Array([cert.length >> 8, cert.length & 0xff]);
@@ -196,6 +205,7 @@ export class HopCircuit implements CircuitEnd {
       if (notify === 'next' || notify === 'both') router.sendDestroy(this.next.link, this.next.circId);
     }
     this.createdWaiter?.(null);
+    this.reasm.clear();
     this.ctx.log.debug(`hop circuit ${this.prevId} closed: ${reason}`);
     this.ctx.endpoint.onClosed(this);
   }

@@ -5,7 +5,7 @@
 import type { ApiConnection } from '../api/types.ts';
 import type { Logger } from '../log.ts';
 import { MessageType } from '../../shared/wire/types.ts';
-import { RelayCmd } from './cell.ts';
+import { MAX_DATA, RelayCmd } from './cell.ts';
 import type { EndpointHooks, HopCircuit } from './hop.ts';
 import type { RelayMessage } from './relaymsg.ts';
 import type { OnionStats } from './stats.ts';
@@ -55,6 +55,10 @@ export class Inbound implements EndpointHooks {
         return;
       case RelayCmd.DATA:
         if (!t) return;
+        if (msg.data.length > MAX_DATA) {
+          this.ctx.stats.relayViolations++; // no API message could carry it
+          return;
+        }
         t.sendVia = hop; // follow the initiator to its newest circuit
         this.ctx.stats.dataMessagesIn++;
         for (const c of t.receivers)

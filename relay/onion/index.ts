@@ -11,6 +11,7 @@ import { Inbound } from './inbound.ts';
 import { LinkManager } from './links.ts';
 import { OnionKeys } from './onionkey.ts';
 import { buildTo } from './paths.ts';
+import { ReassemblyBudget } from './relaymsg.ts';
 import { Router } from './router.ts';
 import { type PeerSource, RpsPeerSource } from './rps.ts';
 import { OnionService } from './service.ts';
@@ -29,12 +30,15 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     : { randomPeer: async () => undefined, close: () => {} };
   if (!cfg.rpsAddress) log.warn('no [rps] api_address: this relay cannot pick hops (it can still relay)');
 
-  // One input queue for links and API alike: under overload stale voice is dropped, in arrival order.
+  // One input queue for links and API alike (each link and connection takes its turn): under overload
+  // stale voice is dropped.
   const ingress = new Ingress({
     maxAgeMs: cfg.inputQueueMs,
     onDrop: () => stats.shed++,
     onError: (e) => log.error(`onion: ${(e as Error)?.stack ?? e}`),
   });
+  // Partial relay messages of all circuits share one byte budget (a peer cannot make us hold more).
+  const reassembly = new ReassemblyBudget(cfg.reassemblyBytes);
   let links!: LinkManager;
   let service!: OnionService;
   const hopCtx = {
@@ -44,6 +48,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     stats,
     stepTimeoutMs: cfg.stepTimeoutMs,
     maxMessage: MAX_MESSAGE,
+    reassembly,
   };
   const inbound = new Inbound({
     log,
@@ -84,7 +89,15 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     },
     onLinkClosed: (l) => router.onLinkClosed(l),
   });
-  const origin = { router, links, log, stats, stepTimeoutMs: cfg.stepTimeoutMs, maxMessage: MAX_MESSAGE };
+  const origin = {
+    router,
+    links,
+    log,
+    stats,
+    stepTimeoutMs: cfg.stepTimeoutMs,
+    maxMessage: MAX_MESSAGE,
+    reassembly,
+  };
   service = new OnionService({
     out: {
       origin,

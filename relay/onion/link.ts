@@ -96,8 +96,13 @@ export const DEFAULT_WINDOW = 1024;
  * A call's 50 cells/s cost 0.4 CREDIT cells/s back (0.8 % of its bytes).
  */
 export const CREDIT_EVERY = 128;
-/** A peer with more uncredited cells than this in flight ignores flow control: the link is closed. */
+/** The largest window a relay may use (link_window_cells). */
 export const MAX_WINDOW = 8192;
+/**
+ * A peer with more uncredited cells than this in flight ignores flow control: the link is closed. Twice
+ * the largest window, as control cells (CREATE, CREATED, DESTROY) may go beyond the window.
+ */
+const MAX_UNCREDITED = 2 * MAX_WINDOW;
 /**
  * Cells that waited longer than this on a congested link are dropped (a late voice frame is useless).
  * Longer than a WAN round trip, so that waiting for CREDIT alone never makes a cell stale.
@@ -223,9 +228,12 @@ export class TcpLink implements Link {
     if (cell.length !== CELL_SIZE) throw new Error(`cell of ${cell.length} bytes`);
     this.lastUsed = Date.now();
     if (
-      this.waiting.size === 0 &&
-      this.inflight + this.outQueue.length < this.window &&
-      this.socket.writableLength <= this.ctx.maxQueuedBytes
+      // CREATE, CREATED and DESTROY are never queued or dropped: a lost DESTROY would leave the
+      // circuit at the far end for ever. They may exceed the window (the receiver allows for that).
+      cell[CMD_OFFSET] !== CellCmd.RELAY ||
+      (this.waiting.size === 0 &&
+        this.inflight + this.outQueue.length < this.window &&
+        this.socket.writableLength <= this.ctx.maxQueuedBytes)
     ) {
       this.outQueue.push(cell);
     } else {
@@ -364,7 +372,7 @@ export class TcpLink implements Link {
       this.onCredit(cell);
       return;
     }
-    if (++this.uncredited > MAX_WINDOW) {
+    if (++this.uncredited > MAX_UNCREDITED) {
       this.close(`peer ignored flow control: ${this.uncredited} cells not yet credited`);
       return;
     }

@@ -67,11 +67,16 @@ export class LinkManager {
   get(peer: PeerAddress): Promise<Link> {
     const have = this.outbound.get(peer.idHex);
     if (have && !have.closed) return Promise.resolve(have);
-    const pending = this.dialing.get(peer.idHex);
+    // A dial in progress is shared only for the same address: otherwise anyone could make every
+    // extend to R fail by asking for R at an address that never answers.
+    const key = `${peer.idHex}@${peer.host}:${peer.port}`;
+    const pending = this.dialing.get(key);
     if (pending) return pending;
-    if (this.all.size >= this.opts.maxLinks) return Promise.reject(new Error('too many links'));
-    const p = this.dial(peer).finally(() => this.dialing.delete(peer.idHex));
-    this.dialing.set(peer.idHex, p);
+    // Dials in progress count as links (each holds a socket).
+    if (this.all.size + this.dialing.size >= this.opts.maxLinks)
+      return Promise.reject(new Error('too many links'));
+    const p = this.dial(peer).finally(() => this.dialing.delete(key));
+    this.dialing.set(key, p);
     return p;
   }
 

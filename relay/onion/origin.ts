@@ -10,7 +10,13 @@ import { HopLayer, originUnwrap, originWrap } from './layers.ts';
 import type { Link } from './link.ts';
 import type { LinkManager, PeerAddress } from './links.ts';
 import { verifyCert } from './onionkey.ts';
-import { fragment, Reassembler, type RelayMessage, RelayProtocolError } from './relaymsg.ts';
+import {
+  fragment,
+  Reassembler,
+  type ReassemblyBudget,
+  type RelayMessage,
+  RelayProtocolError,
+} from './relaymsg.ts';
 import type { CircuitEnd, Router } from './router.ts';
 import type { OnionStats } from './stats.ts';
 
@@ -25,6 +31,8 @@ export interface OriginContext {
   stats: OnionStats;
   stepTimeoutMs: number;
   maxMessage: number;
+  /** The relay's byte budget for partial messages, shared by all circuits. */
+  reassembly?: ReassemblyBudget;
 }
 
 interface Waiter {
@@ -111,7 +119,7 @@ export class OriginCircuit implements CircuitEnd {
   private addHop(peer: HopPeer, keySeed: Uint8Array): void {
     this.path.push(peer);
     this.layers.push(new HopLayer(keySeed));
-    this.reasm.push(new Reassembler(this.ctx.maxMessage));
+    this.reasm.push(new Reassembler(this.ctx.maxMessage, undefined, undefined, this.ctx.reassembly));
   }
 
   /** CREATE to the first hop (the link's authenticated peer). */
@@ -162,6 +170,7 @@ export class OriginCircuit implements CircuitEnd {
     if (notify) this.ctx.router.sendDestroy(this.link, this.circId);
     this.waiter?.resolve(null);
     this.createdWaiter?.(null);
+    for (const r of this.reasm) r.clear();
     this.onClose(reason);
   }
 

@@ -4,7 +4,7 @@
 // destination on the current circuit, so the destination links it to the same tunnel ID and nobody
 // else can take the tunnel over. At the boundary traffic switches; old circuits go after a grace.
 import { randomBytes } from 'node:crypto';
-import { RelayCmd } from './cell.ts';
+import { MAX_DATA, RelayCmd } from './cell.ts';
 import type { HopPeer, OriginCircuit } from './origin.ts';
 import { buildTo, type PathContext, RefusedError } from './paths.ts';
 import type { RelayMessage } from './relaymsg.ts';
@@ -73,7 +73,8 @@ export class OutTunnel {
 
   private onMessage(m: RelayMessage): void {
     if (this.closed) return;
-    if (m.cmd === RelayCmd.DATA && !this.cover) this.events.onData(m.data);
+    if (m.cmd === RelayCmd.DATA && m.data.length > MAX_DATA) this.ctx.origin.stats.relayViolations++;
+    else if (m.cmd === RelayCmd.DATA && !this.cover) this.events.onData(m.data);
     else if (m.cmd === RelayCmd.COVER_ECHO) this.ctx.origin.stats.coverEchoedBytes += m.data.length;
     else if (m.cmd === RelayCmd.END) this.close('ended by the destination', false);
   }
@@ -105,12 +106,15 @@ export class OutTunnel {
           else this.next = circ;
         } catch (e) {
           this.ctx.log.debug(`tunnel ${this.id}: next circuit failed: ${(e as Error).message}`);
-          // Refused: the destination no longer knows the tunnel. Past the boundary: the current
-          // circuit carries on and the next round tries again.
-          if (e instanceof RefusedError || Date.now() >= boundary) return;
+          // Refused: the destination no longer knows the tunnel, which is over (the API client is told).
+          if (e instanceof RefusedError)
+            return this.close('the destination no longer knows the tunnel', false);
+          // Past the boundary: the current circuit carries on and the next round tries again.
+          if (Date.now() >= boundary) return;
         }
       }
-      if (this.next && Date.now() >= boundary) this.switchover();
+      // The current circuit may have died meanwhile: then the new one takes over at once.
+      if (this.next && (Date.now() >= boundary || !this.current)) this.switchover();
     } finally {
       this.preparing = false;
     }
@@ -121,7 +125,7 @@ export class OutTunnel {
    * grace period). A PADDING message tells the destination at once, even if the data is one-way.
    */
   switchover(): void {
-    if (this.closed || !this.next) return;
+    if (this.closed || !this.next || this.next.closed) return;
     const prev = this.current;
     this.current = this.next;
     this.next = undefined;
@@ -159,7 +163,10 @@ export class OutTunnel {
     buildTo(this.ctx, this.dest, Date.now() + this.ctx.buildTimeoutMs, (c) => this.intro(c, secret)).then(
       (c) => {
         if (this.closed) return c.close('tunnel closed');
-        this.next = c;
+        // The next round's circuit (prepareNext) may have taken over meanwhile: keep only one.
+        if (this.current) return c.close('not needed');
+        if (this.next) c.close('not needed');
+        else this.next = c;
         this.switchover();
       },
       (e) => this.close(`circuit lost and not replaced: ${(e as Error).message}`, false),

@@ -61,6 +61,8 @@ export async function buildTo(
     try {
       circ = await untilDeadline(buildCircuit(ctx.origin, [...path, dest], replace), deadline);
       const ok = await intro(circ);
+      // A DESTROY handled in the same input batch as the answer closes the circuit before we get here.
+      if (circ.closed) throw new Error('circuit closed as it was built');
       if (ok) return circ;
       circ.close('destination refused');
       throw new RefusedError('destination refused the tunnel');

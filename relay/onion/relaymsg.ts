@@ -44,6 +44,8 @@ export function fragment(cmd: number, data: Uint8Array, msgId: number): Uint8Arr
 }
 
 interface Partial {
+  id: number;
+  owner: Reassembler;
   cmd: number;
   parts: (Uint8Array | undefined)[];
   got: number;
@@ -51,16 +53,51 @@ interface Partial {
   started: number;
 }
 
-/** Per-circuit, per-direction reassembly with bounded partial messages and bytes. */
+/** What a buffered fragment costs beyond its data (its own ArrayBuffer and view objects). */
+const FRAGMENT_OVERHEAD = 128;
+
+/**
+ * Partial messages of every circuit of a relay, oldest first, under one byte budget: a peer that
+ * starts big messages on many circuits and never finishes them costs at most maxBytes, and a partial
+ * older than timeoutMs is dropped whenever any circuit buffers a fragment (quiet circuits included).
+ */
+export class ReassemblyBudget {
+  bytes = 0;
+  /** Partial messages dropped to stay within the budget or because they timed out. */
+  evicted = 0;
+  readonly partials = new Set<Partial>();
+
+  constructor(
+    readonly maxBytes: number,
+    readonly timeoutMs = 5000,
+  ) {}
+
+  /** Make room for `incoming` more bytes and drop what timed out. */
+  reclaim(now: number, incoming: number): void {
+    for (const p of this.partials) {
+      if (this.bytes + incoming <= this.maxBytes && now - p.started <= this.timeoutMs) break;
+      p.owner.drop(p.id);
+      this.evicted++;
+    }
+  }
+}
+
+/** Per-circuit, per-direction reassembly: at most maxPartials messages, within a relay-wide budget. */
 export class Reassembler {
   private readonly partial = new Map<number, Partial>();
   private bytes = 0;
+  private readonly budget: ReassemblyBudget;
 
   constructor(
     private readonly maxMessage: number,
     private readonly maxPartials = 4,
-    private readonly timeoutMs = 5000,
-  ) {}
+    timeoutMs = 5000,
+    budget?: ReassemblyBudget,
+  ) {
+    this.budget =
+      budget ??
+      new ReassemblyBudget(maxPartials * (maxMessage + MAX_FRAGMENTS * FRAGMENT_OVERHEAD), timeoutMs);
+  }
 
   /** Feed a recognized cell's plaintext body; throws RelayProtocolError on a malformed body. */
   push(cell: Uint8Array, now = Date.now()): RelayMessage | undefined {
@@ -82,8 +119,8 @@ export class Reassembler {
     }
     // A single-cell message keeps a view of its cell (each cell is a fresh buffer, never reused).
     if (count === 1) return { cmd, data: cell.subarray(b + FRAG_HEADER, b + FRAG_HEADER + len) };
-    const data = cell.slice(b + FRAG_HEADER, b + FRAG_HEADER + len);
-    this.expire(now);
+    const cost = len + FRAGMENT_OVERHEAD;
+    this.budget.reclaim(now, cost);
     let p = this.partial.get(msgId);
     if (p && (p.cmd !== cmd || p.parts.length !== count)) {
       this.drop(msgId);
@@ -91,34 +128,37 @@ export class Reassembler {
     }
     if (!p) {
       while (this.partial.size >= this.maxPartials) this.drop(this.partial.keys().next().value!);
-      p = { cmd, parts: new Array(count), got: 0, bytes: 0, started: now };
+      p = { id: msgId, owner: this, cmd, parts: new Array(count), got: 0, bytes: 0, started: now };
       this.partial.set(msgId, p);
+      this.budget.partials.add(p);
     }
     if (p.parts[idx]) return undefined; // duplicate fragment
-    p.parts[idx] = data;
+    p.parts[idx] = cell.slice(b + FRAG_HEADER, b + FRAG_HEADER + len);
     p.got++;
-    p.bytes += data.length;
-    this.bytes += data.length;
+    p.bytes += cost;
+    this.bytes += cost;
+    this.budget.bytes += cost;
     if (p.got < count) return undefined;
     this.drop(msgId);
     return { cmd, data: new Uint8Array(Buffer.concat(p.parts as Uint8Array[])) };
   }
 
+  /** Bytes this circuit holds in partial messages (data plus per-fragment overhead). */
   get bufferedBytes(): number {
     return this.bytes;
   }
 
-  private drop(msgId: number): void {
+  drop(msgId: number): void {
     const p = this.partial.get(msgId);
     if (!p) return;
     this.bytes -= p.bytes;
+    this.budget.bytes -= p.bytes;
+    this.budget.partials.delete(p);
     this.partial.delete(msgId);
   }
 
-  private expire(now: number): void {
-    for (const [id, p] of this.partial) {
-      if (now - p.started <= this.timeoutMs) break; // insertion order = age order
-      this.drop(id);
-    }
+  /** The circuit is gone: give its partial messages' bytes back to the budget. */
+  clear(): void {
+    for (const id of [...this.partial.keys()]) this.drop(id);
   }
 }

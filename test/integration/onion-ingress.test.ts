@@ -115,7 +115,7 @@ it('never stalls between peers with different windows (CREDIT does not depend on
   expect(link.stats.dropped).toBe(0);
 });
 
-it('cuts off a peer that sends more than the largest window without credit', async () => {
+it('cuts off a peer that sends far more than the largest window without credit', async () => {
   let why = '';
   const ingress = new Ingress({ maxAgeMs: 60_000, budgetMs: 1 });
   const slow = () => {
@@ -130,7 +130,19 @@ it('cuts off a peer that sends more than the largest window without credit', asy
     maxQueuedBytes: 1 << 30,
   };
   const link = await dial(port, ctx(hk[1]!, undefined, flood));
-  for (let i = 0; i < MAX_WINDOW + 2000; i++) link.send(relayCell(i));
+  for (let i = 0; i < 2 * MAX_WINDOW + 2000; i++) link.send(relayCell(i));
   await waitFor(() => why !== '', 20_000, 'the link to be closed');
   expect(why).toMatch(/ignored flow control/);
+});
+
+it('sends DESTROY at once even when the window is shut and the circuit queues are full', async () => {
+  const got: number[] = [];
+  const port = await relay(ctx(hk[0]!), (cell) => cell[CMD_OFFSET] === CellCmd.DESTROY && got.push(cell[3]!));
+  const link = await dial(port, ctx(hk[1]!, undefined, { maxQueuedBytes: 16 * 1024, circuitQueueCells: 50 }));
+  // As if the peer had stopped crediting: nothing more may go out under the window.
+  (link as unknown as { inflight: number }).inflight = WINDOW;
+  for (let circ = 1; circ <= 3; circ++) for (let i = 0; i < 50; i++) link.send(newCell(circ, CellCmd.RELAY));
+  expect(link.stats.dropped).toBeGreaterThan(0); // the link's queues are full
+  link.send(newCell(9, CellCmd.DESTROY));
+  await waitFor(() => got.includes(9), 5000, 'the DESTROY');
 });

@@ -41,7 +41,16 @@ describe('circuit queues', () => {
     expect(q.size).toBe(0);
   });
 
-  it('cap the cells of all circuits of a link, at the cost of the pushing circuit', () => {
+  it('cap the cells of all circuits of a link, at the cost of the longest queue', () => {
+    const q = new CircuitQueues(100, Number.POSITIVE_INFINITY, 3);
+    for (let i = 1; i <= 3; i++) q.push(cell(1, i)); // a busy circuit fills the link
+    q.push(cell(2, 9)); // a quiet circuit's one cell still gets in: circuit 1 loses its oldest
+    expect(q.size).toBe(3);
+    expect(q.dropped).toBe(1);
+    expect(q.take(10).map((c) => c[10])).toEqual([2, 9, 3]);
+  });
+
+  it('on a tie, the pushing circuit pays', () => {
     const q = new CircuitQueues(100, Number.POSITIVE_INFINITY, 3);
     q.push(cell(1, 1));
     q.push(cell(1, 2));

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BODY_OFFSET, CELL_SIZE, FRAG_DATA, HsType, WIRE_CELL_SIZE } from '../../relay/onion/cell.ts';
 import { encodeHandshake, HandshakeReader } from '../../relay/onion/handshake.ts';
-import { fragment, Reassembler, RelayProtocolError } from '../../relay/onion/relaymsg.ts';
+import { fragment, Reassembler, ReassemblyBudget, RelayProtocolError } from '../../relay/onion/relaymsg.ts';
 
 describe('relay messages', () => {
   it('round-trip any size up to 64 KiB, in any fragment order', () => {
@@ -43,9 +43,40 @@ describe('relay messages', () => {
       r.push(cells[0]!);
       r.push(cells[2]!);
     }
-    expect(r.bufferedBytes).toBeLessThanOrEqual(4 * 2 * FRAG_DATA);
+    expect(r.bufferedBytes).toBeLessThanOrEqual(4 * 2 * (FRAG_DATA + 128)); // data + per-fragment cost
     const late = fragment(1, new Uint8Array(FRAG_DATA * 3), 0);
     expect(r.push(late[1]!)).toBeUndefined(); // its siblings were evicted
+  });
+
+  it('keeps the partial messages of all circuits within one budget, oldest dropped first', () => {
+    const budget = new ReassemblyBudget(64 * 1024, 5000);
+    const circuits = Array.from({ length: 200 }, () => new Reassembler(65536, 4, 5000, budget));
+    // Every circuit starts four big messages and never finishes them.
+    for (const r of circuits)
+      for (let id = 0; id < 4; id++)
+        for (const c of fragment(1, new Uint8Array(65000), id).slice(0, 50)) r.push(c, 0);
+    expect(budget.bytes).toBeLessThanOrEqual(64 * 1024);
+    expect(circuits.reduce((s, r) => s + r.bufferedBytes, 0)).toBe(budget.bytes);
+    expect(budget.evicted).toBeGreaterThan(700);
+    // A whole message that fits still gets through on a fresh circuit.
+    const fresh = new Reassembler(65536, 4, 5000, budget);
+    const msg = new Uint8Array(20_000).map((_, i) => i);
+    let out: Uint8Array | undefined;
+    for (const c of fragment(1, msg, 9)) out = fresh.push(c, 1)?.data ?? out;
+    expect(Buffer.from(out!)).toEqual(Buffer.from(msg));
+  });
+
+  it("drops a quiet circuit's stale partial when any circuit buffers a fragment, and frees on clear()", () => {
+    const budget = new ReassemblyBudget(1 << 20, 5000);
+    const quiet = new Reassembler(65536, 4, 5000, budget);
+    const busy = new Reassembler(65536, 4, 5000, budget);
+    quiet.push(fragment(1, new Uint8Array(1000), 1)[0]!, 0);
+    expect(quiet.bufferedBytes).toBeGreaterThan(0);
+    busy.push(fragment(1, new Uint8Array(1000), 1)[0]!, 6000);
+    expect(quiet.bufferedBytes).toBe(0);
+    busy.clear();
+    expect(budget.bytes).toBe(0);
+    expect(budget.partials.size).toBe(0);
   });
 
   it('rejects malformed fragment headers with a protocol error', () => {
