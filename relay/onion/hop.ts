@@ -5,7 +5,7 @@
 import type { Logger } from '../log.ts';
 import { CellCmd, CMD_OFFSET, cellCircId, newCell, PAYLOAD_OFFSET, RelayCmd, setCircId } from './cell.ts';
 import { concat } from './crypto.ts';
-import { decodeExtend } from './extend.ts';
+import { decodeExtend, isPrivateAddress } from './extend.ts';
 import { hopBackward, hopForward, type HopLayer, hopOriginate } from './layers.ts';
 import type { Link } from './link.ts';
 import type { LinkManager } from './links.ts';
@@ -37,6 +37,8 @@ export interface HopContext {
   maxMessage: number;
   /** The relay's byte budget for partial messages, shared by all circuits. */
   reassembly?: ReassemblyBudget;
+  /** EXTEND to loopback and private addresses is allowed (testnets, LANs); else EXTEND_FAILED. */
+  extendPrivate?: boolean;
 }
 
 export class HopCircuit implements CircuitEnd {
@@ -148,6 +150,8 @@ export class HopCircuit implements CircuitEnd {
     try {
       if (Buffer.from(req.peer.identity).equals(Buffer.from(this.ctx.identity)))
         throw new Error('extend to self');
+      if (!this.ctx.extendPrivate && isPrivateAddress(req.peer.host))
+        throw new Error('extend to a private address');
       const link = await withTimeout(this.ctx.links().get(req.peer), this.ctx.stepTimeoutMs, 'link');
       const circId = router.allocCircId(link);
       if (this.closed || circId === null || !link.peerCert) throw new Error('cannot extend now');

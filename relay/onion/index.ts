@@ -49,6 +49,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     stepTimeoutMs: cfg.stepTimeoutMs,
     maxMessage: MAX_MESSAGE,
     reassembly,
+    extendPrivate: cfg.extendPrivateAddresses,
   };
   const inbound = new Inbound({
     log,

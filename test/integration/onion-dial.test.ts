@@ -1,11 +1,14 @@
-// Dialling links: a dial in progress is shared only for the same address, and dials count as links.
+// Dialling links: a dial in progress is shared only for the same address, dials count as links, and a
+// relay on a public address does not EXTEND into private networks.
 import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Hostkey, loadHostkey } from '../../relay/hostkey.ts';
 import { createLogger } from '../../relay/log.ts';
 import { LinkManager, type PeerAddress } from '../../relay/onion/links.ts';
 import { OnionKeys } from '../../relay/onion/onionkey.ts';
+import { MessageType } from '../../shared/wire/types.ts';
 import { getKeys } from '../keypool.ts';
+import { startOnionNet } from './onion-support.ts';
 
 let hk: Hostkey[] = [];
 const stop: (() => unknown)[] = [];
@@ -78,4 +81,17 @@ it('counts dials in progress against max_links', async () => {
   const first = dialer.get(at(await staller()));
   first.catch(() => {});
   await expect(dialer.get(at(relayPort))).rejects.toThrow(/too many links/);
+});
+
+it('a relay told not to extend to private addresses refuses EXTEND to 127.0.0.1 (the build fails)', async () => {
+  const on = await startOnionNet(4, {
+    'onion.extend_private_addresses': 'false',
+    'onion.build_timeout_ms': '1500',
+    'onion.cover_tunnel': 'false',
+  });
+  stop.push(() => on.stop());
+  const a = await on.client(0);
+  const err = await a.request(on.buildTo(3), MessageType.ONION_ERROR, 10_000);
+  expect(err.requestType).toBe(560);
+  expect(on.debug(0).stats.circuitsBuilt).toBe(0);
 });

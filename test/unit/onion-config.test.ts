@@ -16,6 +16,10 @@ describe('onion config', () => {
     expect(c.coverTunnel).toBe(true);
     expect(c.inputQueueMs).toBe(100);
     expect(c.circuitQueueMs).toBe(250);
+    expect(c.reassemblyBytes).toBe(32 * 1024 * 1024);
+    expect(c.extendPrivateAddresses).toBe(true); // p2p_hostname 127.0.0.1 is itself private
+    const pub = readOnionConfig(parseConfigText('/x/peer.ini', `${base}p2p_hostname = 203.0.113.7\n`));
+    expect(pub.extendPrivateAddresses).toBe(false);
   });
 
   it('rejects fewer than 2 hops, naming file, section and key', () => {

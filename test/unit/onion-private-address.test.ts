@@ -1,0 +1,41 @@
+// Which EXTEND targets a relay on a public address refuses: its own machine and private networks.
+import { describe, expect, it } from 'vitest';
+import { isPrivateAddress } from '../../relay/onion/extend.ts';
+
+describe('isPrivateAddress', () => {
+  it('knows loopback, private, link-local, shared, multicast and unspecified addresses', () => {
+    for (const h of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.16.0.1',
+      '172.31.255.255',
+      '192.168.1.1',
+      '169.254.1.1',
+      '100.64.0.1',
+      '224.0.0.1',
+      '255.255.255.255',
+      '0.0.0.0',
+      '::1',
+      '::',
+      'fe80::1',
+      'fd00::1',
+      'ff02::1',
+      '::ffff:127.0.0.1',
+      '::ffff:10.0.0.1',
+    ])
+      expect(isPrivateAddress(h), h).toBe(true);
+  });
+
+  it('lets public addresses and names through', () => {
+    for (const h of [
+      '8.8.8.8',
+      '172.32.0.1',
+      '100.128.0.1',
+      '2001:db8::1',
+      '2a00:1450::1',
+      '::ffff:8.8.8.8',
+      'relay.example.org',
+    ])
+      expect(isPrivateAddress(h), h).toBe(false);
+  });
+});
