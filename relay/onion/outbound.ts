@@ -41,7 +41,7 @@ export class OutTunnel {
   /** Build the first circuit and OPEN the tunnel at the destination; throws on failure. */
   async open(): Promise<void> {
     const deadline = Date.now() + this.ctx.buildTimeoutMs;
-    const circ = await buildTo(this.ctx, this.dest, deadline, (c) => this.intro(c, null));
+    const circ = await buildTo(this.ctx, this.dest, deadline, (c) => this.intro(c, null), this.gone);
     if (this.closed) {
       circ.close('tunnel closed during build');
       throw new Error('tunnel closed during build');
@@ -50,7 +50,11 @@ export class OutTunnel {
     this.current = circ;
   }
 
+  /** Builds stop retrying once the tunnel is closed (e.g. its API connection went away). */
+  private readonly gone = () => this.closed;
+
   private async intro(circ: OriginCircuit, secret: Uint8Array | null): Promise<boolean> {
+    if (this.closed) throw new Error('tunnel closed'); // no OPEN for a tunnel nobody holds any more
     // Adopted before RESUME goes out: once the destination attaches this circuit it may send on it at
     // any moment (its boundary, or DATA following), and those cells must not be dropped.
     this.adopt(circ);
@@ -101,7 +105,7 @@ export class OutTunnel {
         const secret = this.current.layers[this.current.layers.length - 1]!.resumeSecret;
         try {
           const deadline = Date.now() + this.ctx.buildTimeoutMs;
-          const circ = await buildTo(this.ctx, this.dest, deadline, (c) => this.intro(c, secret));
+          const circ = await buildTo(this.ctx, this.dest, deadline, (c) => this.intro(c, secret), this.gone);
           if (this.closed) circ.close('tunnel closed');
           else this.next = circ;
         } catch (e) {
@@ -160,7 +164,13 @@ export class OutTunnel {
     }
     // Lost mid-round: build a replacement now and RESUME on it (the destination keeps the tunnel a while).
     const secret = circ.layers[circ.layers.length - 1]!.resumeSecret;
-    buildTo(this.ctx, this.dest, Date.now() + this.ctx.buildTimeoutMs, (c) => this.intro(c, secret)).then(
+    buildTo(
+      this.ctx,
+      this.dest,
+      Date.now() + this.ctx.buildTimeoutMs,
+      (c) => this.intro(c, secret),
+      this.gone,
+    ).then(
       (c) => {
         if (this.closed) return c.close('tunnel closed');
         // The next round's circuit (prepareNext) may have taken over meanwhile: keep only one.

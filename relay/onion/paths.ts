@@ -28,16 +28,19 @@ export class RefusedError extends Error {}
 
 /**
  * Build a circuit through `ctx.hops` random hops to `dest` and run `intro` on it, retrying with fresh
- * hops until `deadline` (ms since epoch). Throws when the deadline passes or the destination refuses.
+ * hops until `deadline` (ms since epoch) or until `abandoned()` (the tunnel or its API client is gone).
+ * Throws when the deadline passes, the build is abandoned or the destination refuses.
  */
 export async function buildTo(
   ctx: PathContext,
   dest: HopPeer,
   deadline: number,
   intro: Intro,
+  abandoned: () => boolean = () => false,
 ): Promise<OriginCircuit> {
   let lastError = 'no attempt';
   while (Date.now() < deadline) {
+    if (abandoned()) throw new Error('build abandoned');
     const used = new Set([dest.idHex]);
     const path: HopPeer[] = [];
     while (path.length < ctx.hops) {

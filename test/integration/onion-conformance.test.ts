@@ -125,4 +125,17 @@ describe('onion API edge cases', () => {
     const e = await a.request(on.buildTo(4), MessageType.ONION_ERROR, 10_000);
     expect([e.requestType, e.tunnelId]).toEqual([560, 0]);
   });
+
+  it('stops building (no OPEN, no INCOMING) when the API connection that asked goes away', async () => {
+    const d = await on.client(3);
+    let incoming = 0;
+    d.onMessage((m) => m.type === MessageType.ONION_TUNNEL_INCOMING && incoming++);
+    const a = await on.client(1);
+    a.send(on.buildTo(3));
+    a.close(); // right behind the BUILD: the relay sees it before the circuit reaches the destination
+    const built = on.debug(1).stats.circuitsBuilt;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(incoming).toBe(0);
+    expect(on.debug(1).stats.circuitsBuilt - built).toBeLessThanOrEqual(1);
+  });
 });
