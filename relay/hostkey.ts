@@ -61,10 +61,24 @@ export function publicKeyFromDer(der: Uint8Array): KeyObject {
   }
 }
 
-/** Normalise any accepted public key DER to SPKI (what we always send and hash). */
+/**
+ * A peer's hostkey must be RSA with e = 65537 and 2048 to 4096 bits. OpenSSL takes any odd e < n for
+ * keys up to 3072 bits: with e near n one signature check costs ~5 ms instead of 0.04 (a free CPU
+ * attack), and varying e grinds endless identities out of one key. A tiny modulus would make our
+ * RSA-4096 answer cost a hundred times what the peer paid.
+ */
+export function checkPeerKey(key: KeyObject): void {
+  const d = key.asymmetricKeyDetails;
+  const bits = d?.modulusLength ?? 0;
+  if (key.asymmetricKeyType !== 'rsa') throw new Error('not an RSA public key');
+  if (d?.publicExponent !== 65537n) throw new Error(`RSA public exponent ${d?.publicExponent} (need 65537)`);
+  if (bits < 2048 || bits > 4096) throw new Error(`RSA key of ${bits} bits (need 2048 to 4096)`);
+}
+
+/** Normalise a peer's public key DER to SPKI (what we always send and hash); see checkPeerKey. */
 export function toSpkiDer(der: Uint8Array): Uint8Array {
   const key = publicKeyFromDer(der);
-  if (key.asymmetricKeyType !== 'rsa') throw new Error('not an RSA public key');
+  checkPeerKey(key);
   return new Uint8Array(key.export({ format: 'der', type: 'spki' }));
 }
 

@@ -1,7 +1,7 @@
 // Claim policy: cheap checks first (parameters, round freshness), the costly ones (RSA) last, so junk
 // costs a receiver little. Throws ClaimError with the reason; returns nothing when the claim holds.
 import { type KeyObject, timingSafeEqual } from 'node:crypto';
-import { identityOfDer, publicKeyFromDer, verifySignature } from '../hostkey.ts';
+import { checkPeerKey, identityOfDer, publicKeyFromDer, verifySignature } from '../hostkey.ts';
 import { checkPow } from '../p2p/pow.ts';
 import { type Claim, CLAIM_VERSION, ClaimError, signedBytes } from './claim.ts';
 import { proximities, type RoundParams, roundKeys } from './round.ts';
@@ -12,10 +12,6 @@ export interface VerifyParams extends RoundParams {
   /** Allowance for clocks that disagree: claims this early or late are still accepted. */
   readonly skewMs: number;
 }
-
-/** Hostkeys outside this range are refused (tiny keys are forgeable, huge ones slow to verify). */
-const MIN_RSA_BITS = 2048;
-const MAX_RSA_BITS = 4096;
 
 /** Version, key count and round length must be ours; the round must be the current or previous one (± skew). */
 export function checkRound(c: Claim, p: VerifyParams, now: number): void {
@@ -89,9 +85,7 @@ function hostkeyOf(c: Claim, cache: KeyCache | undefined): KeyObject {
   let spki: Uint8Array;
   try {
     key = publicKeyFromDer(c.hostkey);
-    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-    if (key.asymmetricKeyType !== 'rsa' || bits < MIN_RSA_BITS || bits > MAX_RSA_BITS)
-      throw new Error(`${bits} bits`);
+    checkPeerKey(key); // RSA, e = 65537 (a free e would grind identities for proximity), 2048-4096 bits
     // The identity is the hash of the canonical SPKI, whatever encoding the claim carried.
     spki = new Uint8Array(key.export({ format: 'der', type: 'spki' }));
   } catch (e) {

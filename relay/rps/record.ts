@@ -5,7 +5,7 @@ import type { KeyObject } from 'node:crypto';
 import { bytesToIp, ipToBytes, isIPv6 } from '../../shared/address.ts';
 import { isSpki, toHex } from '../../shared/identity.ts';
 import type { PortMapEntry } from '../../shared/wire/types.ts';
-import { type Hostkey, identityOfDer, publicKeyFromDer, verifySignature } from '../hostkey.ts';
+import { checkPeerKey, type Hostkey, identityOfDer, publicKeyFromDer, verifySignature } from '../hostkey.ts';
 
 /** Gossip data type of peer announcements ("RP"). */
 export const RPS_DATA_TYPE = 0x5250;
@@ -179,6 +179,15 @@ function checkKey(hostkey: Uint8Array, opts: VerifyOptions): KeyObject {
     key = publicKeyFromDer(hostkey);
   } catch {
     throw new RecordError('hostkey does not parse');
+  }
+  // One encoding per key: OpenSSL also accepts long-form lengths and a missing NULL, and each variant
+  // would hash to another identity (thousands of free Sybil ids per key).
+  if (!Buffer.from(key.export({ format: 'der', type: 'spki' })).equals(hostkey))
+    throw new RecordError('hostkey is not in canonical DER form');
+  try {
+    checkPeerKey(key);
+  } catch (e) {
+    throw new RecordError(`hostkey: ${(e as Error).message}`);
   }
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   if (key.asymmetricKeyType !== 'rsa' || bits < opts.minKeyBits) {

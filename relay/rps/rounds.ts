@@ -113,7 +113,8 @@ export class RpsRelay extends RpsNode {
     this.peers.markAlive(id, this.now());
     const ids: string[] = [];
     let bad = 0;
-    for (const r of records) {
+    // Its own record and at most a view's worth: a peer sending the full 64 would outweigh honest ones.
+    for (const r of records.slice(0, this.brahms.viewSize + 1)) {
       try {
         const rec = this.accept(r, 'pull');
         if (rec.id !== this.selfId && this.peers.has(rec.id)) ids.push(rec.id);

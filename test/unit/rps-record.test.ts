@@ -56,6 +56,16 @@ describe('rps peer record', () => {
     expect(() => verifyRecord(swapped, opts)).toThrow(/signature/);
   });
 
+  it('refuses a hostkey in a non-canonical DER encoding (another identity for the same key)', () => {
+    const der = a.spkiDer;
+    expect([der[0], der[1]]).toEqual([0x30, 0x82]); // SEQUENCE, two length bytes
+    // The same key with its outer length in three bytes: OpenSSL parses it, its hash differs.
+    const longForm = new Uint8Array([0x30, 0x83, 0x00, ...der.subarray(2)]);
+    const variant: Hostkey = { ...a, spkiDer: longForm, identity: new Uint8Array(32) };
+    const rec = signRecord({ address: '10.0.0.1', portmap: PORTMAP, time: 1 }, variant);
+    expect(() => verifyRecord(rec.bytes, opts)).toThrow(/canonical/);
+  });
+
   it('refuses keys smaller than min_key_bits', () => {
     const rec = signRecord({ address: '10.0.0.1', portmap: PORTMAP, time: 1 }, a);
     expect(() => verifyRecord(rec.bytes, { minKeyBits: 8192 })).toThrow(/4096 bits/);
