@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { formatAddress } from '../../shared/address.ts';
 import type { ModuleFactory } from '../module.ts';
+import { TokenBucket } from '../p2p/ratelimit.ts';
 import { readOptions } from './options.ts';
 import { startPresenceValidator } from './presence-check.ts';
 import { BridgeSession, describeApi } from './session.ts';
@@ -23,6 +24,8 @@ function tokenOk(given: string | null, expected: string): boolean {
 export const create: ModuleFactory = async ({ config, hostkey, log }) => {
   const opts = readOptions(config);
   const sessions = new Set<BridgeSession>();
+  // One signing budget for the whole bridge (see BridgeSession): more sessions, no more signatures.
+  const signTokens = new TokenBucket(opts.signPerSecond, 2 * opts.signPerSecond);
   let nextId = 1;
   let origin = '';
   let headers: Record<string, string> = {};
@@ -76,7 +79,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     if (sessions.size >= opts.maxClients)
       return refuse(socket, req, 503, 'Service Unavailable', `${sessions.size} clients (max_clients)`);
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const s = new BridgeSession(nextId++, ws, opts, hostkey, log);
+      const s = new BridgeSession(nextId++, ws, opts, hostkey, log, signTokens);
       sessions.add(s);
       ws.on('close', (code, reason) => {
         sessions.delete(s);

@@ -16,6 +16,7 @@ export interface BridgeOptions {
   allowedOrigins: Set<string>;
   maxClients: number;
   maxFrameBytes: number;
+  /** Hostkey signatures per second for the whole bridge (one bucket shared by all sessions, burst 2x). */
   signPerSecond: number;
   validatePresence: boolean;
   gossipApi?: HostPort;

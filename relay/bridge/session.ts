@@ -10,7 +10,8 @@ import { ApiClient } from '../api/client.ts';
 import type { Hostkey } from '../hostkey.ts';
 import type { Logger } from '../log.ts';
 import type { BridgeOptions } from './options.ts';
-import { isSignPurpose, MAX_SIGN_BYTES, signFor } from './sign.ts';
+import type { TokenBucket } from '../p2p/ratelimit.ts';
+import { isSignPurpose, MAX_SIGN_BYTES, signForAsync } from './sign.ts';
 
 /** What a browser may send to each module (everything else is a violation). */
 const ROUTES: Record<'gossip' | 'onion', { from: number; to: number; accepts: Set<number> }> = {
@@ -24,8 +25,6 @@ const MAX_WS_QUEUED = 4 * 1024 * 1024;
 export class BridgeSession {
   private readonly api: Partial<Record<Route, ApiClient>> = {};
   private closed = false;
-  private tokens: number;
-  private lastRefill = Date.now();
 
   constructor(
     readonly id: number,
@@ -33,8 +32,12 @@ export class BridgeSession {
     private readonly opts: BridgeOptions,
     private readonly hostkey: Hostkey,
     private readonly log: Logger,
+    /**
+     * Signing tokens (sign_per_second, burst 2x) shared by every session of the bridge: one bucket per
+     * session gave each new WebSocket a full burst, so reconnecting multiplied the RSA-4096 work.
+     */
+    private readonly signTokens: TokenBucket,
   ) {
-    this.tokens = opts.signPerSecond * 2;
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     ws.on('close', () => this.shutdown());
     ws.on('error', (err) => this.close(1009, `websocket error: ${err.message}`));
@@ -162,28 +165,31 @@ export class BridgeSession {
       this.close(1008, `sign request of ${data.length} bytes`);
       return;
     }
-    if (!this.takeToken()) {
+    if (!this.signTokens.take()) {
       this.log.warn(`client ${this.id}: sign request refused: rate limit`);
       this.sendJson({ t: 'error', id, code: 'rate-limited' });
       return;
     }
-    const sig = signFor(this.hostkey, m.purpose, data);
-    this.sendJson({ t: 'signed', id, sig: Buffer.from(sig).toString('base64url') });
+    // Off the event loop (RSA-4096 costs ~4 ms a signature); answers may overtake each other, the
+    // id tells them apart. sendJson does nothing once the session closed.
+    signForAsync(this.hostkey, m.purpose, data).then(
+      (sig) => this.sendJson({ t: 'signed', id, sig: Buffer.from(sig).toString('base64url') }),
+      (e: Error) => this.close(1011, `signing failed: ${e.message}`),
+    );
   }
 
-  /** Token bucket: RSA-4096 signing costs CPU, so a browser gets signPerSecond (burst 2×). */
-  private takeToken(): boolean {
-    const now = Date.now();
-    const cap = this.opts.signPerSecond * 2;
-    this.tokens = Math.min(cap, this.tokens + ((now - this.lastRefill) / 1000) * this.opts.signPerSecond);
-    this.lastRefill = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-
+  /**
+   * Every text reply goes through here. A page that sends pings (each pong echoes an id of up to
+   * ~4 KB) or sign requests but never reads would otherwise grow the WebSocket's queue without
+   * bound: past MAX_WS_QUEUED it is closed, as toBrowser does for API messages.
+   */
   private sendJson(obj: unknown): void {
-    if (!this.closed) this.ws.send(JSON.stringify(obj));
+    if (this.closed) return;
+    if (this.ws.bufferedAmount > MAX_WS_QUEUED) {
+      this.close(1008, `browser not reading: ${this.ws.bufferedAmount} bytes queued`);
+      return;
+    }
+    this.ws.send(JSON.stringify(obj));
   }
 }
 

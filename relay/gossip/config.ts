@@ -1,6 +1,7 @@
 // [gossip] section -> typed options with the documented defaults (docs/gossip-protocol.md).
 import type { HostPort } from '../../shared/address.ts';
 import type { ConfigSection } from '../config.ts';
+import { isPrivateAddress } from '../onion/extend.ts';
 
 export interface GossipConfig {
   apiAddress: HostPort;
@@ -20,6 +21,8 @@ export interface GossipConfig {
   idleTimeoutMs: number;
   rateMsgs: number;
   rateBytes: number;
+  /** Dial loopback/private/link-local addresses that peers tell us (peer exchange). */
+  dialPrivateAddresses: boolean;
   /** An info status line this often (relay/status.ts); 0: never. */
   statusSeconds: number;
 }
@@ -46,9 +49,10 @@ export function readGossipConfig(s: ConfigSection): GossipConfig {
   const degree = s.int('degree', d.degree, 1, 1000);
   const maxConnections = s.int('max_connections', Math.max(d.max_connections, degree + 1), 1, 10000);
   if (maxConnections < degree) s.fail('max_connections', `${maxConnections} is below degree ${degree}`);
+  const p2pAddress = s.address('p2p_address');
   return {
     apiAddress: s.address('api_address'),
-    p2pAddress: s.address('p2p_address'),
+    p2pAddress,
     bootstrappers: s.addressList('bootstrapper'),
     degree,
     cacheSize: s.int('cache_size', d.cache_size, 1, 100000),
@@ -63,6 +67,18 @@ export function readGossipConfig(s: ConfigSection): GossipConfig {
     idleTimeoutMs: s.int('idle_timeout_ms', d.idle_timeout_ms, 100, 86400_000),
     rateMsgs: s.int('rate_msgs', d.rate_msgs, 1, 1_000_000),
     rateBytes: s.int('rate_bytes', d.rate_bytes, 65536, 1 << 30),
+    dialPrivateAddresses: s.bool('dial_private_addresses', ownAddressIsPrivate(p2pAddress.host)),
     statusSeconds: s.int('status_seconds', d.status_seconds, 0, 86400),
   };
+}
+
+/**
+ * A relay listening on a loopback or private address (testnet, LAN) dials peers on such addresses;
+ * one bound to the wildcard (0.0.0.0, ::) or a public address does not: the wildcard says nothing
+ * about where the relay is reachable, and it is the documented production setting.
+ */
+function ownAddressIsPrivate(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (host === '0.0.0.0' || host === '::') return false;
+  return isPrivateAddress(host);
 }

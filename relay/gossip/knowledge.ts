@@ -70,10 +70,15 @@ export class BoundedMap<V> {
 export class KnowledgeBase {
   readonly items: BoundedMap<Item>;
   private readonly seen: BoundedMap<true>;
+  /** Ids held per data type, oldest first. */
+  private readonly byType = new Map<number, Set<string>>();
+  /** Most items one data type may keep once the cache is full: half of cache_size. */
+  readonly perTypeCap: number;
 
   constructor(cacheSize: number) {
     this.items = new BoundedMap(cacheSize);
     this.seen = new BoundedMap(Math.max(4096, 16 * cacheSize));
+    this.perTypeCap = Math.max(1, Math.floor(cacheSize / 2));
   }
 
   hasSeen(id: string): boolean {
@@ -86,10 +91,50 @@ export class KnowledgeBase {
   unsee(id: string): void {
     this.seen.delete(id);
   }
+
+  /**
+   * Oldest out, but with a per-type quota: all data types share one cache, and without it a flood
+   * of items of one type (any that a local subscriber lets through) would evict every NSE, RPS and
+   * presence item. A type may fill a cache nobody else uses; once the cache is full, a type holding
+   * perTypeCap items or more only replaces its own oldest, and a type holding more gives way first.
+   */
   store(item: Item): void {
+    if (this.items.has(item.id)) {
+      this.items.set(item.id, item); // same id, same type: counts unchanged
+      return;
+    }
+    if (this.items.size >= this.items.cap) {
+      const own = this.byType.get(item.dataType)?.size ?? 0;
+      const over = own >= this.perTypeCap ? item.dataType : this.overQuotaType();
+      const victim = over === undefined ? this.items.values().next().value : this.oldestOf(over);
+      if (victim) this.remove(victim.id);
+    }
     this.items.set(item.id, item);
+    const ids = this.byType.get(item.dataType);
+    if (ids) ids.add(item.id);
+    else this.byType.set(item.dataType, new Set([item.id]));
   }
   get(id: string): Item | undefined {
     return this.items.get(id);
+  }
+
+  private remove(id: string): void {
+    const item = this.items.get(id);
+    if (!item) return;
+    this.items.delete(id);
+    const ids = this.byType.get(item.dataType)!;
+    ids.delete(id);
+    if (ids.size === 0) this.byType.delete(item.dataType);
+  }
+
+  private oldestOf(dataType: number): Item | undefined {
+    const id = this.byType.get(dataType)?.values().next().value;
+    return id === undefined ? undefined : this.items.get(id);
+  }
+
+  /** The type holding more than perTypeCap items, if any (at most one can). */
+  private overQuotaType(): number | undefined {
+    for (const [t, ids] of this.byType) if (ids.size > this.perTypeCap) return t;
+    return undefined;
   }
 }

@@ -13,6 +13,7 @@ import {
   LinkViolation,
   listenLinks,
 } from '../p2p/index.ts';
+import { isPrivateAddress } from '../onion/extend.ts';
 import { AddressBook, type BookEntry, shuffle } from './book.ts';
 import type { GossipConfig } from './config.ts';
 import { decodePeers, encodePeers, GossipType, MAX_PEERS, type PeerRecord } from './protocol.ts';
@@ -232,7 +233,8 @@ export class Membership {
       if (e.identity !== link.peerId && !records.has(e.identity!))
         records.set(e.identity!, { identity: fromHex(e.identity!), address: e.address });
     }
-    link.send(GossipType.PEERS, encodePeers(shuffle([...records.values()]).slice(0, MAX_PEERS)));
+    // encodePeers takes the first MAX_PEERS records it can encode (names have no wire form).
+    link.send(GossipType.PEERS, encodePeers(shuffle([...records.values()])));
     if (this.turnedAway.has(link)) link.close('full');
   }
 
@@ -240,7 +242,7 @@ export class Membership {
     if (!this.pexAsked.has(link)) throw new LinkViolation('unsolicited PEERS');
     this.pexAsked.delete(link);
     for (const r of decodePeers(body)) {
-      if (!isDialable(r.address)) continue;
+      if (!isDialable(r.address, this.cfg.dialPrivateAddresses)) continue;
       this.book.learn(r.address, Buffer.from(r.identity).toString('hex'), link.peerId);
     }
     if (this.neighbours.size < this.cfg.degree) queueMicrotask(() => this.maintain());
@@ -258,6 +260,13 @@ export class Membership {
   }
 }
 
-function isDialable(a: HostPort): boolean {
-  return a.port > 0 && a.host !== '0.0.0.0' && a.host !== '::';
+/**
+ * Whether we may dial an address a peer told us. Loopback, private, link-local, multicast and
+ * unspecified addresses are refused unless dial_private_addresses (default: our own p2p_address is
+ * such an address, as on a testnet): otherwise any peer could make every relay of the network
+ * connect into its own machine or LAN. Bootstrappers come from the config and are not checked.
+ */
+function isDialable(a: HostPort, allowPrivate: boolean): boolean {
+  if (a.port === 0 || a.host === '0.0.0.0' || a.host === '::') return false;
+  return allowPrivate || !isPrivateAddress(a.host);
 }

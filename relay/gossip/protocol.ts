@@ -1,6 +1,6 @@
 // Gossip's P2P messages, carried as link frames (relay/p2p). Byte layouts: docs/gossip-protocol.md.
 // Every decoder checks every length against what remains and caps every count.
-import { bytesToIp, type HostPort, ipToBytes } from '../../shared/address.ts';
+import { AddressError, bytesToIp, type HostPort, ipToBytes } from '../../shared/address.ts';
 import { LinkViolation } from '../p2p/index.ts';
 
 export const GossipType = { PUSH: 1100, DIGEST: 1101, PEERS_REQUEST: 1102, PEERS: 1103 } as const;
@@ -79,10 +79,22 @@ export interface PeerRecord {
   address: HostPort;
 }
 
+/**
+ * Records whose host is not an IP literal are skipped: a bootstrapper configured by name
+ * ("boot.example.org", "localhost") or an address with a zone ("fe80::1%eth0") has no wire form,
+ * and a throw here would become a violation of the neighbour that asked (Link.dispatch).
+ * At most MAX_PEERS of the encodable records are sent.
+ */
 export function encodePeers(peers: PeerRecord[]): Uint8Array {
-  const parts: Uint8Array[] = [new Uint8Array([Math.min(peers.length, MAX_PEERS)])];
-  for (const p of peers.slice(0, MAX_PEERS)) {
-    const ip = ipToBytes(p.address.host);
+  const ips: { p: PeerRecord; ip: Uint8Array }[] = [];
+  for (const p of peers) {
+    if (ips.length === MAX_PEERS) break;
+    const ip = wireIp(p.address.host);
+    // Port 0 too: decodePeers calls it a violation of the sender.
+    if (ip && p.address.port > 0) ips.push({ p, ip });
+  }
+  const parts: Uint8Array[] = [new Uint8Array([ips.length])];
+  for (const { p, ip } of ips) {
     const rec = new Uint8Array(ID_SIZE + 1 + ip.length + 2);
     rec.set(p.identity, 0);
     rec[ID_SIZE] = ip.length === 4 ? 4 : 6;
@@ -98,6 +110,15 @@ export function encodePeers(peers: PeerRecord[]): Uint8Array {
     off += p.length;
   }
   return out;
+}
+
+function wireIp(host: string): Uint8Array | undefined {
+  try {
+    return ipToBytes(host);
+  } catch (e) {
+    if (e instanceof AddressError) return undefined;
+    throw e;
+  }
 }
 
 export function decodePeers(b: Uint8Array): PeerRecord[] {

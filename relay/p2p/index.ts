@@ -35,6 +35,16 @@ export interface ListenOptions extends LinkOptions {
   address: HostPort;
   /** Sockets held at once, handshaking or open; more are refused at once. Default 256. */
   maxConnections?: number;
+  /**
+   * Sockets one IP address may hold (default 16), of which still handshaking (default 4): one host
+   * cannot take every slot, with or without proofs of work. Loopback is exempt (local testnets) unless
+   * limitLoopback is set (tests).
+   */
+  maxPerAddress?: number;
+  maxHandshakingPerAddress?: number;
+  limitLoopback?: boolean;
+  /** Open inbound links one peer identity may hold (default 2); the oldest goes beyond. */
+  maxPerIdentity?: number;
   /** Called with each link once its handshake succeeded. */
   onLink(link: Link): void;
 }
@@ -60,21 +70,40 @@ export async function listenLinks(opts: ListenOptions): Promise<LinkListener> {
   const cap = opts.maxConnections ?? 256;
   const sockets = new Set<Socket>();
   const open = new Set<Link>();
+  const perAddress = new AddressCounts(opts);
+  const perIdentity = new Map<string, Link[]>();
   const server = createServer({ noDelay: true }, (socket) => {
-    if (sockets.size >= cap) {
-      opts.log.info(
-        `p2p connection from ${socket.remoteAddress}:${socket.remotePort} refused: ${cap} connections`,
-      );
+    const from = socket.remoteAddress ?? '?';
+    const refused = sockets.size >= cap ? `${cap} connections` : perAddress.refuse(from);
+    if (refused) {
+      opts.log.info(`p2p connection from ${from}:${socket.remotePort} refused: ${refused}`);
       socket.destroy();
       return;
     }
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    perAddress.add(from);
+    let handshaken = false;
+    socket.on('close', () => {
+      sockets.delete(socket);
+      perAddress.remove(from, handshaken);
+    });
     const link = new Link(socket, { ...opts, limits, powNonce, listenPort: port, initiator: false });
     link.ready.then(
       () => {
+        handshaken = true;
+        perAddress.handshaken(from);
         open.add(link);
-        link.onClose(() => open.delete(link));
+        const same = [...(perIdentity.get(link.peerId) ?? []), link];
+        perIdentity.set(link.peerId, same);
+        // Both ends ping a link, so a replaced one never idles out: beyond the cap the oldest goes.
+        if (same.length > (opts.maxPerIdentity ?? 2))
+          same[0]!.close('replaced by a newer link from the same peer');
+        link.onClose(() => {
+          open.delete(link);
+          const rest = (perIdentity.get(link.peerId) ?? []).filter((l) => l !== link);
+          if (rest.length > 0) perIdentity.set(link.peerId, rest);
+          else perIdentity.delete(link.peerId);
+        });
         opts.onLink(link);
       },
       () => {},
@@ -103,6 +132,53 @@ export async function listenLinks(opts: ListenOptions): Promise<LinkListener> {
     },
   };
 }
+
+/** Sockets per remote IP address, and how many of them are still handshaking. */
+class AddressCounts {
+  private readonly all = new Map<string, number>();
+  private readonly handshaking = new Map<string, number>();
+  private readonly max: number;
+  private readonly maxHandshaking: number;
+  private readonly loopbackToo: boolean;
+
+  constructor(opts: ListenOptions) {
+    this.max = opts.maxPerAddress ?? 16;
+    this.maxHandshaking = opts.maxHandshakingPerAddress ?? 4;
+    this.loopbackToo = opts.limitLoopback ?? false;
+  }
+
+  /** Why a new socket from `ip` is refused, or undefined. */
+  refuse(ip: string): string | undefined {
+    if (!this.loopbackToo && isLoopback(ip)) return undefined;
+    if ((this.all.get(ip) ?? 0) >= this.max) return `${this.max} connections from that address`;
+    if ((this.handshaking.get(ip) ?? 0) >= this.maxHandshaking)
+      return `${this.maxHandshaking} handshakes from that address`;
+    return undefined;
+  }
+
+  add(ip: string): void {
+    bump(this.all, ip, 1);
+    bump(this.handshaking, ip, 1);
+  }
+
+  handshaken(ip: string): void {
+    bump(this.handshaking, ip, -1);
+  }
+
+  /** A socket closed; `handshaken`: its handshake had finished (already counted off). */
+  remove(ip: string, handshaken: boolean): void {
+    bump(this.all, ip, -1);
+    if (!handshaken) bump(this.handshaking, ip, -1);
+  }
+}
+
+function bump(m: Map<string, number>, key: string, by: number): void {
+  const n = (m.get(key) ?? 0) + by;
+  if (n > 0) m.set(key, n);
+  else m.delete(key);
+}
+
+const isLoopback = (ip: string) => ip.startsWith('127.') || ip === '::1' || ip.startsWith('::ffff:127.');
 
 export interface ConnectOptions extends LinkOptions {
   address: HostPort;

@@ -188,6 +188,37 @@ describe('p2p link', () => {
     await socketClosed(s2);
   });
 
+  it('limits the handshakes and sockets of one address, and frees them when they close', async () => {
+    const srv = await listen({
+      limitLoopback: true,
+      maxHandshakingPerAddress: 2,
+      maxPerAddress: 3,
+      limits: { handshakeTimeoutMs: 5000 },
+    });
+    const port = srv.listener.port;
+    const held = [await rawSocket(port), await rawSocket(port)]; // two silent handshakes
+    await socketClosed(await rawSocket(port)); // a third from the same address is refused
+    await expect(dial(port)).rejects.toThrow();
+    for (const h of held) h.destroy();
+    // Once the relay has seen them go, real links get in again (retry until it has).
+    let l1: Link | undefined;
+    for (const until = Date.now() + 3000; !l1 && Date.now() < until; )
+      l1 = await dial(port).catch(() => undefined);
+    expect(l1?.closed).toBe(false);
+    await dial(port, { hostkey: keys[2]! });
+    await dial(port); // 3 sockets from this address now
+    await socketClosed(await rawSocket(port)); // a fourth is over the per-address cap
+  });
+
+  it('keeps at most two inbound links per peer identity: the oldest goes', async () => {
+    const srv = await listen();
+    const first = await dial(srv.listener.port);
+    const gone = closeOf(first);
+    await dial(srv.listener.port);
+    await dial(srv.listener.port);
+    expect(await gone).toMatch(/replaced by a newer link/);
+  });
+
   it('keeps a quiet link alive with pings past its idle timeout', async () => {
     const srv = await listen({ limits: { idleTimeoutMs: 1500 } });
     const [client, server] = await Promise.all([
