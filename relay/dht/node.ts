@@ -7,7 +7,7 @@ import type { DhtConfig } from './config.ts';
 import { handleRequest } from './handler.ts';
 import { type FoundValue, type LookupResult, lookup, type QueryFn } from './lookup.ts';
 import { StoreFile } from './persist.ts';
-import { PeerPool } from './peers.ts';
+import { LocalError, PeerPool } from './peers.ts';
 import { DhtType, StoreStatus } from './protocol.ts';
 import { type Contact, RoutingTable } from './routing.ts';
 import { type StoredValue, ValueStore } from './storage.ts';
@@ -249,9 +249,11 @@ export class DhtNode {
     throw new Error(`unexpected reply type ${r.type}`);
   };
 
-  /** One request; a failure marks the contact (routing table + a short do-not-retry window). */
+  /** One request; a failure marks the contact (routing table + a short do-not-retry window), unless
+   * it was ours (LocalError: our own cap, a link we closed, shutdown). Keyed by id and address: a
+   * bogus address for a real id (from a NODES reply) must not block requests to the real one. */
   private async request(c: Contact, msg: Parameters<PeerPool['request']>[1]) {
-    const id = hex(c.id);
+    const id = `${hex(c.id)}@${c.host}:${c.port}`;
     const failedAt = this.recentlyFailed.get(id);
     if (failedAt !== undefined && this.now() - failedAt < this.cfg.requestTimeoutMs) {
       throw new Error('contact failed recently');
@@ -259,7 +261,8 @@ export class DhtNode {
     try {
       return await this.pool.request(c, msg);
     } catch (e) {
-      this.routing.failed(c.id);
+      if (e instanceof LocalError) throw e;
+      this.routing.failed(c);
       if (this.recentlyFailed.size >= FAILED_CACHE) this.recentlyFailed.clear();
       this.recentlyFailed.set(id, this.now());
       throw e;

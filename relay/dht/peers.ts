@@ -49,8 +49,14 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+/** A request that failed on our side (our own cap on requests in flight, a link we closed, shutdown):
+ * it says nothing about the contact, so it must not count as the contact's failure. */
+export class LocalError extends Error {}
+
 interface LinkState {
   contact?: Contact;
+  /** We closed this link ourselves (link limit). */
+  closedByUs?: boolean;
   frags: Uint8Array[];
   fragBytes: number;
   lastUsed: number;
@@ -80,6 +86,7 @@ export class PeerPool {
   private readonly dialing = new Map<string, Promise<Link>>();
   private readonly pending = new Map<number, Pending>();
   private nextRid = 1;
+  private stopped = false;
   /** Requests sent, for statistics (messages per lookup). */
   sent = 0;
 
@@ -94,6 +101,7 @@ export class PeerPool {
   }
 
   async start(): Promise<void> {
+    this.stopped = false;
     this.listener = await listenLinks({
       ...this.linkOpts(),
       address: this.opts.address,
@@ -103,9 +111,10 @@ export class PeerPool {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
-      p.reject(new Error('DHT stopping'));
+      p.reject(new LocalError('DHT stopping'));
     }
     this.pending.clear();
     for (const l of this.links.values()) l.close('shutting down');
@@ -122,8 +131,10 @@ export class PeerPool {
 
   /** Send a request to a contact (dialing it, demanding its id) and wait for the matching reply. */
   async request(c: Contact, msg: DhtMessage): Promise<DhtMessage> {
+    if (this.stopped) throw new LocalError('DHT stopped');
     const link = await this.linkTo(c);
-    if (this.pending.size >= MAX_PENDING) throw new Error('too many DHT requests in flight');
+    if (this.stopped) throw new LocalError('DHT stopped');
+    if (this.pending.size >= MAX_PENDING) throw new LocalError('too many DHT requests in flight');
     const rid = this.nextRid;
     this.nextRid = (this.nextRid % 0xffffffff) + 1;
     return new Promise<DhtMessage>((resolve, reject) => {
@@ -157,15 +168,18 @@ export class PeerPool {
       this.state.get(open)!.lastUsed = Date.now();
       return Promise.resolve(open);
     }
-    let p = this.dialing.get(id);
+    // A dial in progress is shared only for the same address: a NODES reply may pair a real id with
+    // a dead address, and a request to the real address must not wait for (and fail with) that dial.
+    const key = `${id}@${formatAddress({ host: c.host, port: c.port })}`;
+    let p = this.dialing.get(key);
     if (!p) {
       p = connectLink({ ...this.linkOpts(), address: { host: c.host, port: c.port }, expectIdentity: c.id })
         .then((link) => {
           this.adopt(link, c);
           return link;
         })
-        .finally(() => this.dialing.delete(id));
-      this.dialing.set(id, p);
+        .finally(() => this.dialing.delete(key));
+      this.dialing.set(key, p);
     }
     return p;
   }
@@ -175,15 +189,16 @@ export class PeerPool {
     const host = dialed?.host ?? remoteIp(link.remote);
     // Only contacts we can put in a NODES reply (an IP and a port) enter the routing table.
     const contact = port && encodableIp(host) ? { id: link.peerIdentity, host, port } : undefined;
-    this.state.set(link, { contact, frags: [], fragBytes: 0, lastUsed: Date.now() });
+    const st: LinkState = { contact, frags: [], fragBytes: 0, lastUsed: Date.now() };
+    this.state.set(link, st);
     // Both ends may dial each other at once: the newest link is used for sending, the other one
     // stays open (replies travel on the link of their request) until it idles out.
     this.links.set(link.peerId, link);
     link.onMessage((type, body) => this.onFrame(link, type, body));
     link.onClose(() => {
       if (this.links.get(link.peerId) === link) this.links.delete(link.peerId);
-      for (const p of [...this.pending.values()])
-        if (p.link === link) this.settle(p.rid, new Error('link closed'));
+      const err = st.closedByUs ? new LocalError('link closed (link limit)') : new Error('link closed');
+      for (const p of [...this.pending.values()]) if (p.link === link) this.settle(p.rid, err);
     });
     this.trim();
   }
@@ -195,7 +210,9 @@ export class PeerPool {
     for (const l of this.links.values()) {
       if (!oldest || this.state.get(l)!.lastUsed < this.state.get(oldest)!.lastUsed) oldest = l;
     }
-    oldest?.close('link limit reached');
+    if (!oldest) return;
+    this.state.get(oldest)!.closedByUs = true;
+    oldest.close('link limit reached');
   }
 
   private onFrame(link: Link, type: number, body: Uint8Array): void {

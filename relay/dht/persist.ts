@@ -1,6 +1,7 @@
 // On-disk form of the value store, so stored data survives a restart. One file, rewritten whole
 // (temp file + fsync + rename, so a crash leaves either the old or the new file, never half of one),
-// debounced (1 s) so a burst of STOREs costs one write. The loader treats the file as hostile input:
+// debounced (1 s) so a burst of STOREs costs one write, and spaced by at least 1 s per MiB of the last
+// write, so a peer's steady trickle of STOREs cannot make us rewrite a big store every second. The loader treats the file as hostile input:
 // every length is bounds-checked and a damaged tail is dropped, never thrown at the caller.
 //
 // Layout: magic "VPDHTv1\n" (8) then records:
@@ -17,6 +18,8 @@ const MAGIC = new TextEncoder().encode('VPDHTv1\n');
 const FIXED = 1 + 32 + 8 + 1 + 32 + 4;
 const MAX_VALUE = 65535;
 const ZERO_ID = new Uint8Array(32);
+/** Rewrites average at most this many bytes per second (a 64 MiB store: one write per ~64 s). */
+const WRITE_BYTES_PER_SEC = 1024 * 1024;
 
 export function encodeValues(values: StoredValue[]): Uint8Array {
   const size = MAGIC.length + values.reduce((n, v) => n + FIXED + v.value.length, 0);
@@ -67,12 +70,16 @@ export class StoreFile {
   readonly path: string;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
+  /** End and size of the last write: the next one waits in proportion to the size. */
+  private lastWriteAt = 0;
+  private lastWriteBytes = 0;
 
   constructor(
     dir: string,
     private readonly snapshot: () => StoredValue[],
     private readonly log: Logger,
     private readonly debounceMs = 1000,
+    private readonly bytesPerSec = WRITE_BYTES_PER_SEC,
   ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.path = join(dir, 'values.bin');
@@ -95,13 +102,16 @@ export class StoreFile {
     }
   }
 
-  /** Schedule a write of the current state. */
+  /** Schedule a write of the current state: after debounceMs, and no sooner than the last write's
+   * size allows (flush() still writes at once, e.g. on shutdown). */
   changed(): void {
     if (this.timer) return;
+    const gap = (this.lastWriteBytes / this.bytesPerSec) * 1000;
+    const wait = Math.max(this.debounceMs, this.lastWriteAt + gap - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.flush();
-    }, this.debounceMs);
+    }, wait);
   }
 
   /** Write now (after any write in flight); resolves when on disk. */
@@ -119,12 +129,15 @@ export class StoreFile {
   private async write(): Promise<void> {
     const tmp = `${this.path}.${process.pid}.tmp`;
     const fh = await open(tmp, 'w', 0o600);
+    const data = encodeValues(this.snapshot());
     try {
-      await fh.writeFile(encodeValues(this.snapshot()));
+      await fh.writeFile(data);
       await fh.sync();
     } finally {
       await fh.close();
     }
     await rename(tmp, this.path);
+    this.lastWriteAt = Date.now();
+    this.lastWriteBytes = data.length;
   }
 }

@@ -36,6 +36,8 @@ export interface RoutingTableOptions {
   onAdded?: (c: Contact) => void;
 }
 
+const sameAddress = (a: Contact, b: Contact) => a.host === b.host && a.port === b.port;
+
 export class RoutingTable {
   private readonly buckets: Bucket[] = Array.from({ length: ID_BITS }, () => ({
     entries: [],
@@ -89,9 +91,10 @@ export class RoutingTable {
     b.lastTouched = this.now();
     const i = b.entries.findIndex((e) => idEquals(e.contact.id, contact.id));
     if (i >= 0) {
-      const [e] = b.entries.splice(i, 1);
+      b.entries.splice(i, 1);
       b.entries.push({ contact, lastSeen: this.now(), fails: 0 });
-      if (e!.contact.port !== contact.port || e!.contact.host !== contact.host) this.opts.onAdded?.(contact);
+      // A known contact with a new address is not a newcomer: no onAdded (hand-over), or a peer
+      // alternating two links with different listen ports would trigger one per message.
       return;
     }
     if (b.entries.length < this.k) {
@@ -103,15 +106,18 @@ export class RoutingTable {
     this.pingLeastRecent(b);
   }
 
-  /** A request to this contact failed (timeout, refused, bad identity). */
-  failed(id: Uint8Array): void {
-    const b = this.buckets[this.bucketIndex(id)]!;
-    const i = b.entries.findIndex((e) => idEquals(e.contact.id, id));
+  /** A request to this contact failed (timeout, refused, bad identity). It counts only if it went to
+   * the address we hold for that id: a NODES reply may name a known id with a bogus address, and
+   * a failed dial there says nothing about the real node. */
+  failed(c: Contact): void {
+    const b = this.buckets[this.bucketIndex(c.id)]!;
+    const i = b.entries.findIndex((e) => idEquals(e.contact.id, c.id));
     if (i < 0) {
-      b.replacements = b.replacements.filter((c) => !idEquals(c.id, id));
+      b.replacements = b.replacements.filter((r) => !(idEquals(r.id, c.id) && sameAddress(r, c)));
       return;
     }
     const e = b.entries[i]!;
+    if (!sameAddress(e.contact, c)) return;
     e.fails++;
     if (e.fails >= this.maxFails || b.replacements.length > 0) this.evict(b, i);
   }

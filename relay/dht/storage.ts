@@ -19,7 +19,7 @@ export interface StoredValue {
 }
 
 export interface StoreLimits {
-  /** Max bytes (key + value) one remote peer may have stored here. */
+  /** Max bytes (key + value + ENTRY_OVERHEAD per entry) one remote peer may have stored here. */
   perPeerBytes: number;
   /** Max bytes over all values. */
   totalBytes: number;
@@ -30,6 +30,11 @@ export interface StoreLimits {
 export type PutOutcome = 'stored' | 'quota' | 'full';
 
 const cost = (v: { key: Uint8Array; value: Uint8Array }) => v.key.length + v.value.length;
+/** Charged per entry against the per-peer quota on top of its bytes (what an entry costs us beyond
+ * them), so a peer's entries are bounded too: 1-byte values would otherwise let one peer hold
+ * quota/33 entries, and a handful of identities fill max_entries. */
+export const ENTRY_OVERHEAD = 128;
+const quotaCost = (v: { key: Uint8Array; value: Uint8Array }) => cost(v) + ENTRY_OVERHEAD;
 
 export class ValueStore {
   private readonly map = new Map<string, StoredValue>();
@@ -72,15 +77,15 @@ export class ValueStore {
       return 'stored';
     }
     const oldCost = old ? cost(old) : 0;
-    const oldPeer = old && old.from === v.from ? oldCost : 0;
-    if (v.from !== '' && (this.perPeer.get(v.from) ?? 0) - oldPeer + cost(v) > this.limits.perPeerBytes)
+    const oldPeer = old && old.from === v.from ? quotaCost(old) : 0;
+    if (v.from !== '' && (this.perPeer.get(v.from) ?? 0) - oldPeer + quotaCost(v) > this.limits.perPeerBytes)
       return 'quota';
     if (this.total - oldCost + cost(v) > this.limits.totalBytes) return 'full';
     if (!old && this.map.size >= this.limits.maxEntries) return 'full';
     if (old) this.remove(hex);
     this.map.set(hex, v);
     this.total += cost(v);
-    if (v.from !== '') this.perPeer.set(v.from, (this.perPeer.get(v.from) ?? 0) + cost(v));
+    if (v.from !== '') this.perPeer.set(v.from, (this.perPeer.get(v.from) ?? 0) + quotaCost(v));
     this.onChange();
     return 'stored';
   }
@@ -104,6 +109,7 @@ export class ValueStore {
     return [...this.map.values()].filter((v) => v.expiresAt > t);
   }
 
+  /** Quota a peer uses here: its bytes plus ENTRY_OVERHEAD per entry. */
   bytesFrom(peer: string): number {
     return this.perPeer.get(peer) ?? 0;
   }
@@ -114,7 +120,7 @@ export class ValueStore {
     this.map.delete(hex);
     this.total -= cost(v);
     if (v.from !== '') {
-      const left = (this.perPeer.get(v.from) ?? 0) - cost(v);
+      const left = (this.perPeer.get(v.from) ?? 0) - quotaCost(v);
       if (left > 0) this.perPeer.set(v.from, left);
       else this.perPeer.delete(v.from);
     }

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DhtNode } from './node.ts';
 import type { Contact } from './routing.ts';
+import type { StoredValue } from './storage.ts';
 import { compareDistance, idEquals, randomIdInBucket } from './xor.ts';
 
 const TICK_MS = 1000;
@@ -14,6 +15,9 @@ const HANDOVER_RANK = 2;
 const REFRESH_PER_TICK = 2;
 const HANDOVER_DELAY_MS = 50;
 const MAX_HANDOVER_VALUES = 2000;
+/** Hand-over STOREs in flight at once: a batch can hold thousands, and all at once would fill the
+ * pool's cap on requests in flight (then every other request fails). */
+const HANDOVER_STORES = 8;
 const MIN_REJOIN_MS = 2000;
 const MAX_REJOIN_MS = 60_000;
 
@@ -22,6 +26,7 @@ export class Upkeep {
   private readonly joinedQueue: Contact[] = [];
   private busy = false;
   private handoverTimer: NodeJS.Timeout | undefined;
+  private handing: Promise<void> | undefined;
   private joinBackoff = MIN_REJOIN_MS;
   private nextJoin = 0;
 
@@ -42,7 +47,10 @@ export class Upkeep {
   /** A contact entered the routing table. */
   joined(c: Contact): void {
     if (!this.timer) return; // during start-up the self-lookup meets everyone: nothing stored to hand over yet
-    if (this.joinedQueue.length < MAX_JOINED) this.joinedQueue.push(c);
+    // Once per id: a queued copy per sighting would multiply the hand-over STOREs.
+    const i = this.joinedQueue.findIndex((q) => idEquals(q.id, c.id));
+    if (i >= 0) this.joinedQueue[i] = c;
+    else if (this.joinedQueue.length < MAX_JOINED) this.joinedQueue.push(c);
     // Hand over soon (batched), not only on the next tick: a joiner should not wait for data.
     this.handoverTimer ??= setTimeout(() => {
       this.handoverTimer = undefined;
@@ -78,22 +86,39 @@ export class Upkeep {
     await Promise.all(due.map((v) => n.replicate(v, v.replication).catch(() => 0)));
   }
 
-  private async handover(): Promise<void> {
+  /** One hand-over run at a time (joiners queued meanwhile wait for the next batch), so at most
+   * HANDOVER_STORES hand-over STOREs are in flight in all. */
+  private handover(): Promise<void> {
+    this.handing ??= this.handOverQueued().finally(() => {
+      this.handing = undefined;
+    });
+    return this.handing;
+  }
+
+  private async handOverQueued(): Promise<void> {
     const n = this.node;
-    const joiners = this.joinedQueue.splice(0);
-    if (joiners.length === 0) return;
-    const jobs: Promise<boolean>[] = [];
-    // Bounded work per batch: each value costs a scan of the routing table.
-    for (const v of n.store.values().slice(0, MAX_HANDOVER_VALUES)) {
-      const known = n.routing.closest(v.key, n.cfg.k + joiners.length + 1);
-      for (const j of joiners) {
-        const others = known.filter((c) => !idEquals(c.id, j.id));
-        const inK = others.length < n.cfg.k || compareDistance(v.key, j.id, others[n.cfg.k - 1]!.id) < 0;
-        const selfRank = others.filter((c) => compareDistance(v.key, c.id, n.id) < 0).length;
-        if (inK && selfRank < HANDOVER_RANK) jobs.push(n.storeAt(j, v));
+    while (this.timer && this.joinedQueue.length > 0) {
+      const joiners = this.joinedQueue.splice(0);
+      const jobs: [Contact, StoredValue][] = [];
+      // Bounded work per batch: each value costs a scan of the routing table.
+      for (const v of n.store.values().slice(0, MAX_HANDOVER_VALUES)) {
+        const known = n.routing.closest(v.key, n.cfg.k + joiners.length + 1);
+        for (const j of joiners) {
+          const others = known.filter((c) => !idEquals(c.id, j.id));
+          const inK = others.length < n.cfg.k || compareDistance(v.key, j.id, others[n.cfg.k - 1]!.id) < 0;
+          const selfRank = others.filter((c) => compareDistance(v.key, c.id, n.id) < 0).length;
+          if (inK && selfRank < HANDOVER_RANK) jobs.push([j, v]);
+        }
       }
+      let next = 0;
+      const worker = async () => {
+        while (this.timer && next < jobs.length) {
+          const [j, v] = jobs[next++]!;
+          await n.storeAt(j, v);
+        }
+      };
+      await Promise.all(Array.from({ length: HANDOVER_STORES }, worker));
     }
-    await Promise.all(jobs);
   }
 
   private async refresh(): Promise<void> {

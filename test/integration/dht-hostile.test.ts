@@ -20,7 +20,7 @@ beforeAll(async () => {
   net = await startTestnet({
     relays: 2,
     only: ['dht'],
-    set: { 'dht.pow_bits': '4', 'dht.quota': '2000', 'dht.get_timeout': '3000' },
+    set: { 'dht.pow_bits': '4', 'dht.quota': '2300', 'dht.get_timeout': '3000' },
     log: createLogger('testnet', 'error'),
   });
 });
@@ -74,6 +74,7 @@ describe('DHT against a hostile peer', () => {
         key: new Uint8Array(randomBytes(32)),
         value: new Uint8Array(900),
       });
+    // quota 2300: each entry is charged key + value + 128 bytes overhead (1060)
     expect(await store(1)).toMatchObject({ status: StoreStatus.STORED });
     expect(await store(2)).toMatchObject({ status: StoreStatus.STORED });
     expect(await store(3)).toMatchObject({ status: StoreStatus.QUOTA });

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../relay/log.ts';
 import { decodeValues, encodeValues, StoreFile } from '../../relay/dht/persist.ts';
-import { type StoredValue, ValueStore } from '../../relay/dht/storage.ts';
+import { ENTRY_OVERHEAD, type StoredValue, ValueStore } from '../../relay/dht/storage.ts';
 
 const key = () => new Uint8Array(randomBytes(32));
 const peer = 'ab'.repeat(32);
@@ -38,22 +38,36 @@ describe('value store', () => {
   });
 
   it('enforces the per-peer quota, the total cap and the entry cap', () => {
-    const s = new ValueStore({ perPeerBytes: 100, totalBytes: 170, maxEntries: 3 }, () => 0);
+    const s = new ValueStore({ perPeerBytes: 100 + ENTRY_OVERHEAD, totalBytes: 170, maxEntries: 3 }, () => 0);
     expect(s.put(sv({ value: new Uint8Array(60) }))).toBe('stored'); // 92 bytes with key
     expect(s.put(sv({ value: new Uint8Array(60) }))).toBe('quota');
     expect(s.put(sv({ from: 'cd'.repeat(32), value: new Uint8Array(60) }))).toBe('full');
     expect(s.put(sv({ from: 'cd'.repeat(32), value: new Uint8Array(10) }))).toBe('stored');
     expect(s.put(sv({ from: '', value: new Uint8Array(1) }))).toBe('stored');
     expect(s.put(sv({ from: '', value: new Uint8Array(1) }))).toBe('full'); // 4th entry
-    expect(s.bytesFrom(peer)).toBe(92);
+    expect(s.bytesFrom(peer)).toBe(92 + ENTRY_OVERHEAD);
+  });
+
+  it('charges a per-entry overhead, so tiny values cannot give one peer endless entries', () => {
+    const quota = 1024 * 1024;
+    const s = new ValueStore({ perPeerBytes: quota, totalBytes: 1e9, maxEntries: 1e6 }, () => 0);
+    let n = 0;
+    while (s.put(sv({ value: Uint8Array.of(1) })) === 'stored') n++;
+    expect(n).toBe(Math.floor(quota / (33 + ENTRY_OVERHEAD))); // was quota / 33 = 31775
+    expect(s.bytesFrom(peer)).toBe(n * (33 + ENTRY_OVERHEAD));
+    s.put(sv({ from: '', key: key(), value: Uint8Array.of(1) })); // our own: no quota
+    expect(s.bytesFrom('')).toBe(0);
   });
 
   it('replacing a value re-accounts its bytes; replicas never replace our own value', () => {
-    const s = new ValueStore({ perPeerBytes: 100, totalBytes: 1e6, maxEntries: 10 }, () => 0);
+    const s = new ValueStore(
+      { perPeerBytes: 100 + ENTRY_OVERHEAD, totalBytes: 1e6, maxEntries: 10 },
+      () => 0,
+    );
     const k = key();
     expect(s.put(sv({ key: k, value: new Uint8Array(60) }))).toBe('stored');
     expect(s.put(sv({ key: k, value: new Uint8Array(60) }))).toBe('stored');
-    expect(s.bytesFrom(peer)).toBe(92);
+    expect(s.bytesFrom(peer)).toBe(92 + ENTRY_OVERHEAD);
     const own = key();
     s.put(sv({ key: own, from: '', published: true, value: Uint8Array.of(9) }));
     s.put(sv({ key: own, value: Uint8Array.of(6) }));
@@ -106,5 +120,37 @@ describe('store file', () => {
     writeFileSync(f.path, 'garbage');
     expect(await g.load()).toEqual([]);
     expect(readFileSync(f.path, 'utf8')).toBe('garbage');
+  });
+
+  it('spaces rewrites by the store size; flush (shutdown) still writes at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dht-store-'));
+    const values = Array.from({ length: 10 }, () => sv({ value: new Uint8Array(100) })); // ~1.8 kB
+    const writes: number[] = [];
+    let wrote: () => void = () => {};
+    const snapshot = () => {
+      writes.push(Date.now());
+      wrote();
+      return values;
+    };
+    const nextWrite = () =>
+      new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('no write within 5 s')), 5000);
+        wrote = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    // Debounce 10 ms, at most 2000 bytes/s: ~0.9 s between writes of this store.
+    const f = new StoreFile(dir, snapshot, log, 10, 2000);
+    let w = nextWrite();
+    f.changed();
+    await w;
+    await f.flush(); // on disk (and a second, immediate write: flush is never delayed)
+    expect(writes).toHaveLength(2);
+    const flushedAt = Date.now();
+    w = nextWrite();
+    f.changed();
+    await w;
+    expect(writes[2]! - flushedAt).toBeGreaterThanOrEqual(700); // the old code wrote after 10 ms
   });
 });

@@ -111,10 +111,32 @@ describe('routing table', () => {
     const rt = new RoutingTable(self, { k: 20, ping: async () => true, maxFails: 2 });
     const c = contact(id());
     rt.seen(c);
-    rt.failed(c.id);
+    rt.failed(c);
     expect(rt.has(c.id)).toBe(true);
-    rt.failed(c.id);
+    rt.failed(c);
     expect(rt.has(c.id)).toBe(false);
+  });
+
+  it('counts a failure only at the address it holds for that id', () => {
+    const rt = new RoutingTable(self, { k: 20, ping: async () => true, maxFails: 2 });
+    const c = contact(id(), 1000);
+    rt.seen(c);
+    // A NODES reply named c's id with a bogus port: dials there fail, c stays.
+    for (let i = 0; i < 5; i++) rt.failed(contact(c.id, 6666));
+    expect(rt.has(c.id)).toBe(true);
+    rt.failed(contact(c.id, 1000));
+    rt.failed(contact(c.id, 1000));
+    expect(rt.has(c.id)).toBe(false);
+  });
+
+  it('a known contact seen at a new address is updated, not announced as added again', () => {
+    const added: Contact[] = [];
+    const rt = new RoutingTable(self, { k: 20, ping: async () => true, onAdded: (c) => added.push(c) });
+    const c = contact(id(), 1000);
+    rt.seen(c);
+    for (let i = 0; i < 10; i++) rt.seen(contact(c.id, 2000 + (i % 2)));
+    expect(added).toHaveLength(1);
+    expect(rt.get(c.id)?.port).toBe(2001);
   });
 
   it('bounds every bucket to k and reports buckets to refresh', () => {
