@@ -102,11 +102,15 @@ export class Ingress {
     const start = performance.now();
     let now = start;
     while (this.size > 0 && now - start <= this.budgetMs) {
-      for (const [source, q] of this.queues) {
-        this.runOldest(source, q, now - this.maxAgeMs);
-        now = performance.now();
-        if (now - start > this.budgetMs) break;
+      // The source at the front does one item and goes to the back: turns carry on across loop
+      // turns (restarting from the first source each turn would starve the others when items are slow).
+      const [source, q] = this.queues.entries().next().value!;
+      this.runOldest(source, q, now - this.maxAgeMs);
+      if (q.size > 0 && this.queues.get(source) === q) {
+        this.queues.delete(source);
+        this.queues.set(source, q);
       }
+      now = performance.now();
     }
     if (this.size > 0) {
       this.scheduled = true;

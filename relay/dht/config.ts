@@ -1,6 +1,7 @@
 // [dht] section -> typed options with documented defaults (docs/dht-protocol.md, "Configuration").
 import type { HostPort } from '../../shared/address.ts';
 import type { ConfigSection } from '../config.ts';
+import { listensPrivately } from '../private-address.ts';
 import { MAX_CONTACTS } from './protocol.ts';
 
 export interface DhtConfig {
@@ -26,6 +27,8 @@ export interface DhtConfig {
   maxLookups: number;
   misbehave: 'none' | 'liar';
   colluders: Set<string>;
+  /** Use contacts at loopback/private addresses from NODES replies (default: when p2p_address is private). */
+  dialPrivateAddresses: boolean;
   /** An info status line this often (relay/status.ts); 0: never. */
   statusSeconds: number;
 }
@@ -35,6 +38,7 @@ export function readDhtConfig(s: ConfigSection): DhtConfig {
   return {
     apiAddress: s.address('api_address'),
     p2pAddress: s.address('p2p_address'),
+    dialPrivateAddresses: s.bool('dial_private_addresses', listensPrivately(s.address('p2p_address').host)),
     bootstrappers: s.addressList('bootstrapper'),
     k,
     alpha: s.int('alpha', 3, 1, 16),

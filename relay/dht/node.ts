@@ -7,6 +7,7 @@ import type { DhtConfig } from './config.ts';
 import { handleRequest } from './handler.ts';
 import { type FoundValue, type LookupResult, lookup, type QueryFn } from './lookup.ts';
 import { StoreFile } from './persist.ts';
+import { isPrivateAddress } from '../private-address.ts';
 import { LocalError, PeerPool } from './peers.ts';
 import { DhtType, StoreStatus } from './protocol.ts';
 import { type Contact, RoutingTable } from './routing.ts';
@@ -245,7 +246,11 @@ export class DhtNode {
     const type = wantValue ? DhtType.FIND_VALUE : DhtType.FIND_NODE;
     const r = await this.request(c, { type, rid: 0, target });
     if (r.type === DhtType.VALUE) return { nodes: [], value: { value: r.value, ttl: r.ttl } };
-    if (r.type === DhtType.NODES) return { nodes: r.nodes };
+    // A relay on a public address does not dial into private networks because a peer said so.
+    if (r.type === DhtType.NODES)
+      return {
+        nodes: this.cfg.dialPrivateAddresses ? r.nodes : r.nodes.filter((n) => !isPrivateAddress(n.host)),
+      };
     throw new Error(`unexpected reply type ${r.type}`);
   };
 

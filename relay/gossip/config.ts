@@ -1,7 +1,7 @@
 // [gossip] section -> typed options with the documented defaults (docs/gossip-protocol.md).
 import type { HostPort } from '../../shared/address.ts';
 import type { ConfigSection } from '../config.ts';
-import { isPrivateAddress } from '../onion/extend.ts';
+import { listensPrivately } from '../private-address.ts';
 
 export interface GossipConfig {
   apiAddress: HostPort;
@@ -67,18 +67,7 @@ export function readGossipConfig(s: ConfigSection): GossipConfig {
     idleTimeoutMs: s.int('idle_timeout_ms', d.idle_timeout_ms, 100, 86400_000),
     rateMsgs: s.int('rate_msgs', d.rate_msgs, 1, 1_000_000),
     rateBytes: s.int('rate_bytes', d.rate_bytes, 65536, 1 << 30),
-    dialPrivateAddresses: s.bool('dial_private_addresses', ownAddressIsPrivate(p2pAddress.host)),
+    dialPrivateAddresses: s.bool('dial_private_addresses', listensPrivately(p2pAddress.host)),
     statusSeconds: s.int('status_seconds', d.status_seconds, 0, 86400),
   };
-}
-
-/**
- * A relay listening on a loopback or private address (testnet, LAN) dials peers on such addresses;
- * one bound to the wildcard (0.0.0.0, ::) or a public address does not: the wildcard says nothing
- * about where the relay is reachable, and it is the documented production setting.
- */
-function ownAddressIsPrivate(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (host === '0.0.0.0' || host === '::') return false;
-  return isPrivateAddress(host);
 }

@@ -13,7 +13,7 @@ import {
   LinkViolation,
   listenLinks,
 } from '../p2p/index.ts';
-import { isPrivateAddress } from '../onion/extend.ts';
+import { isPrivateAddress } from '../private-address.ts';
 import { AddressBook, type BookEntry, shuffle } from './book.ts';
 import type { GossipConfig } from './config.ts';
 import { decodePeers, encodePeers, GossipType, MAX_PEERS, type PeerRecord } from './protocol.ts';

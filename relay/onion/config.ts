@@ -2,7 +2,7 @@
 import type { HostPort } from '../../shared/address.ts';
 import type { RelayConfig } from '../config.ts';
 import { ConfigError } from '../config.ts';
-import { isPrivateAddress } from './extend.ts';
+import { listensPrivately } from '../private-address.ts';
 import { CREDIT_EVERY, DEFAULT_WINDOW, MAX_WINDOW } from './link.ts';
 
 export interface OnionConfig {
@@ -69,7 +69,7 @@ export function readOnionConfig(config: RelayConfig): OnionConfig {
     linkWindowCells: s.int('link_window_cells', DEFAULT_WINDOW, 2 * CREDIT_EVERY, MAX_WINDOW),
     inputQueueMs: s.int('input_queue_ms', 100, 1, 60_000),
     reassemblyBytes: s.int('reassembly_bytes', 32 * 1024 * 1024, 1024 * 1024, 1 << 30),
-    extendPrivateAddresses: s.bool('extend_private_addresses', isPrivateAddress(hostname)),
+    extendPrivateAddresses: s.bool('extend_private_addresses', listensPrivately(hostname)),
     onionKeyRotationSeconds: s.int('onion_key_rotation_seconds', 86400, 60, 30 * 86400),
     statusSeconds: s.int('status_seconds', 60, 0, 86400),
   };

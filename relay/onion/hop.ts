@@ -5,7 +5,8 @@
 import type { Logger } from '../log.ts';
 import { CellCmd, CMD_OFFSET, cellCircId, newCell, PAYLOAD_OFFSET, RelayCmd, setCircId } from './cell.ts';
 import { concat } from './crypto.ts';
-import { decodeExtend, isPrivateAddress } from './extend.ts';
+import { isPrivateAddress } from '../private-address.ts';
+import { decodeExtend } from './extend.ts';
 import { hopBackward, hopForward, type HopLayer, hopOriginate } from './layers.ts';
 import type { Link } from './link.ts';
 import type { LinkManager } from './links.ts';

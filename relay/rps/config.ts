@@ -2,6 +2,7 @@
 // from the other sections: the P2P ports it advertises and the Gossip/NSE API addresses.
 import { isIPv6 } from '../../shared/address.ts';
 import type { HostPort } from '../../shared/address.ts';
+import { listensPrivately } from '../private-address.ts';
 import type { PortMapEntry } from '../../shared/wire/types.ts';
 import { ModuleId } from '../../shared/wire/types.ts';
 import type { RelayConfig } from '../config.ts';
@@ -16,6 +17,8 @@ export interface RpsOptions {
   /** Store file, or undefined for no persistence. */
   store: string | undefined;
   advertiseIp: string;
+  /** Accept records with loopback/private addresses (default: when we advertise such an address). */
+  dialPrivateAddresses: boolean;
   portmap: PortMapEntry[];
   /** Gossip P2P port: the RPS PEER "port" field of our record. */
   mainPort: number;
@@ -105,6 +108,7 @@ export function readRpsOptions(config: RelayConfig): RpsOptions {
     p2pAddress,
     store: s.has('store') ? s.path('store') : undefined,
     advertiseIp,
+    dialPrivateAddresses: s.bool('dial_private_addresses', listensPrivately(advertiseIp)),
     portmap,
     mainPort: portmap.find((e) => e.module === ModuleId.GOSSIP)?.port ?? p2pAddress.port,
     gossipApi: gossip?.has('api_address') ? gossip.address('api_address') : undefined,

@@ -4,6 +4,7 @@
 import { randomInt } from 'node:crypto';
 import { toHex } from '../../shared/identity.ts';
 import { type Hostkey, identityOfDer } from '../hostkey.ts';
+import { isPrivateAddress } from '../private-address.ts';
 import type { Logger } from '../log.ts';
 import { Brahms } from './brahms.ts';
 import { RPS_MODULE_ID, type RpsOptions, sizesFor } from './config.ts';
@@ -105,6 +106,10 @@ export class RpsNode {
       if (rec.time < now - this.opts.recordMaxAgeMs) throw new RecordError('record is too old');
     }
     if (portOf(rec, RPS_MODULE_ID) === undefined) throw new RecordError('record has no RPS P2P port (540)');
+    // A peer's record names its own address; on a public relay a private one would make us (and
+    // everyone we hand it to) dial into our own networks.
+    if (!this.opts.dialPrivateAddresses && isPrivateAddress(rec.address))
+      throw new RecordError('record address is loopback or private');
     // An authenticated push is the peer itself, alive right now.
     const added = this.peers.add(rec, this.now(), source === 'push' ? this.now() : 0);
     if (added === 'new') {

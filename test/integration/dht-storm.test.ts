@@ -37,6 +37,7 @@ async function startNode(hostkey: Hostkey, o: Partial<DhtConfig> = {}): Promise<
   const cfg: DhtConfig = {
     apiAddress: { host: LOOPBACK, port: 0 },
     p2pAddress: { host: LOOPBACK, port: 0 },
+    dialPrivateAddresses: true,
     bootstrappers: [],
     k: 20,
     alpha: 3,
@@ -221,5 +222,23 @@ describe('DHT under a request storm', () => {
     expect(a.routing.has(h.id)).toBe(true); // old code: evicted after two failures
     expect(a.routing.get(h.id)?.port).toBe(real.port);
     expect(await a.ping(real)).toBe(true); // old code: "contact failed recently"
+  });
+});
+
+describe('DHT addresses from NODES replies', () => {
+  it('a node on a public address does not take private addresses from NODES replies', async () => {
+    const [ka, kb, kc] = await keys(3);
+    const c = await startNode(kc!);
+    const b = await startNode(kb!);
+    expect(await b.ping(contactOf(c))).toBe(true); // b knows c, at 127.0.0.1
+    for (const dialPrivateAddresses of [false, true]) {
+      const a = await startNode(ka!, { dialPrivateAddresses });
+      expect(await a.ping(contactOf(b))).toBe(true); // a's own contact: always used
+      const found = await a.findNodes(c.id, 20);
+      const learnt = found.closest.some((x) => Buffer.from(x.id).equals(Buffer.from(c.id)));
+      expect(learnt, `dial_private_addresses = ${dialPrivateAddresses}`).toBe(dialPrivateAddresses);
+      expect(a.routing.has(c.id)).toBe(dialPrivateAddresses);
+      await a.stop();
+    }
   });
 });

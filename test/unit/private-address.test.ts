@@ -1,6 +1,7 @@
-// Which EXTEND targets a relay on a public address refuses: its own machine and private networks.
+// Which addresses a relay on a public address refuses to dial when peers name them: its own machine
+// and private networks (onion EXTEND, gossip PEERS, DHT NODES).
 import { describe, expect, it } from 'vitest';
-import { isPrivateAddress } from '../../relay/onion/extend.ts';
+import { isPrivateAddress, listensPrivately } from '../../relay/private-address.ts';
 
 describe('isPrivateAddress', () => {
   it('knows loopback, private, link-local, shared, multicast and unspecified addresses', () => {
@@ -37,5 +38,11 @@ describe('isPrivateAddress', () => {
       'relay.example.org',
     ])
       expect(isPrivateAddress(h), h).toBe(false);
+  });
+
+  it('tells which listening addresses dial private ones', () => {
+    for (const h of ['127.0.0.1', 'localhost', '10.0.0.5', '::1']) expect(listensPrivately(h), h).toBe(true);
+    for (const h of ['0.0.0.0', '::', '203.0.113.7', '2001:db8::1'])
+      expect(listensPrivately(h), h).toBe(false);
   });
 });
