@@ -55,15 +55,25 @@ export interface Testnet {
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * Ports that are free now, drawn below Linux's ephemeral range (32768+) so that outgoing connections
- * of other processes cannot take them between this check and the relay's bind.
+ * Where ports are drawn: below Linux's ephemeral range (32768+), so that outgoing connections of other
+ * processes cannot take them between our check and the relay's bind. Test workers running at once
+ * (vitest sets VITEST_POOL_ID) each draw from their own slice: a port checked free by one worker can
+ * stay unbound for seconds (modules started after the testnet), and another worker took it meanwhile.
  */
+function portRange(): { low: number; size: number } {
+  const pool = Number(process.env.VITEST_POOL_ID ?? 0);
+  if (!Number.isInteger(pool) || pool < 1) return { low: 12000, size: 20000 };
+  return { low: 12000 + ((pool - 1) % 4) * 5000, size: 5000 };
+}
+
+/** Ports that are free now (see portRange). */
 async function freePorts(n: number): Promise<number[]> {
   const held: import('node:net').Server[] = [];
   const ports = new Set<number>();
+  const { low, size } = portRange();
   for (let tries = 0; ports.size < n; tries++) {
     if (tries > n * 20) throw new Error(`could not find ${n} free ports`);
-    const port = 12000 + Math.floor(Math.random() * 20000);
+    const port = low + Math.floor(Math.random() * size);
     if (ports.has(port)) continue;
     const server = createServer();
     const ok = await new Promise<boolean>((res) => {
