@@ -87,12 +87,7 @@ export class BridgeSession {
   }
 
   private toBrowser(m: ApiMessage): void {
-    if (this.closed) return;
-    if (this.ws.bufferedAmount > MAX_WS_QUEUED) {
-      this.close(1008, `browser not reading: ${this.ws.bufferedAmount} bytes queued`);
-      return;
-    }
-    this.ws.send(encodeMessage(m), { binary: true });
+    this.send(encodeMessage(m), true);
   }
 
   private onFrame(data: Buffer, isBinary: boolean): void {
@@ -178,18 +173,22 @@ export class BridgeSession {
     );
   }
 
-  /**
-   * Every text reply goes through here. A page that sends pings (each pong echoes an id of up to
-   * ~4 KB) or sign requests but never reads would otherwise grow the WebSocket's queue without
-   * bound: past MAX_WS_QUEUED it is closed, as toBrowser does for API messages.
-   */
   private sendJson(obj: unknown): void {
+    this.send(JSON.stringify(obj), false);
+  }
+
+  /**
+   * Everything to the browser goes through here: API messages, and text replies (a pong echoes an id
+   * of up to ~4 KB). A page that stops reading would grow the WebSocket's queue without bound: past
+   * MAX_WS_QUEUED it is closed.
+   */
+  private send(data: Uint8Array | string, binary: boolean): void {
     if (this.closed) return;
     if (this.ws.bufferedAmount > MAX_WS_QUEUED) {
       this.close(1008, `browser not reading: ${this.ws.bufferedAmount} bytes queued`);
       return;
     }
-    this.ws.send(JSON.stringify(obj));
+    this.ws.send(data, { binary });
   }
 }
 

@@ -190,7 +190,7 @@ function checkKey(hostkey: Uint8Array, opts: VerifyOptions): KeyObject {
     throw new RecordError(`hostkey: ${(e as Error).message}`);
   }
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-  if (key.asymmetricKeyType !== 'rsa' || bits < opts.minKeyBits) {
+  if (bits < opts.minKeyBits) {
     throw new RecordError(
       `hostkey is ${key.asymmetricKeyType} ${bits} bits (need RSA >= ${opts.minKeyBits})`,
     );
