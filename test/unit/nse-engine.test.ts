@@ -216,7 +216,9 @@ async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
 describe('NSE after a stall', () => {
   it('replays a slot the stall held back (best claims still go first); drops it if it cannot', async () => {
     const R = 4000;
-    // Both engines see the clock 300 ms ahead once started: their slots fire 300 ms late, a stall.
+    // Both engines see the clock 1500 ms ahead once started: their slots fire late, a stall. 1500 of
+    // the 2000 ms send window, so that the first slot is late by more than the 250 ms allowed
+    // wherever in the window its proximity puts it (300 ms covered only slots in the first 50 ms).
     let offset = 0; // set just before the start, when the proofs of work are done
     const now = () => Date.now() + offset;
     const params: NseParams = { ...P, roundMs: R, skewMs: 500 };
@@ -247,7 +249,7 @@ describe('NSE after a stall', () => {
     offset = Math.ceil(Date.now() / R) * R - Date.now() + 1; // start 1 ms into a round
     replaying.start();
     dropping.start();
-    offset += 300;
+    offset += 1500;
     const stalledRound = Math.floor(now() / R) * R;
     // Under load a replay can miss the stalled round's window too; then the claim comes a round later.
     await waitFor(() => replaying.claimsSent >= 1 && lines.some((m) => m.includes('late, dropped')), 3 * R);
