@@ -59,11 +59,20 @@ const REPO = fileURLToPath(new URL('..', import.meta.url));
  * processes cannot take them between our check and the relay's bind. Test workers running at once
  * (vitest sets VITEST_POOL_ID) each draw from their own slice: a port checked free by one worker can
  * stay unbound for seconds (modules started after the testnet), and another worker took it meanwhile.
+ * VOIDPHONE_PORT_RANGE=low-high moves the whole range (several checkouts testing on one machine).
  */
 function portRange(): { low: number; size: number } {
+  const override = /^(\d+)-(\d+)$/.exec(process.env.VOIDPHONE_PORT_RANGE ?? '');
+  if (override) return slice(Number(override[1]), Number(override[2]) - Number(override[1]));
+  return slice(12000, 20000);
+}
+
+/** Several test workers at once (VITEST_POOL_ID) each take a quarter of the range. */
+function slice(low: number, size: number): { low: number; size: number } {
   const pool = Number(process.env.VITEST_POOL_ID ?? 0);
-  if (!Number.isInteger(pool) || pool < 1) return { low: 12000, size: 20000 };
-  return { low: 12000 + ((pool - 1) % 4) * 5000, size: 5000 };
+  if (!Number.isInteger(pool) || pool < 1) return { low, size };
+  const quarter = Math.floor(size / 4);
+  return { low: low + ((pool - 1) % 4) * quarter, size: quarter };
 }
 
 /** Ports that are free now (see portRange). */
