@@ -24,7 +24,24 @@ export interface IngressOptions {
   onDrop?: () => void;
   /** An item that threw (a bug: items handle their own errors); the queue goes on. */
   onError?: (e: unknown) => void;
+  /** How long the relay counts as short of CPU after the last sign of it (default SHORT_HOLD_MS). */
+  shortHoldMs?: number;
+  /** Share of a core this queue's work may use over a window before it is short (default SHORT_CPU). */
+  shortCpu?: number;
+  /** That window (default SHORT_WINDOW_MS). */
+  shortWindowMs?: number;
 }
+
+/**
+ * A relay is short of CPU when handling its input (cells and API messages, not counting link crypto
+ * and syscalls, which come on top) took more than SHORT_CPU of a core over SHORT_WINDOW_MS, and stays so
+ * for SHORT_HOLD_MS: long enough that the circuits it refuses meanwhile go elsewhere. CPU time, not wall
+ * time: a relay preempted by other processes, or sharing its process with other relays (testnets),
+ * is not short for that. Shedding stale cells (maxAgeMs) comes later, when refusing was not enough.
+ */
+export const SHORT_CPU = 0.5;
+export const SHORT_WINDOW_MS = 1000;
+export const SHORT_HOLD_MS = 2000;
 
 /** One source's items in arrival order (arrays with a moving head: shift() is O(n)). */
 class SourceQueue {
@@ -64,6 +81,16 @@ export class Ingress {
   dropped = 0;
   /** Items waiting, over all sources. */
   size = 0;
+  /** Times the queue was found short of CPU (episodes). */
+  shortEvents = 0;
+  private shortAt = Number.NEGATIVE_INFINITY;
+  private readonly shortHoldMs: number;
+  /** Share of a core (see SHORT_CPU); tests lower it to make a relay short with little work. */
+  shortCpu: number;
+  private readonly shortWindowMs: number;
+  /** CPU microseconds of drains since windowStart. */
+  private cpuUs = 0;
+  private windowStart = performance.now();
   private readonly queues = new Map<object, SourceQueue>();
   private scheduled = false;
   private readonly maxAgeMs: number;
@@ -80,6 +107,30 @@ export class Ingress {
     this.maxItems = opts.maxItems ?? 100_000;
     this.onError = opts.onError ?? ((e) => console.error(e));
     this.onDrop = opts.onDrop ?? (() => {});
+    this.shortHoldMs = opts.shortHoldMs ?? SHORT_HOLD_MS;
+    this.shortCpu = opts.shortCpu ?? SHORT_CPU;
+    this.shortWindowMs = opts.shortWindowMs ?? SHORT_WINDOW_MS;
+  }
+
+  /**
+   * True while the relay is short of CPU (see SHORT_HOLD_MS): it then refuses new work it may refuse
+   * (middle-hop circuits) before its queue has to shed cells.
+   */
+  shortOfCpu(now = performance.now()): boolean {
+    return now - this.shortAt < this.shortHoldMs;
+  }
+
+  /** Adds a drain's CPU time; at the end of each window, checks the share of a core it used. */
+  private account(cpuUs: number, now: number): void {
+    this.cpuUs += cpuUs;
+    const wall = now - this.windowStart;
+    if (wall < this.shortWindowMs) return;
+    if (this.cpuUs / 1000 > this.shortCpu * wall) {
+      if (!this.shortOfCpu(now)) this.shortEvents++;
+      this.shortAt = now;
+    }
+    this.cpuUs = 0;
+    this.windowStart = now;
   }
 
   push(source: object, work: IngressWork, sheddable: boolean): void {
@@ -101,6 +152,7 @@ export class Ingress {
     // A clock read costs ~50 ns, an item 5-80 us: read it for every item.
     const start = performance.now();
     let now = start;
+    const cpu = process.cpuUsage(); // ~1 us: once per loop turn, not per item
     while (this.size > 0 && now - start <= this.budgetMs) {
       // The source at the front does one item and goes to the back: turns carry on across loop
       // turns (restarting from the first source each turn would starve the others when items are slow).
@@ -112,6 +164,8 @@ export class Ingress {
       }
       now = performance.now();
     }
+    const used = process.cpuUsage(cpu);
+    this.account(used.user + used.system, now);
     if (this.size > 0) {
       this.scheduled = true;
       setImmediate(() => this.drain());

@@ -1,11 +1,9 @@
 // Crypto primitives of the onion module, all on node:crypto (OpenSSL): X25519, HKDF/HMAC-SHA256,
-// the ntor one-round-trip handshake (Tor proposal 216) and AES-256-GCM for link cells.
+// the ntor one-round-trip handshake (Tor proposal 216). Link records are in linkcrypto.ts.
 import { type X25519Pair, x25519Generate, x25519Public } from '../x25519.ts';
 import {
   createCipheriv,
-  createDecipheriv,
   createHmac,
-  createSecretKey,
   diffieHellman,
   hkdfSync,
   type KeyObject,
@@ -106,40 +104,6 @@ export function ntorClient(
   return ctEqual(r.auth, auth) ? r.keySeed : null;
 }
 
-// ---- link cell AEAD: AES-256-GCM with a 64-bit counter nonce per direction ----
+// ---- link records (linkcrypto.ts) ----
+/** The tag of a link record, in the trailer of its last 240-byte unit. */
 export const TAG_SIZE = 16;
-
-// One nonce buffer for every seal/open: createCipheriv copies the IV, and all of this is synchronous.
-const nonce = Buffer.alloc(12);
-function counterNonce(counter: number): Buffer {
-  nonce.writeUIntBE(counter, 6, 6);
-  return nonce;
-}
-
-/** A link key, parsed once (a KeyObject skips re-importing raw key bytes per cell). */
-export type CellKey = KeyObject | Uint8Array;
-export function cellKey(raw: Uint8Array): KeyObject {
-  return createSecretKey(raw);
-}
-
-export function sealCell(key: CellKey, counter: number, plain: Uint8Array, out: Buffer, at: number): void {
-  const c = createCipheriv('aes-256-gcm', key, counterNonce(counter), { authTagLength: TAG_SIZE });
-  const body = c.update(plain);
-  c.final();
-  body.copy(out, at);
-  c.getAuthTag().copy(out, at + body.length);
-}
-
-/** Opens one sealed cell; null when the tag does not verify (tampering, replay or reorder). */
-export function openCell(key: CellKey, counter: number, sealed: Uint8Array): Uint8Array | null {
-  const n = sealed.length - TAG_SIZE;
-  try {
-    const d = createDecipheriv('aes-256-gcm', key, counterNonce(counter), { authTagLength: TAG_SIZE });
-    d.setAuthTag(sealed.subarray(n));
-    const plain = d.update(sealed.subarray(0, n));
-    d.final();
-    return new Uint8Array(plain.buffer, plain.byteOffset, plain.length);
-  } catch {
-    return null;
-  }
-}

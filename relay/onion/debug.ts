@@ -1,5 +1,6 @@
 // In-process access to a running onion module's counters, for tests and the bench only (never the
 // spec API). Keyed by the module's P2P address "host:port".
+import type { Ingress } from '../ingress.ts';
 import type { Link } from './link.ts';
 import type { OnionStats } from './stats.ts';
 
@@ -12,6 +13,8 @@ export interface OnionDebug {
   outTunnels(): number;
   inTunnels(): number;
   coverReady(): boolean;
+  /** The relay's input queue (tests make it busy with real work to make the relay short of CPU). */
+  readonly ingress: Ingress;
   /**
    * Build a fresh circuit to the destination of outbound tunnel `tunnelId` and send RESUME with
    * `secret` (the tunnel's real secret when omitted); true if the destination accepted it.

@@ -40,6 +40,8 @@ export interface HopContext {
   reassembly?: ReassemblyBudget;
   /** EXTEND to loopback and private addresses is allowed (testnets, LANs); else EXTEND_FAILED. */
   extendPrivate?: boolean;
+  /** The relay is short of CPU: it refuses to become a middle hop (ingress.ts). */
+  shortOfCpu?: () => boolean;
 }
 
 export class HopCircuit implements CircuitEnd {
@@ -143,6 +145,13 @@ export class HopCircuit implements CircuitEnd {
     const req = decodeExtend(payload);
     if (!req || this.next || this.extending) {
       this.violation('bad or repeated EXTEND');
+      return;
+    }
+    if (this.ctx.shortOfCpu?.()) {
+      // EXTEND is where a hop learns it is not the tunnel's end: refusing here costs nobody a call (the
+      // initiator builds through other relays), while refusing CREATE could refuse a destination.
+      this.ctx.stats.circuitsRefused++;
+      this.destroy('short of CPU: not a middle hop now', 'both');
       return;
     }
     this.extending = true;

@@ -50,6 +50,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     maxMessage: MAX_MESSAGE,
     reassembly,
     extendPrivate: cfg.extendPrivateAddresses,
+    shortOfCpu: () => ingress.shortOfCpu(),
   };
   const inbound = new Inbound({
     log,
@@ -136,6 +137,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
       endingHere: inbound.tunnels.size,
       hopCircuits: router.hopCircuits,
       cover: !!service.cover?.current,
+      shortOfCpu: ingress.shortOfCpu(),
     };
   });
   onionInstances.set(p2p, {
@@ -146,6 +148,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     outTunnels: () => service.out.size,
     inTunnels: () => inbound.tunnels.size,
     coverReady: () => !!service.cover?.current,
+    ingress,
     tunnelPath: (id) => service.out.get(id)?.current?.path.map((p) => `${p.host}:${p.port}`) ?? [],
     tryResume: async (id, secret) => {
       const t = service.out.get(id);

@@ -1,34 +1,17 @@
-// A link: the encrypted connection between two onion modules. Everything on it is a WIRE_CELL_SIZE
-// cell; the first cells are the handshake (in the clear), then every cell is AES-256-GCM sealed with
-// a per-direction key and counter nonce, so a cell that is cut, replayed, reordered or forged fails
-// its tag and the link is closed at once. The router only sees the Link interface (a UDP transport
-// could implement it later).
+// A link over TCP: the encrypted connection between two onion modules. Everything on it is
+// WIRE_CELL_SIZE units; the first are the handshake (in the clear), then records of cells sealed per
+// write (linkcrypto.ts), so a unit that is cut, replayed, reordered or forged fails its record's tag
+// and the link is closed at once. This file is the transport (socket, framing, handshake, record
+// crypto); the credit window and circuit scheduler are in linkflow.ts, for any transport. The router
+// only sees the Link interface (a UDP transport could implement it later).
 import { connect, type Socket } from 'node:net';
 import { identityOfDer } from '../hostkey.ts';
 import type { Logger } from '../log.ts';
-import {
-  CELL_SIZE,
-  CellCmd,
-  CMD_OFFSET,
-  cellCircId,
-  newCell,
-  PAYLOAD_OFFSET,
-  WIRE_CELL_SIZE,
-} from './cell.ts';
+import { CELL_SIZE, CellCmd, CMD_OFFSET, cellCircId, PAYLOAD_OFFSET, WIRE_CELL_SIZE } from './cell.ts';
 import type { Ingress } from '../ingress.ts';
-import { CircuitQueues } from './cellqueue.ts';
-import type { KeyObject } from 'node:crypto';
-import {
-  cellKey,
-  ctEqual,
-  hkdf,
-  ntorClient,
-  ntorServer,
-  openCell,
-  sealCell,
-  x25519,
-  x25519Generate,
-} from './crypto.ts';
+import { ctEqual, hkdf, ntorClient, ntorServer, x25519, x25519Generate } from './crypto.ts';
+import { RecordOpener, RecordSealer } from './linkcrypto.ts';
+import { LinkFlow } from './linkflow.ts';
 import { ACCEPT, decodeAccept, encodeAccept, encodeHandshake, HandshakeReader, HELLO } from './handshake.ts';
 import type { OnionKeys } from './onionkey.ts';
 import { verifyCert } from './onionkey.ts';
@@ -108,7 +91,7 @@ const MAX_UNCREDITED = 2 * MAX_WINDOW;
  * Longer than a WAN round trip, so that waiting for CREDIT alone never makes a cell stale.
  */
 export const DEFAULT_QUEUE_MS = 250;
-const KEY_INFO = 'voidphone link keys v1';
+const KEY_INFO = 'voidphone link keys v2';
 
 export class TcpLink implements Link {
   readonly id = nextLinkId++;
@@ -123,26 +106,14 @@ export class TcpLink implements Link {
   /** Set when the handshake finishes (or fails with a reason). */
   ready: Promise<void>;
 
-  /** Bytes of an incomplete wire cell (at most one cell's worth is ever kept). */
+  /** Bytes of an incomplete wire unit (at most one unit's worth is ever kept). */
   private readonly pending = Buffer.allocUnsafe(WIRE_CELL_SIZE);
   private pendingLen = 0;
-  private sendKey: KeyObject | undefined;
-  private recvKey: KeyObject | undefined;
-  private sendCtr = 0;
-  private recvCtr = 0;
-  private outQueue: Uint8Array[] = [];
-  private readonly waiting: CircuitQueues;
-  private readonly window: number;
-  /** Cells written and not yet credited by the peer. */
-  private inflight = 0;
-  /** Cells received and processed since our last CREDIT. */
-  private consumed = 0;
-  /** Cells received and not yet credited (handled or waiting in our input queue). */
-  private uncredited = 0;
-  private readonly creditEvery: number;
-  private creditDue = false;
-  private drainArmed = false;
-  private flushScheduled = false;
+  private sealer: RecordSealer | undefined;
+  private opener: RecordOpener | undefined;
+  private readonly flow: LinkFlow;
+  /** Cells of the records of one read (reused). */
+  private readonly cells: Uint8Array[] = [];
   private partialTimer: NodeJS.Timeout | undefined;
   private hsTimer: NodeJS.Timeout | undefined;
   private hsStep: (cell: Uint8Array) => void;
@@ -155,12 +126,21 @@ export class TcpLink implements Link {
     expectedIdentity?: Uint8Array,
   ) {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.window = ctx.windowCells ?? DEFAULT_WINDOW;
-    this.creditEvery = ctx.creditEvery ?? CREDIT_EVERY;
-    this.waiting = new CircuitQueues(
-      ctx.circuitQueueCells,
-      ctx.circuitQueueMs ?? DEFAULT_QUEUE_MS,
-      Math.max(ctx.circuitQueueCells, Math.floor(ctx.maxQueuedBytes / CELL_SIZE)),
+    this.flow = new LinkFlow(
+      {
+        get queuedBytes() {
+          return socket.writableLength;
+        },
+        writeCells: (cells) => this.writeCells(cells),
+        onceDrained: (fn) => socket.once('drain', fn),
+      },
+      {
+        window: ctx.windowCells ?? DEFAULT_WINDOW,
+        creditEvery: ctx.creditEvery ?? CREDIT_EVERY,
+        maxQueuedBytes: ctx.maxQueuedBytes,
+        circuitQueueCells: ctx.circuitQueueCells,
+        circuitQueueMs: ctx.circuitQueueMs ?? DEFAULT_QUEUE_MS,
+      },
     );
     this.ready = new Promise((resolve, reject) => {
       this.settle = (err) => (err ? reject(err) : resolve());
@@ -189,8 +169,7 @@ export class TcpLink implements Link {
       if (!cert) throw new Error('bad or expired onion key cert');
       const seed = ntorClient(eph, expected, cert.onionKey, a.Y, a.auth);
       if (!seed) throw new Error('ntor auth failed');
-      const k = hkdf(seed, KEY_INFO, 64);
-      this.open(k.slice(0, 32), k.slice(32, 64));
+      this.open(hkdf(seed, KEY_INFO, 128), true);
       this.peerIdentity = Buffer.from(expected).toString('hex');
       this.peerCert = a.cert;
     };
@@ -211,100 +190,33 @@ export class TcpLink implements Link {
           encodeAccept({ Y: r.Y, auth: r.auth, der: this.ctx.der, cert: cur.cert }, r.xy),
         ),
       );
-      const k = hkdf(r.keySeed, KEY_INFO, 64);
-      this.open(k.slice(32, 64), k.slice(0, 32));
+      this.open(hkdf(r.keySeed, KEY_INFO, 128), false);
     };
   }
 
-  private open(sendKey: Uint8Array, recvKey: Uint8Array): void {
-    this.sendKey = cellKey(sendKey);
-    this.recvKey = cellKey(recvKey);
+  /** k: dialler-to-responder keystream and MAC keys, then responder-to-dialler ones (32 bytes each). */
+  private open(k: Uint8Array, dialler: boolean): void {
+    const part = (i: number) => k.subarray(32 * i, 32 * (i + 1));
+    const [send, recv] = dialler ? [0, 2] : [2, 0];
+    this.sealer = new RecordSealer(part(send), part(send + 1));
+    this.opener = new RecordOpener(part(recv), part(recv + 1));
     clearTimeout(this.hsTimer);
     this.settle();
   }
 
   send(cell: Uint8Array): boolean {
-    if (this.closed || !this.sendKey) return false;
+    if (this.closed || !this.sealer) return false;
     if (cell.length !== CELL_SIZE) throw new Error(`cell of ${cell.length} bytes`);
     this.lastUsed = Date.now();
-    if (
-      // CREATE, CREATED and DESTROY are never queued or dropped: a lost DESTROY would leave the
-      // circuit at the far end for ever. They may exceed the window (the receiver allows for that).
-      cell[CMD_OFFSET] !== CellCmd.RELAY ||
-      (this.waiting.size === 0 &&
-        this.inflight + this.outQueue.length < this.window &&
-        this.socket.writableLength <= this.ctx.maxQueuedBytes)
-    ) {
-      this.outQueue.push(cell);
-    } else {
-      const before = this.waiting.dropped;
-      this.waiting.push(cell);
-      this.stats.dropped += this.waiting.dropped - before;
-    }
-    this.scheduleFlush();
+    this.flow.send(cell);
+    this.stats.dropped = this.flow.dropped;
     return true;
   }
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    // After this event-loop turn's I/O: every cell produced by the reads of one turn leaves in one
-    // write per link (one syscall), however many sockets those cells came from.
-    process.nextTick(() => this.flush());
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
+  private writeCells(cells: readonly Uint8Array[]): void {
     if (this.closed) return;
-    const q = this.outQueue;
-    this.outQueue = [];
-    if (this.waiting.size > 0 && this.socket.writableLength <= this.ctx.maxQueuedBytes) {
-      const room = this.window - this.inflight - q.length;
-      if (room > 0) for (const c of this.waiting.take(room)) q.push(c);
-    }
-    const credit = this.creditDue ? this.creditCell() : undefined;
-    const n = q.length + (credit ? 1 : 0);
-    if (n > 0) {
-      const out = Buffer.allocUnsafe(n * WIRE_CELL_SIZE);
-      let at = 0;
-      if (credit) {
-        sealCell(this.sendKey!, this.sendCtr++, credit, out, 0);
-        at = WIRE_CELL_SIZE;
-      }
-      for (let i = 0; i < q.length; i++, at += WIRE_CELL_SIZE)
-        sealCell(this.sendKey!, this.sendCtr++, q[i]!, out, at);
-      this.inflight += q.length;
-      this.stats.cellsOut += n;
-      this.socket.write(out);
-    }
-    // Cells still waiting for room in the socket: 'drain' will come (credits schedule a flush themselves).
-    if (this.waiting.size > 0 && this.socket.writableLength > this.ctx.maxQueuedBytes && !this.drainArmed) {
-      this.drainArmed = true;
-      this.socket.once('drain', () => {
-        this.drainArmed = false;
-        this.flush();
-      });
-    }
-  }
-
-  private creditCell(): Uint8Array {
-    const c = newCell(0, CellCmd.CREDIT);
-    new DataView(c.buffer).setUint32(PAYLOAD_OFFSET, this.consumed);
-    this.uncredited -= this.consumed;
-    this.consumed = 0;
-    this.creditDue = false;
-    return c;
-  }
-
-  /** The peer processed `n` more of our cells: that much of the window is free again. */
-  private onCredit(cell: Uint8Array): void {
-    const n = new DataView(cell.buffer, cell.byteOffset, cell.length).getUint32(PAYLOAD_OFFSET);
-    if (n > this.inflight) {
-      this.close(`CREDIT for ${n} cells, only ${this.inflight} in flight`);
-      return;
-    }
-    this.inflight -= n;
-    if (this.waiting.size > 0) this.scheduleFlush();
+    this.stats.cellsOut += cells.length;
+    this.socket.write(this.sealer!.seal(cells));
   }
 
   /** Tests only: write raw bytes, bypassing framing (to check that peers enforce it). */
@@ -321,11 +233,17 @@ export class TcpLink implements Link {
       this.pendingLen += at;
       if (this.pendingLen < WIRE_CELL_SIZE) return;
       this.pendingLen = 0;
-      this.onWireCell(this.pending);
+      this.onUnits(this.pending);
     }
-    while (chunk.length - at >= WIRE_CELL_SIZE && !this.closed) {
-      this.onWireCell(chunk.subarray(at, at + WIRE_CELL_SIZE));
+    // Handshake units one at a time (the keys may be set by any of them), then all whole units at once.
+    while (!this.opener && chunk.length - at >= WIRE_CELL_SIZE && !this.closed) {
+      this.onUnits(chunk.subarray(at, at + WIRE_CELL_SIZE));
       at += WIRE_CELL_SIZE;
+    }
+    const whole = Math.floor((chunk.length - at) / WIRE_CELL_SIZE) * WIRE_CELL_SIZE;
+    if (whole > 0 && !this.closed) {
+      this.onUnits(chunk.subarray(at, at + whole));
+      at += whole;
     }
     if (this.closed) return;
     if (at < chunk.length) {
@@ -334,46 +252,47 @@ export class TcpLink implements Link {
     }
     clearTimeout(this.partialTimer);
     this.partialTimer = undefined;
-    if (this.pendingLen > 0) {
+    if (this.pendingLen > 0 || this.opener?.partial) {
       this.partialTimer = setTimeout(
-        () => this.close(`partial cell (${this.pendingLen} bytes) not completed`),
+        () => this.close(`partial cell or record (${this.pendingLen} bytes) not completed`),
         this.ctx.partialCellTimeoutMs,
       );
     }
   }
 
-  /**
-   * A cell was handled (or dropped as stale): credit them CREDIT_EVERY at a time. Cells still waiting in
-   * our input queue are not credited, so a busy relay's backlog is bounded by the window as well as by age.
-   */
   private consume(): void {
-    if (++this.consumed >= this.creditEvery && !this.creditDue) {
-      this.creditDue = true;
-      this.scheduleFlush();
-    }
+    this.flow.consume();
   }
 
-  private onWireCell(wire: Uint8Array): void {
-    if (!this.recvKey) {
+  /** Whole wire units: one handshake cell, or any number of record units. */
+  private onUnits(units: Uint8Array): void {
+    const opener = this.opener;
+    if (!opener) {
       try {
-        this.hsStep(wire);
+        this.hsStep(units);
       } catch (e) {
         this.close(`handshake: ${(e as Error).message}`);
       }
       return;
     }
-    const cell = openCell(this.recvKey, this.recvCtr++, wire);
-    if (!cell) {
-      this.close('cell failed authentication (wrong size, forged or replayed)');
-      return;
-    }
+    const cells = this.cells;
+    const ok = opener.read(units, cells);
+    // Cells of the records that verified before a bad one are handled: they are authentic.
+    for (let i = 0; i < cells.length && !this.closed; i++) this.onLinkCell(cells[i]!);
+    cells.length = 0;
+    if (!ok) this.close('record failed authentication (cut, forged, replayed or too long)');
+  }
+
+  private onLinkCell(cell: Uint8Array): void {
     this.stats.cellsIn++;
     if (cell[CMD_OFFSET] === CellCmd.CREDIT && cellCircId(cell) === 0) {
-      this.onCredit(cell);
+      const n = new DataView(cell.buffer, cell.byteOffset, cell.length).getUint32(PAYLOAD_OFFSET);
+      const bad = this.flow.credit(n);
+      if (bad) this.close(bad);
       return;
     }
-    if (++this.uncredited > MAX_UNCREDITED) {
-      this.close(`peer ignored flow control: ${this.uncredited} cells not yet credited`);
+    if (++this.flow.uncredited > MAX_UNCREDITED) {
+      this.close(`peer ignored flow control: ${this.flow.uncredited} cells not yet credited`);
       return;
     }
     this.lastUsed = Date.now();
@@ -397,6 +316,7 @@ export class TcpLink implements Link {
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.flow.close();
     clearTimeout(this.hsTimer);
     clearTimeout(this.partialTimer);
     this.ctx.log.debug(`link ${this.id} (${this.remote}) closed: ${reason}`);

@@ -14,6 +14,8 @@ export interface OnionStats {
   switchovers: number;
   /** RELAY cells and API DATA dropped because they waited too long in this busy relay's input queue. */
   shed: number;
+  /** New middle-hop circuits refused (torn down at their EXTEND) while short of CPU. */
+  circuitsRefused: number;
 }
 
 export function newStats(): OnionStats {
@@ -31,5 +33,6 @@ export function newStats(): OnionStats {
     buildFailures: 0,
     switchovers: 0,
     shed: 0,
+    circuitsRefused: 0,
   };
 }

@@ -11,6 +11,8 @@ export interface OnionGauges {
   hopCircuits: number;
   /** This round's cover tunnel is up (when cover_tunnel is on). */
   cover: boolean;
+  /** The relay is short of CPU now (its input queue cannot keep up). */
+  shortOfCpu?: boolean;
 }
 
 /** The status line; `since`: the counters' growth over the last `seconds`. */
@@ -26,6 +28,10 @@ export function statusLine(g: OnionGauges, since: OnionStats, seconds: number): 
     `DATA ${since.dataMessagesIn} in / ${since.dataMessagesOut} out`,
     `cover ${since.coverSentBytes} B sent, ${since.coverEchoedBytes} B echoed`,
   ];
+  if (g.shortOfCpu || since.circuitsRefused > 0)
+    parts.push(
+      `short of CPU${g.shortOfCpu ? ' now' : ''}: ${since.circuitsRefused} new middle-hop circuits refused`,
+    );
   if (since.shed > 0) parts.push(`overloaded: ${since.shed} stale cells and DATA dropped`);
   const bad = since.relayViolations + since.cellsUnknownCircuit;
   if (bad > 0)

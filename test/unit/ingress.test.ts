@@ -7,6 +7,11 @@ const busy = (ms: number) => {
   const end = performance.now() + ms;
   while (performance.now() < end);
 };
+/** Uses `ms` of CPU time (busy() waits `ms` of wall time, which another process may take). */
+const burn = (ms: number) => {
+  const end = process.cpuUsage();
+  while (process.cpuUsage(end).user + process.cpuUsage(end).system < ms * 1000);
+};
 const turn = () => new Promise((r) => setImmediate(r));
 async function settled(q: Ingress): Promise<void> {
   for (let i = 0; i < 1000 && q.size > 0; i++) await turn();
@@ -126,5 +131,32 @@ describe('Ingress', () => {
     await settled(q);
     expect(done).toEqual([1, 3]);
     expect(String(errors[0])).toMatch(/bug/);
+  });
+
+  it('counts as short of CPU when its work takes more than a share of a core over a window, for a while', async () => {
+    // A share of 5 % rather than the default 50 %: the machine may give this process little CPU.
+    const q = new Ingress({ maxAgeMs: 1000, shortWindowMs: 50, shortHoldMs: 100, shortCpu: 0.05 });
+    const start = performance.now();
+    while (performance.now() - start < 120) {
+      q.push(A, () => {}, true); // a quick item every few ms: well under 5 % of a core
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(q.shortOfCpu()).toBe(false);
+    const busyStart = performance.now();
+    while (performance.now() - busyStart < 120) {
+      q.push(A, () => burn(2), true); // all of the CPU this process gets
+      await turn();
+    }
+    expect(q.shortOfCpu()).toBe(true);
+    expect(q.shortEvents).toBe(1); // one episode, however many windows it lasted
+    expect(q.shortOfCpu(performance.now() + 100)).toBe(false); // it ends when the work does
+    // Waiting is not working: a relay held up elsewhere (another process has the CPU) is not short.
+    const r = new Ingress({ maxAgeMs: 1000, shortWindowMs: 50, shortCpu: 0.05 });
+    r.push(A, () => {}, true);
+    busy(120);
+    await settled(r);
+    r.push(A, () => {}, true);
+    await settled(r);
+    expect(r.shortOfCpu()).toBe(false);
   });
 });

@@ -1,16 +1,10 @@
-// Onion crypto: ntor, onion key certs, per-hop layers (recognition, integrity, replay), link AEAD.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+// Onion crypto: ntor, onion key certs, per-hop layers (recognition, integrity, replay), link records.
+import { createCipheriv, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { hostkeyFromPem } from '../../relay/hostkey.ts';
-import { BODY_OFFSET, CELL_SIZE, N_OFFSET } from '../../relay/onion/cell.ts';
-import {
-  ntorClient,
-  ntorServer,
-  openCell,
-  sealCell,
-  x25519,
-  x25519Generate,
-} from '../../relay/onion/crypto.ts';
+import { BODY_OFFSET, CELL_SIZE, N_OFFSET, WIRE_CELL_SIZE } from '../../relay/onion/cell.ts';
+import { ntorClient, ntorServer, x25519, x25519Generate } from '../../relay/onion/crypto.ts';
+import { Cmac, MAX_RECORD_CELLS, RecordOpener, RecordSealer } from '../../relay/onion/linkcrypto.ts';
 import {
   HopLayer,
   hopBackward,
@@ -157,15 +151,77 @@ describe('layers', () => {
   });
 });
 
-describe('link cell AEAD', () => {
-  it('opens only with the right key and counter', () => {
-    const key = randomBytes(32);
-    const plain = randomBytes(CELL_SIZE);
-    const out = Buffer.alloc(CELL_SIZE + 16);
-    sealCell(key, 7, plain, out, 0);
-    expect(Buffer.from(openCell(key, 7, out)!)).toEqual(plain);
-    expect(openCell(key, 8, out)).toBeNull();
-    out[3]! ^= 1;
-    expect(openCell(key, 7, out)).toBeNull();
+describe('link records', () => {
+  const cellsOf = (n: number) => Array.from({ length: n }, () => new Uint8Array(randomBytes(CELL_SIZE)));
+  const keys = () => [randomBytes(32), randomBytes(32)] as const;
+
+  it('CMAC matches the NIST SP 800-38B AES-256 examples, also when its CBC object is reused', () => {
+    const k = Buffer.from('603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4', 'hex');
+    const m = Buffer.from(
+      '6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e5130c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710',
+      'hex',
+    );
+    const c = new Cmac(k);
+    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+    for (let i = 0; i < 2; i++) {
+      expect(hex(c.mac(m.subarray(0, 16), m.subarray(16, 16)))).toBe('28a7023f452e8f82bd4bf28d8c37c35c');
+      expect(hex(c.mac(m.subarray(0, 16), m.subarray(16, 64)))).toBe('e1992190549f6ed5696a2c056c315410');
+    }
+  });
+
+  it('open what was sealed, in any number of records and reads, and only after the tag', () => {
+    const [e, m] = keys();
+    const s = new RecordSealer(e, m);
+    const o = new RecordOpener(e, m);
+    for (const n of [1, 2, 63, 64, 65, 200]) {
+      const cells = cellsOf(n);
+      const wire = s.seal(cells);
+      expect(wire.length).toBe(n * WIRE_CELL_SIZE); // whole 240-byte units, nothing else
+      const got: Uint8Array[] = [];
+      for (let at = 0; at < wire.length; at += WIRE_CELL_SIZE) {
+        expect(o.read(wire.subarray(at, at + WIRE_CELL_SIZE), got)).toBe(true);
+        // Cells come out only when their record's tag has arrived (records of MAX_RECORD_CELLS, then the rest).
+        const units = at / WIRE_CELL_SIZE + 1;
+        const ended = units === n ? n : Math.floor(units / MAX_RECORD_CELLS) * MAX_RECORD_CELLS;
+        expect(got.length).toBe(ended);
+      }
+      expect(got.map((c) => Buffer.from(c).toString('hex'))).toEqual(
+        cells.map((c) => Buffer.from(c).toString('hex')),
+      );
+    }
+  });
+
+  it('fail on any changed bit, a replayed, reordered or dropped record, or a record that never ends', () => {
+    const run = (mutate: (records: Buffer[]) => Buffer[]) => {
+      const [e, m] = keys();
+      const s = new RecordSealer(e, m);
+      const o = new RecordOpener(e, m);
+      const records = [s.seal(cellsOf(3)), s.seal(cellsOf(1)), s.seal(cellsOf(2))];
+      const got: Uint8Array[] = [];
+      return mutate(records).every((r) => o.read(r, got));
+    };
+    expect(run((r) => r)).toBe(true);
+    for (const at of [0, 100, 223, 224, 239, 479, 719]) {
+      expect(
+        run((r) => {
+          r[0]![at]! ^= 1;
+          return r;
+        }),
+      ).toBe(false);
+    }
+    expect(run((r) => [r[0]!, r[0]!, r[1]!])).toBe(false); // replayed
+    expect(run((r) => [r[0]!, r[2]!, r[1]!])).toBe(false); // reordered
+    expect(run((r) => [r[0]!, r[2]!])).toBe(false); // dropped
+    expect(run((r) => [r[1]!, r[0]!])).toBe(false);
+    // Units whose trailers all decrypt to zero (only the key holder can make them) never end a record:
+    // the receiver gives up after MAX_RECORD_CELLS instead of buffering for ever.
+    const [e, m] = keys();
+    const o = new RecordOpener(e, m);
+    const endless = createCipheriv('aes-256-ctr', e, Buffer.alloc(16)).update(
+      Buffer.alloc(MAX_RECORD_CELLS * WIRE_CELL_SIZE),
+    );
+    expect(o.read(endless.subarray(0, (MAX_RECORD_CELLS - 1) * WIRE_CELL_SIZE), [])).toBe(true);
+    expect(o.partial).toBe(true);
+    expect(o.read(endless.subarray((MAX_RECORD_CELLS - 1) * WIRE_CELL_SIZE), [])).toBe(false);
   });
 });

@@ -21,6 +21,10 @@ describe('onion status line', () => {
     expect(statusLine(gauges, { ...since, shed: 7 }, 60)).toContain(
       'overloaded: 7 stale cells and DATA dropped',
     );
+    expect(line).not.toContain('short of CPU'); // only when it is or refused circuits
+    expect(statusLine({ ...gauges, shortOfCpu: true }, { ...since, circuitsRefused: 3 }, 60)).toContain(
+      'short of CPU now: 3 new middle-hop circuits refused',
+    );
   });
 
   it('logs one line per interval from the live counters, and nothing once stopped', async () => {
