@@ -36,6 +36,7 @@ function shaper(from, out, cond, link) {
   let queued = 0;
   let last = 0;
   let timer;
+  let ended = false;
   const release = () => {
     timer = undefined;
     const now = performance.now();
@@ -46,8 +47,9 @@ function shaper(from, out, cond, link) {
     }
     if (queued < HIGH_WATER / 2 && from.isPaused()) from.resume();
     if (queue.length) timer = setTimeout(release, Math.max(0, queue[0].at - now));
+    else if (ended) out.end();
   };
-  return (chunk) => {
+  const write = (chunk) => {
     const now = performance.now();
     let at = now + cond.delayMs / 2 + (Math.random() * 2 - 1) * cond.jitterMs;
     const segments = Math.ceil(chunk.length / MSS);
@@ -63,6 +65,12 @@ function shaper(from, out, cond, link) {
     if (queued > HIGH_WATER) from.pause();
     if (!timer) timer = setTimeout(release, at - now);
   };
+  /** The source finished: end `out` once what is held has left (a FIN is delayed like data). */
+  write.end = () => {
+    ended = true;
+    if (!queue.length) out.end();
+  };
+  return write;
 }
 
 function recovery(cond) {
@@ -86,21 +94,24 @@ function front(config) {
       sock.destroy(); // not from one of our hosts, or to no host: nothing to forward to
       return;
     }
-    const pipe = connect(src.dialSock);
+    const pipe = connect({ path: src.dialSock, allowHalfOpen: true });
     pipe.write(`${dstAddr} ${sock.localPort}\n`);
     sock.setNoDelay(true);
     const toDst = shaper(sock, pipe, dst.wan ?? none, links.get(dst.address));
     const toSrc = shaper(pipe, sock, src.wan ?? none, links.get(src.address));
     sock.on('data', toDst);
     pipe.on('data', toSrc);
-    for (const s of [sock, pipe]) {
-      s.on('error', () => closeBoth(sock, pipe));
-      s.on('close', () => closeBoth(sock, pipe));
-    }
+    sock.on('end', toDst.end);
+    pipe.on('end', toSrc.end);
+    for (const s of [sock, pipe]) s.on('error', () => closeBoth(sock, pipe));
+    // Once one side is closed, the other gets 30 s to finish what is held and its FIN, then goes.
+    const reap = () => setTimeout(() => closeBoth(sock, pipe), 30_000).unref();
+    sock.once('close', reap);
+    pipe.once('close', reap);
   };
   let pending = config.ports.length;
   for (const port of config.ports) {
-    const server = createServer(onConnection);
+    const server = createServer({ allowHalfOpen: true }, onConnection);
     server.listen(port, '0.0.0.0', () => {
       if (--pending === 0) process.stdout.write('ready\n');
     });
@@ -112,7 +123,7 @@ function front(config) {
 }
 
 function dial(sockPath, address) {
-  const server = createServer((pipe) => {
+  const server = createServer({ allowHalfOpen: true }, (pipe) => {
     let head = Buffer.alloc(0);
     const onHead = (chunk) => {
       head = Buffer.concat([head, chunk]);
@@ -125,17 +136,14 @@ function dial(sockPath, address) {
       pipe.pause();
       const [host, port] = head.subarray(0, nl).toString().split(' ');
       const rest = head.subarray(nl + 1);
-      const out = connect({ host, port: Number(port), localAddress: address });
+      const out = connect({ host, port: Number(port), localAddress: address, allowHalfOpen: true });
       out.setNoDelay(true);
       out.on('connect', () => {
         if (rest.length) out.write(rest);
         pipe.pipe(out);
         out.pipe(pipe);
       });
-      for (const s of [pipe, out]) {
-        s.on('error', () => closeBoth(pipe, out));
-        s.on('close', () => closeBoth(pipe, out));
-      }
+      for (const s of [pipe, out]) s.on('error', () => closeBoth(pipe, out));
     };
     pipe.on('data', onHead);
     pipe.on('error', () => pipe.destroy());

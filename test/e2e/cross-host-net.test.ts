@@ -38,10 +38,10 @@ afterEach(async () => {
 });
 
 describe.skipIf(!!unavailable)('hosts on one machine', () => {
-  it('the userspace WAN delays each way, and the far end sees the source host', async () => {
+  it('the userspace WAN delays each way, keeps the source address, sends the FIN after the data', async () => {
     hosts = await startHosts({ hosts: 2, wan: parseWan('delay=60ms'), wanMode: 'userspace' });
     expect(hosts.wanMode).toBe('userspace');
-    await hosts.forward([PORT]);
+    await hosts.forward([PORT, PORT + 1]);
     const [a, b] = hosts.hosts;
     // An echo server on host 1 that first says who connected.
     const server = await inHost(
@@ -66,6 +66,21 @@ describe.skipIf(!!unavailable)('hosts on one machine', () => {
     );
     const r = JSON.parse(client.first) as { seen: string; rtts: number[] };
     server.proc.kill();
+    // A server that writes 1 MB and closes: everything arrives before the FIN that follows it.
+    const bulk = await inHost(
+      hosts,
+      1,
+      `require('net').createServer(s => s.end(Buffer.alloc(1e6, 7)))
+        .listen(${PORT + 1}, '${b!.address}', () => console.log('up'));`,
+    );
+    const got = await inHost(
+      hosts,
+      0,
+      `let n = 0; const s = require('net').connect(${PORT + 1}, '${b!.address}');
+      s.on('data', d => { n += d.length; }); s.on('end', () => { console.log(n); process.exit(0); });`,
+    );
+    bulk.proc.kill();
+    expect(Number(got.first)).toBe(1e6);
     expect(r.seen).toBe(a!.address);
     // Each direction is held at least delay/2 = 30 ms: every echo takes >= 60 ms.
     expect(Math.min(...r.rtts)).toBeGreaterThanOrEqual(59);
