@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../log.ts';
+import { destroy, registryDir, sweep } from './reaper.mjs';
 import { formatWan, netemArgs, NO_WAN, type WanConditions } from './wan.ts';
 
 const REAPER = fileURLToPath(new URL('./reaper.mjs', import.meta.url));
@@ -116,35 +117,26 @@ function startForwarder(ns: string, args: string[], log: Logger): Promise<ChildP
 }
 
 /** Register the set in the reaper's registry, and arrange its removal however this process ends. */
-function registerCleanup(id: string, namespaces: string[]): { file: string; release(): void } {
-  execFileSync(process.execPath, [REAPER, '--sweep'], { stdio: 'ignore' });
-  const dir = execFileSync(
-    process.execPath,
-    ['--input-type=module', '-e', `import('${REAPER}').then(m => console.log(m.registryDir()))`],
-    { encoding: 'utf8' },
-  ).trim();
-  const file = join(dir, `${id}.json`);
+function registerCleanup(id: string, namespaces: string[]): { release(): void } {
+  sweep();
+  const file = join(registryDir(), `${id}.json`);
   writeFileSync(file, JSON.stringify({ pid: process.pid, namespaces }));
   const watcher = spawn(process.execPath, [REAPER, '--watch', file, String(process.pid)], {
     detached: true,
     stdio: 'ignore',
   });
   watcher.unref();
-  const destroyNow = () => {
-    try {
-      execFileSync(process.execPath, [REAPER, '--destroy', file], { stdio: 'ignore' });
-    } catch {}
-  };
+  const destroyNow = () => destroy(file);
+  // Another handler (voidphone-testnet's) stops the relays first and then us; alone, we end the process.
   const onSignal = (sig: NodeJS.Signals) => {
+    if (process.listenerCount(sig) > 1) return;
     destroyNow();
-    // Ours was the only handler: end as the signal would have.
-    if (process.listenerCount(sig) === 1) process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+    process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
   };
   process.on('exit', destroyNow);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return {
-    file,
     release() {
       destroyNow();
       process.off('exit', destroyNow);

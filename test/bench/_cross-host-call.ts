@@ -63,16 +63,38 @@ function mouthToEar(spoke: number[], heard: number[]): number[] {
 const line = (name: string, xs: number[]) =>
   `  ${name.padEnd(26)} p50 ${percentile(xs, 0.5).toFixed(0).padStart(6)} ms   p95 ${percentile(xs, 0.95).toFixed(0).padStart(6)} ms   (${xs.length})`;
 
+/** Alice calls bob (who accepts at once): 'connected', or 'failed' with the reason (logged). */
+async function callOnce(alice: ClientPage, bob: ClientPage, roundS: number): Promise<boolean> {
+  const call = () =>
+    alice.page.evaluate(() => {
+      const s = (globalThis as unknown as { voidphone: Vp }).voidphone.currentCall;
+      return s && { state: s.state, endReason: s.endReason };
+    });
+  await alice.page.getByRole('button', { name: 'Call bob' }).click();
+  await until(
+    async () => ['connected', 'ended'].includes((await call())?.state ?? ''),
+    'connected or failed',
+    8 * roundS * 1000,
+  );
+  const c = await call();
+  if (c?.state === 'connected') return true;
+  console.log(`  call failed: ${JSON.stringify(c)}`);
+  for (const p of [alice, bob])
+    await p.page.evaluate(() => (globalThis as unknown as { voidphone: Vp }).voidphone.dismissCall());
+  return false;
+}
+
 async function setUp(alice: ClientPage, bob: ClientPage, calls: number, roundS: number): Promise<void> {
   const rang: number[] = [];
   const connected: number[] = [];
+  let failed = 0;
   for (let i = 0; i < calls; i++) {
     // Users press Call at any moment of a round: sample the phase.
     await new Promise((r) => setTimeout(r, Math.random() * roundS * 1000));
-    await alice.page.getByRole('button', { name: 'Call bob' }).click();
-    await alice.page
-      .getByRole('heading', { name: 'In call with bob' })
-      .waitFor({ timeout: 6 * roundS * 1000 + 10_000 });
+    if (!(await callOnce(alice, bob, roundS))) {
+      failed++;
+      continue;
+    }
     const t = await alice.page.evaluate(
       () => (globalThis as unknown as { voidphone: Vp }).voidphone.currentCall!.times,
     );
@@ -86,7 +108,7 @@ async function setUp(alice: ClientPage, bob: ClientPage, calls: number, roundS: 
     await bob.page.getByText('They hung up.').waitFor({ timeout: 10_000 });
     for (const c of [alice, bob]) await c.page.getByRole('button', { name: 'OK' }).click();
   }
-  console.log(`call set-up across hosts (aligned to rounds, round ${roundS} s):`);
+  console.log(`call set-up across hosts (aligned to rounds, round ${roundS} s), ${failed}/${calls} failed:`);
   console.log(line('click -> callee rings', rang));
   console.log(line('click -> connected', connected));
 }
@@ -122,7 +144,9 @@ export async function run(args: string[]): Promise<void> {
     );
     await setUp(alice, bob, Number(values.calls), roundS);
 
-    await alice.page.getByRole('button', { name: 'Call bob' }).click();
+    let ok = false;
+    for (let attempt = 0; attempt < 3 && !ok; attempt++) ok = await callOnce(alice, bob, roundS);
+    if (!ok) throw new Error('no call connected in 3 attempts: no mouth-to-ear figures');
     await until(
       async () => ((await stats(alice))?.received ?? 0) > 0 && ((await stats(bob))?.received ?? 0) > 0,
       'media both ways',
