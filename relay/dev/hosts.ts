@@ -64,10 +64,13 @@ export interface Hosts {
 export function netnsUnavailable(): string | undefined {
   if (process.platform !== 'linux') return 'not Linux';
   if (process.getuid?.() !== 0) return 'not root (network namespaces need CAP_SYS_ADMIN)';
+  // Make and delete one: listing works in containers that may not create namespaces.
+  const probe = `vpn-${randomBytes(3).toString('hex')}-probe`;
   try {
-    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' });
+    execFileSync('ip', ['netns', 'add', probe], { stdio: 'ignore' });
+    execFileSync('ip', ['netns', 'del', probe], { stdio: 'ignore' });
   } catch {
-    return '`ip netns` does not work here';
+    return '`ip netns add` does not work here (iproute2 missing, or no CAP_SYS_ADMIN in this container)';
   }
   return undefined;
 }
