@@ -28,6 +28,12 @@ export interface TestnetOptions {
   /** Modules to start (default: all that are built). */
   only?: string[];
   log?: Logger;
+  /** Relay i's P2P address (default 127.0.0.1; APIs and bridge stay on 127.0.0.1). Hosts: relay/dev/hosts.ts. */
+  p2pHost?: (index: number) => string;
+  /** Processes mode: a command that runs relay i's node, e.g. ['ip', 'netns', 'exec', ns]. */
+  spawnPrefix?: (index: number) => string[];
+  /** Called once the relays' configs are written, before any starts (e.g. to listen on their ports). */
+  beforeStart?: (relays: TestnetRelay[]) => Promise<void>;
 }
 
 export interface TestnetRelay {
@@ -103,15 +109,16 @@ interface Layout {
   sections: Record<string, Record<string, string>>;
 }
 
-function layout(ports: number[], bootstrap: Layout[], dir: string, index: number): Layout {
+function layout(ports: number[], bootstrap: Layout[], dir: string, index: number, host: string): Layout {
   const at = (i: number) => `127.0.0.1:${ports[i]}`;
+  const p2pAt = (i: number) => `${host}:${ports[i]}`;
   const api = { gossip: at(0), nse: at(1), rps: at(2), onion: at(3), dht: at(4) };
-  const p2p = { gossip: at(5), rps: at(6), onion: at(7), dht: at(8), bridge: at(9) };
+  const p2p = { gossip: p2pAt(5), rps: p2pAt(6), onion: p2pAt(7), dht: p2pAt(8), bridge: at(9) };
   const sections: Layout['sections'] = {
     gossip: { api_address: api.gossip, p2p_address: p2p.gossip },
     nse: { api_address: api.nse },
     rps: { api_address: api.rps, p2p_address: p2p.rps, store: join(dir, `rps-${index}.json`) },
-    onion: { api_address: api.onion, p2p_hostname: '127.0.0.1', p2p_port: String(ports[7]) },
+    onion: { api_address: api.onion, p2p_hostname: host, p2p_port: String(ports[7]) },
     dht: { api_address: api.dht, p2p_address: p2p.dht, store: join(dir, `dht-${index}`) },
     bridge: { http_address: p2p.bridge },
   };
@@ -171,6 +178,7 @@ async function startTestnetOnce(opts: TestnetOptions): Promise<Testnet> {
       bootstrappers.slice(0, Math.min(i, 2)),
       dir,
       i,
+      opts.p2pHost?.(i) ?? '127.0.0.1',
     );
     if (bootstrappers.length < 2) bootstrappers.push(l);
     const config = join(dir, `relay-${i}.ini`);
@@ -190,6 +198,7 @@ async function startTestnetOnce(opts: TestnetOptions): Promise<Testnet> {
     },
   };
   try {
+    await opts.beforeStart?.(relays);
     // The bootstrappers first.
     await relays[0]!.start();
     await relays[1]?.start();
@@ -239,7 +248,8 @@ function processRelay(base: Base, opts: TestnetOptions, log: Logger): TestnetRel
       if (child) return Promise.resolve();
       const args = [join(REPO, 'bin/voidphone-relay.js'), '-c', base.config, '--ready-json'];
       if (opts.only) args.push('--only', opts.only.join(','));
-      const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const [cmd, ...pre] = [...(opts.spawnPrefix?.(base.index) ?? []), process.execPath];
+      const proc = spawn(cmd!, [...pre, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       child = proc;
       let errTail = '';
       proc.stderr!.on('data', (d: Buffer) => {

@@ -20,6 +20,11 @@ function pct(xs: number[], p: number): number {
 }
 
 export async function run(args: string[]): Promise<void> {
+  // `--hosts N`: the call across hosts on one machine instead (root; _cross-host-call.ts).
+  if (args.some((a) => a === '--hosts' || a.startsWith('--hosts='))) {
+    const crossHost = (await import('./_cross-host-call.ts')) as { run(args: string[]): Promise<void> };
+    return crossHost.run(args);
+  }
   await runSetup(args);
   console.log('\n--- a call over the onion (mouth-to-ear, gaps at switch-overs, link bytes) ---');
   const onionVoice = (await import('./_onion-voice.ts')) as { run(args: string[]): Promise<void> };

@@ -1,0 +1,54 @@
+// A testnet spread over hosts on one machine (hosts.ts): relay i runs on host i % hosts, as its own
+// process inside that host's namespace, P2P on the host's address, APIs and bridge on the
+// namespace's own 127.0.0.1 (so a browser on that host reaches its bridge as on a real machine).
+import { startTestnet, type Testnet, type TestnetOptions } from '../testnet.ts';
+import { type Hosts, type HostsOptions, startHosts } from './hosts.ts';
+
+export interface HostsTestnetOptions
+  extends Omit<TestnetOptions, 'relays' | 'mode' | 'p2pHost' | 'spawnPrefix' | 'beforeStart'> {
+  hosts: number;
+  relaysPerHost: number;
+  wan?: HostsOptions['wan'];
+  wanMode?: HostsOptions['wanMode'];
+}
+
+export interface HostsTestnet extends Testnet {
+  hosts: Hosts;
+  /** The host relay i runs on. */
+  hostOf(relay: number): number;
+}
+
+export async function startHostsTestnet(opts: HostsTestnetOptions): Promise<HostsTestnet> {
+  const hosts = await startHosts({ hosts: opts.hosts, wan: opts.wan, wanMode: opts.wanMode, log: opts.log });
+  const hostOf = (i: number) => i % opts.hosts;
+  try {
+    const net = await startTestnet({
+      ...opts,
+      relays: opts.hosts * opts.relaysPerHost,
+      mode: 'processes',
+      p2pHost: (i) => hosts.hosts[hostOf(i)]!.address,
+      spawnPrefix: (i) => hosts.hosts[hostOf(i)]!.exec,
+      // Every P2P port (not the bridge: browsers reach it on their own host).
+      beforeStart: (relays) =>
+        hosts.forward(
+          relays.flatMap((r) =>
+            Object.entries(r.p2p)
+              .filter(([m]) => m !== 'bridge')
+              .map(([, a]) => Number(a.split(':')[1])),
+          ),
+        ),
+    });
+    return {
+      ...net,
+      hosts,
+      hostOf,
+      stop: async () => {
+        await net.stop();
+        await hosts.stop();
+      },
+    };
+  } catch (e) {
+    await hosts.stop();
+    throw e;
+  }
+}
