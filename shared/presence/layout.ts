@@ -42,6 +42,12 @@ export function roundOf(nowMs: number, roundMs: number): number {
   return Math.floor(nowMs / roundMs);
 }
 
+/** Which of the round's ANNOUNCES_PER_ROUND slots `nowMs` falls in (0 = first half, 1 = second). */
+export function slotOf(nowMs: number, roundMs: number): number {
+  const into = nowMs - roundOf(nowMs, roundMs) * roundMs;
+  return Math.min(ANNOUNCES_PER_ROUND - 1, Math.floor((into * ANNOUNCES_PER_ROUND) / roundMs));
+}
+
 export function encodeHeader(h: PresenceHeader): Uint8Array {
   if (h.tag.length !== TAG_BYTES || h.nonce.length !== NONCE_BYTES) throw new RangeError('bad header');
   return concatBytes(Uint8Array.of(h.version), u32(h.round), h.tag, h.nonce);

@@ -71,7 +71,7 @@ function reseal(
   const h = encodeHeader({
     version: PRESENCE_VERSION,
     round: r,
-    tag: roundTag(keys, r),
+    tag: roundTag(keys, r, 0),
     nonce: change.nonce ?? header.slice(21, 45),
   });
   return Uint8Array.from([...h, ...xchacha20poly1305(roundKey(keys, r), h.slice(21, 45), h).encrypt(plain)]);
@@ -97,10 +97,12 @@ describe('presence record', () => {
       reason: 'cannot decrypt (wrong key or tampered)',
     });
     // Every round's tag differs; none is the hostkey-derived tag of the old design.
-    const tags = [ROUND, ROUND + 1, ROUND + 2].map((r) => toHex(roundTag(recordKeys(SECRET), r)));
-    expect(new Set(tags).size).toBe(3);
+    const tags = [ROUND, ROUND + 1, ROUND + 2].flatMap((r) =>
+      [0, 1].map((s) => toHex(roundTag(recordKeys(SECRET), r, s))),
+    );
+    expect(new Set(tags).size).toBe(6); // per round and per half round: two items of one sender never share a tag
     expect(tags).toContain(toHex(rec.slice(5, 21)));
-    expect(toHex(roundTag(recordKeys(aliceKey!.spkiDer), ROUND))).not.toBe(tags[0]);
+    expect(toHex(roundTag(recordKeys(aliceKey!.spkiDer), ROUND, 0))).not.toBe(tags[0]);
   });
 
   it('a record signed by another hostkey, or for another purpose, is refused although it decrypts', async () => {

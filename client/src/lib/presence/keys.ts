@@ -1,7 +1,9 @@
 // Presence key derivation (docs/threat-model.md "Presence"). Nothing here uses the hostkey: a relay
 // or stranger holding every public key of the network derives none of these.
 //   record keys  = HKDF-SHA256(presence secret, salt "VoidPhone presence v2", info "record", 64)
-//                  → tagKey ‖ encKey;  tag(r) = HMAC(tagKey, "tag" ‖ r)[0..16],  key(r) = HMAC(encKey, "key" ‖ r)
+//                  → tagKey ‖ encKey;  tag(r, s) = HMAC(tagKey, "tag" ‖ r ‖ s)[0..16],  key(r) = HMAC(encKey, "key" ‖ r)
+//                  (s = slot: which half of the round the item was sent in, so even two items of one
+//                  sender in one round carry different tags)
 //   pair keys    = HKDF-SHA256(X25519(own contact key, friend's), salt "VoidPhone presence v2 pair",
 //                  info "key item" ‖ sender public ‖ receiver public, 64) → tagKey ‖ encKey, same per-round use.
 // The direction is in the info, so what Alice sends Bob can't be reflected back as Bob's.
@@ -65,8 +67,11 @@ export function pairKeys(
   });
 }
 
-export function roundTag(keys: RoundKeys, round: number): Uint8Array {
-  return hmac(sha256, keys.tagKey, concatBytes(utf8('tag'), u32(round))).slice(0, TAG_BYTES);
+export function roundTag(keys: RoundKeys, round: number, slot: number): Uint8Array {
+  return hmac(sha256, keys.tagKey, concatBytes(utf8('tag'), u32(round), Uint8Array.of(slot))).slice(
+    0,
+    TAG_BYTES,
+  );
 }
 
 export function roundKey(keys: RoundKeys, round: number): Uint8Array {

@@ -21,29 +21,32 @@ import {
   parseSignedPresence,
   roundOf,
   SKEW_MS,
+  slotOf,
   TAG_BYTES,
 } from '../../../../shared/presence/layout.ts';
 import { ByteReader, concatBytes, u16, u32 } from '../crypto/bytes.ts';
 import { verifyHostkeySignature } from '../crypto/rsa.ts';
 import { type RoundKeys, recordKeys, roundKey, roundTag } from './keys.ts';
 
-export { PRESENCE_DATA_TYPE, PRESENCE_ITEM_BYTES, PRESENCE_VERSION, roundOf, SKEW_MS };
+export { PRESENCE_DATA_TYPE, PRESENCE_ITEM_BYTES, PRESENCE_VERSION, roundOf, SKEW_MS, slotOf };
 /** Old name: every presence item has this size. */
 export const PRESENCE_RECORD_BYTES = PRESENCE_ITEM_BYTES;
 
 export interface PresenceInfo {
   round: number;
+  /** Half of the round it was sent in (decides the tag; defaults to the timestamp's). */
+  slot?: number;
   timestamp: number;
   host: string;
   port: number;
 }
 
-function seal(keys: RoundKeys, round: number, body: Uint8Array): Uint8Array {
+function seal(keys: RoundKeys, round: number, slot: number, body: Uint8Array): Uint8Array {
   if (body.length > PLAINTEXT_BYTES) throw new Error('presence item too large');
   const header = encodeHeader({
     version: PRESENCE_VERSION,
     round,
-    tag: roundTag(keys, round),
+    tag: roundTag(keys, round, slot),
     nonce: randomBytes(NONCE_BYTES),
   });
   return sealWithHeader(keys, header, body);
@@ -77,7 +80,7 @@ export async function sealPresence(
   const header = {
     version: PRESENCE_VERSION,
     round: info.round,
-    tag: roundTag(keys, info.round),
+    tag: roundTag(keys, info.round, info.slot ?? 0),
     nonce: randomBytes(NONCE_BYTES),
   };
   const signed = encodeSignedPresence({
@@ -136,9 +139,9 @@ export interface KeyUpdate {
 }
 
 /** Our current presence secret for one friend, sealed under the pair's keys for `round`. */
-export function sealKeyItem(pair: RoundKeys, round: number, update: KeyUpdate): Uint8Array {
+export function sealKeyItem(pair: RoundKeys, round: number, slot: number, update: KeyUpdate): Uint8Array {
   if (update.secret.length !== 32) throw new RangeError('presence secret must be 32 bytes');
-  return seal(pair, round, concatBytes(Uint8Array.of(KIND_KEY), u32(update.epoch), update.secret));
+  return seal(pair, round, slot, concatBytes(Uint8Array.of(KIND_KEY), u32(update.epoch), update.secret));
 }
 
 /** Opens a key item from a friend (pair keys in the friend→us direction). Never throws. */
@@ -178,8 +181,8 @@ export function isPresenceShape(data: Uint8Array, nowMs: number, roundMs: number
   return checkPresenceShape(data, nowMs, roundMs) !== null;
 }
 
-export function recordTag(secret: Uint8Array, round: number): Uint8Array {
-  return roundTag(recordKeys(secret), round);
+export function recordTag(secret: Uint8Array, round: number, slot: number): Uint8Array {
+  return roundTag(recordKeys(secret), round, slot);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

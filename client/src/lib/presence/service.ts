@@ -8,7 +8,7 @@
 import type { BridgeConnection } from '../bridge/connection.ts';
 import type { Contact } from '../contacts/store.ts';
 import { pairKeys } from './keys.ts';
-import { dummyItem, PRESENCE_DATA_TYPE, roundOf, sealKeyItem, sealPresence } from './record.ts';
+import { dummyItem, PRESENCE_DATA_TYPE, roundOf, sealKeyItem, sealPresence, slotOf } from './record.ts';
 import type { SelfPresenceState } from './self.ts';
 import type { PresenceTracker } from './tracker.ts';
 
@@ -92,7 +92,7 @@ export class PresenceService {
     const now = this.o.now();
     const r = this.o.roundMs;
     const start = roundOf(now, r) * r;
-    const next = [start + r / 2, start + r + 200].find((t) => t > now)!;
+    const next = [start + r / 2 + 50, start + r + 200].find((t) => t > now)!;
     this.announceTimer = setTimeout(() => {
       void this.announce();
       this.schedule();
@@ -103,16 +103,17 @@ export class PresenceService {
   async items(now: number): Promise<Uint8Array[]> {
     const self = this.o.self();
     const round = roundOf(now, this.o.roundMs);
+    const slot = slotOf(now, this.o.roundMs);
     const friend = this.carousel.next(this.o.contacts(), self.epoch, new Set(this.o.tracker.friends.keys()));
     const pair = friend?.presence
       ? pairKeys(self.contactPriv, friend.presence.contactKey, self.contactPub, friend.presence.contactKey)
       : null;
     const keyItem = pair
-      ? sealKeyItem(pair, round, { epoch: self.epoch, secret: self.secret })
+      ? sealKeyItem(pair, round, slot, { epoch: self.epoch, secret: self.secret })
       : dummyItem(round);
     const record = await sealPresence(
       self.secret,
-      { round, timestamp: now, host: this.o.onion.host, port: this.o.onion.port },
+      { round, slot, timestamp: now, host: this.o.onion.host, port: this.o.onion.port },
       (d) => this.o.conn.sign('presence', d),
     );
     return [keyItem, record];

@@ -3,7 +3,7 @@
 // refused; a friend's key item for us (tag from our pair secret) hands its new presence secret to
 // the contact store. Anything else — strangers, dummies, other pairs' key items — matches no tag.
 import { toHex } from '../../../../shared/identity.ts';
-import { checkPresenceShape, roundOf } from '../../../../shared/presence/layout.ts';
+import { ANNOUNCES_PER_ROUND, checkPresenceShape, roundOf } from '../../../../shared/presence/layout.ts';
 import type { Contact } from '../contacts/store.ts';
 import { pairKeys, type RoundKeys, recordKeys, roundTag } from './keys.ts';
 import { openKeyItem, openPresence, type PresenceInfo } from './record.ts';
@@ -113,7 +113,7 @@ export class PresenceTracker {
 
   /**
    * tag (hex) → what it is, for the rounds a valid item may carry; rebuilt per round or when the
-   * contacts or our keys change. 6 HMACs per friend per round (plus one X25519, cached).
+   * contacts or our keys change. 12 HMACs per friend per round (plus one X25519, cached).
    */
   private tagIndex(round: number): Map<string, Match> {
     const contacts = this.opts.contacts();
@@ -125,8 +125,10 @@ export class PresenceTracker {
       const rec = recordKeys(contact.presence.secret);
       const pair = own ? receivingPairKeys(own, contact.presence.contactKey) : null;
       for (const r of [round - 1, round, round + 1]) {
-        this.tags.set(toHex(roundTag(rec, r)), { kind: 'record', contact });
-        if (pair) this.tags.set(toHex(roundTag(pair, r)), { kind: 'key', contact, pair });
+        for (let slot = 0; slot < ANNOUNCES_PER_ROUND; slot++) {
+          this.tags.set(toHex(roundTag(rec, r, slot)), { kind: 'record', contact });
+          if (pair) this.tags.set(toHex(roundTag(pair, r, slot)), { kind: 'key', contact, pair });
+        }
       }
     }
     this.tagsRound = round;
