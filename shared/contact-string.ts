@@ -64,7 +64,7 @@ function decodeKey(text: string | undefined, what: string): Uint8Array {
   try {
     return fromBase64Url(text ?? '');
   } catch {
-    throw new ContactStringError(`The contact's ${what} is damaged (not valid base64url); copy it again.`);
+    throw new ContactStringError(`The ${what} is damaged (not valid base64url); copy it again.`);
   }
 }
 
@@ -77,14 +77,14 @@ export function parseContactString(text: string): ContactCard {
   const want = v2 ? 4 : 2;
   if (parts.length > want || parts.length < want - 1 || parts.slice(0, want - 1).some((p) => !p))
     throw new ContactStringError('The contact is incomplete or has extra parts; copy it again.');
-  const spki = decodeKey(parts[0], 'key');
+  const spki = decodeKey(parts[0], 'contact key');
   if (spki.length < MIN_SPKI_BYTES || spki.length > MAX_SPKI_BYTES || !isSpki(spki)) {
     throw new ContactStringError('The contact key is not an RSA public key; copy it again.');
   }
   let presence: PresenceCard | null = null;
   if (v2) {
     presence = {
-      contactKey: decodeKey(parts[1], 'contact key'),
+      contactKey: decodeKey(parts[1], 'presence key'),
       secret: decodeKey(parts[2], 'presence secret'),
     };
     if (presence.contactKey.length !== CONTACT_KEY_BYTES || presence.secret.length !== PRESENCE_SECRET_BYTES)
