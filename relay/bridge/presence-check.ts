@@ -6,9 +6,13 @@
 import type { HostPort } from '../../shared/address.ts';
 import {
   checkPresenceShape,
+  dummyItem,
+  ITEMS_PER_ANNOUNCE,
+  nextAnnounceAt,
   PRESENCE_DATA_TYPE,
   PRESENCE_ITEM_BYTES,
   PRESENCE_VERSION,
+  roundOf,
 } from '../../shared/presence/layout.ts';
 import type { GossipNotification } from '../../shared/wire/types.ts';
 import { ApiClient } from '../api/client.ts';
@@ -25,12 +29,37 @@ export interface PresenceValidator {
   stop(): void;
 }
 
-/** Keeps one gossip API connection subscribed; reconnects (bounded backoff) if it drops. */
-export function startPresenceValidator(gossip: HostPort, roundMs: number, log: Logger): PresenceValidator {
+/**
+ * Keeps one gossip API connection subscribed; reconnects (bounded backoff) if it drops. While
+ * `cover()` says no page is open, it also announces what an open page would (ITEMS_PER_ANNOUNCE
+ * dummies at each announcement time), so a gossip peer can't tell from the items this relay
+ * originates whether its user is online.
+ */
+export function startPresenceValidator(
+  gossip: HostPort,
+  roundMs: number,
+  log: Logger,
+  cover: () => boolean = () => false,
+): PresenceValidator {
   let client: ApiClient | null = null;
   let stopped = false;
   let retry: ReturnType<typeof setTimeout> | undefined;
+  let coverTimer: ReturnType<typeof setTimeout> | undefined;
   let delay = 500;
+  const coverTick = () => {
+    if (stopped) return;
+    const now = Date.now();
+    if (client && cover())
+      for (let i = 0; i < ITEMS_PER_ANNOUNCE; i++)
+        client.send({
+          type: 500,
+          ttl: 0,
+          dataType: PRESENCE_DATA_TYPE,
+          data: dummyItem(roundOf(now, roundMs)),
+        });
+    coverTimer = setTimeout(coverTick, nextAnnounceAt(Date.now(), roundMs) - Date.now());
+  };
+  coverTimer = setTimeout(coverTick, nextAnnounceAt(Date.now(), roundMs) - Date.now());
   const connect = async () => {
     if (stopped) return;
     try {
@@ -60,6 +89,7 @@ export function startPresenceValidator(gossip: HostPort, roundMs: number, log: L
     stop() {
       stopped = true;
       clearTimeout(retry);
+      clearTimeout(coverTimer);
       client?.close();
     },
   };

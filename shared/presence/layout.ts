@@ -6,6 +6,7 @@
 //   version u8 (= 2) ‖ round u32 ‖ tag [16] ‖ nonce [24] ‖ XChaCha20-Poly1305(plaintext [640]) [656]
 // The header (first 45 bytes) is the AEAD's associated data. Only someone holding the right secret
 // can tell a presence record from a key item or a dummy: the tag is a per-round HMAC of a secret.
+import { randomBytes } from '@noble/hashes/utils.js';
 import { bytesToIp, ipToBytes } from '../address.ts';
 import { ByteReader, concatBytes, u16, u32, u64 } from '../bytes.ts';
 
@@ -67,6 +68,24 @@ export function checkPresenceShape(data: Uint8Array, nowMs: number, roundMs: num
   const h = decodeHeader(data);
   const current = roundOf(nowMs, roundMs);
   return h.round >= current - 1 && h.round <= current + 1 ? h : null;
+}
+
+/**
+ * A dummy item: valid version and round, random everything else — without a key, indistinguishable
+ * from a record or a key item. Sent by a page with no friend to send a key item to, and by a relay's
+ * bridge while no page is open, so the items a relay originates don't say whether its user is online.
+ */
+export function dummyItem(round: number): Uint8Array {
+  const item = randomBytes(PRESENCE_ITEM_BYTES);
+  item[0] = PRESENCE_VERSION;
+  new DataView(item.buffer, item.byteOffset).setUint32(1, round);
+  return item;
+}
+
+/** When a page announces: just after the round boundary (slot 0) and just after mid-round (slot 1). */
+export function nextAnnounceAt(nowMs: number, roundMs: number): number {
+  const start = roundOf(nowMs, roundMs) * roundMs;
+  return [start + roundMs / 2 + 50, start + roundMs + 200].find((t) => t > nowMs)!;
 }
 
 /** What a presence record's hostkey signature covers: the whole header plus timestamp and address. */

@@ -10,7 +10,7 @@ import { startApiServer, type ApiServer } from '../../relay/api/server.ts';
 import type { ApiConnection } from '../../relay/api/types.ts';
 import { create } from '../../relay/bridge/index.ts';
 import { PRESENCE_DATA_TYPE, PRESENCE_RECORD_BYTES } from '../../relay/bridge/presence-check.ts';
-import { encodeSignedPresence, PRESENCE_VERSION } from '../../shared/presence/layout.ts';
+import { checkPresenceShape, encodeSignedPresence, PRESENCE_VERSION } from '../../shared/presence/layout.ts';
 import { SIGN_PREFIX } from '../../relay/bridge/sign.ts';
 import { parseConfigText } from '../../relay/config.ts';
 import { loadHostkey, verifySignature } from '../../relay/hostkey.ts';
@@ -325,5 +325,19 @@ describe('bridge: presence validation for the network', () => {
     expect(await v(42)).toMatchObject({ valid: false });
     expect(await v(43)).toMatchObject({ valid: false });
     expect(await v(44)).toMatchObject({ valid: false });
+  });
+
+  it('with no page open, announces what a page would: 2 presence items each half round, alike to real ones', async () => {
+    const from = gossip.got.length;
+    const items = () =>
+      gossip.got.slice(from).filter((m) => m.type === 500 && m.dataType === PRESENCE_DATA_TYPE) as {
+        data: Uint8Array;
+      }[];
+    // round_seconds = 10: the next announcement time is at most ~5 s away.
+    await until(() => (items().length >= 2 ? true : undefined), 'cover items', 12_000);
+    for (const m of items()) {
+      expect(m.data.length).toBe(PRESENCE_RECORD_BYTES);
+      expect(checkPresenceShape(m.data, Date.now(), 10_000)).not.toBeNull();
+    }
   });
 });

@@ -7,6 +7,7 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import {
   checkPresenceShape,
+  dummyItem,
   encodeHeader,
   encodeSignedPresence,
   HEADER_BYTES,
@@ -22,13 +23,12 @@ import {
   roundOf,
   SKEW_MS,
   slotOf,
-  TAG_BYTES,
 } from '../../../../shared/presence/layout.ts';
 import { ByteReader, concatBytes, u16, u32 } from '../crypto/bytes.ts';
 import { verifyHostkeySignature } from '../crypto/rsa.ts';
 import { type RoundKeys, recordKeys, roundKey, roundTag } from './keys.ts';
 
-export { PRESENCE_DATA_TYPE, PRESENCE_ITEM_BYTES, PRESENCE_VERSION, roundOf, SKEW_MS, slotOf };
+export { dummyItem, PRESENCE_DATA_TYPE, PRESENCE_ITEM_BYTES, PRESENCE_VERSION, roundOf, SKEW_MS, slotOf };
 /** Old name: every presence item has this size. */
 export const PRESENCE_RECORD_BYTES = PRESENCE_ITEM_BYTES;
 
@@ -163,17 +163,6 @@ export function openKeyItem(
   } catch {
     return null;
   }
-}
-
-/** A dummy item: the same public header fields, random everything else (indistinguishable without a key). */
-export function dummyItem(round: number): Uint8Array {
-  const header = encodeHeader({
-    version: PRESENCE_VERSION,
-    round,
-    tag: randomBytes(TAG_BYTES),
-    nonce: randomBytes(NONCE_BYTES),
-  });
-  return concatBytes(header, randomBytes(PRESENCE_ITEM_BYTES - HEADER_BYTES));
 }
 
 /** Public shape check (Gossip VALIDATION): size, version, round within one of now. */

@@ -5,6 +5,7 @@
 // friend who was offline during a rotation gets the new secret on its next turn.
 // We also validate every presence item Gossip shows us (shape and freshness, the public part) and
 // feed them to the tracker.
+import { nextAnnounceAt } from '../../../../shared/presence/layout.ts';
 import type { BridgeConnection } from '../bridge/connection.ts';
 import type { Contact } from '../contacts/store.ts';
 import { pairKeys } from './keys.ts';
@@ -90,9 +91,7 @@ export class PresenceService {
   private schedule(): void {
     if (this.stopped) return;
     const now = this.o.now();
-    const r = this.o.roundMs;
-    const start = roundOf(now, r) * r;
-    const next = [start + r / 2 + 50, start + r + 200].find((t) => t > now)!;
+    const next = nextAnnounceAt(now, this.o.roundMs);
     this.announceTimer = setTimeout(() => {
       void this.announce();
       this.schedule();
