@@ -48,6 +48,9 @@ export function buildDelay(now: number, roundMs: number): number {
   return Math.max(0, toBoundary - lead);
 }
 
+/** How PresenceService's errors start (see service.ts): cleared by the next announcement that works. */
+const PRESENCE_ERROR = 'Could not announce';
+
 export class VoidPhone {
   /** Start calls at round boundaries (see CallManagerOptions.buildDelayMs); `#align=0` turns it off. */
   alignToRounds = true;
@@ -222,6 +225,7 @@ export class VoidPhone {
         roundMs,
         now: () => this.now(),
         onError: (m) => this.say(m),
+        onAnnounced: () => this.notice.startsWith(PRESENCE_ERROR) && this.say(''),
       });
       this.presence.start();
     } else {

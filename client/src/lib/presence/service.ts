@@ -24,6 +24,8 @@ export interface PresenceServiceOptions {
   /** Gossip TTL in hops (0 = unlimited). */
   ttl?: number;
   onError?: (message: string) => void;
+  /** An announcement went out (after an error: the page can drop its message). */
+  onAnnounced?: () => void;
 }
 
 /**
@@ -127,7 +129,10 @@ export class PresenceService {
       let sent = 0;
       for (const data of items)
         if (this.o.conn.send({ type: 500, ttl: this.o.ttl ?? 0, dataType: PRESENCE_DATA_TYPE, data })) sent++;
-      if (sent === items.length) this.announced++;
+      if (sent === items.length) {
+        this.announced++;
+        this.o.onAnnounced?.();
+      }
     } catch (e) {
       this.o.onError?.(`Could not announce that you are online: ${(e as Error).message}`);
     }
