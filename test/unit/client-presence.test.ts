@@ -251,6 +251,29 @@ describe('presence items: constant count and size', () => {
     expect(seen).toEqual([0, 1, 2].map(() => Array(ITEMS_PER_ANNOUNCE).fill(PRESENCE_ITEM_BYTES)));
   });
 
+  it('opening the page announces nothing until the next announcement time (the relay cover holds until then)', async () => {
+    clock.t = NOW; // 3 s into a round: the next announcement time is 2 s away
+    const tracker = new PresenceTracker({ roundMs: () => ROUND_MS, now: () => clock.t, contacts: () => [] });
+    const sent: number[] = [];
+    const service = new PresenceService({
+      conn: {
+        send: (m) => sent.push(m.type) > 0,
+        sign: async () => new Uint8Array(0),
+        onMessage: () => () => {},
+      },
+      tracker,
+      self: () => new SelfPresence(null).state,
+      contacts: () => [],
+      onion: { host: '127.0.0.1', port: 1 },
+      roundMs: ROUND_MS,
+      now: () => clock.t,
+    });
+    service.start();
+    await new Promise((r) => setTimeout(r, 50));
+    service.stop();
+    expect(sent).toEqual([501]);
+  });
+
   it('a dummy looks like any item and opens as nothing', async () => {
     const d = dummyItem(ROUND);
     expect(d.length).toBe(PRESENCE_ITEM_BYTES);

@@ -73,7 +73,8 @@ export class PresenceService {
 
   start(): void {
     this.o.conn.send({ type: 501, dataType: PRESENCE_DATA_TYPE });
-    void this.announce();
+    // No announcement on opening: only at the fixed times, where the relay's cover items stood
+    // until now, so the moment a page opens is not visible in what the relay originates.
     this.schedule();
     const expire = () => {
       this.o.tracker.expire();
