@@ -3,21 +3,41 @@
 // other as contacts.
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { x25519 } from '@noble/curves/ed25519.js';
+import { formatContactString } from '../../shared/contact-string.ts';
+import { formatFragment } from '../../shared/fragment.ts';
 import { loadHostkey } from '../hostkey.ts';
 import { createLogger } from '../log.ts';
 import { startTestnet, type Testnet } from '../testnet.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Same format as client/src/lib/contacts/contact-string.ts (test/unit/bridge-start.test.ts checks). */
-export function contactString(name: string, spki: Uint8Array): string {
-  return `voidphone:v1:${Buffer.from(spki).toString('base64url')}:${encodeURIComponent(name)}`;
+/** A demo user's presence secrets: its link carries them (`me=`), its friends' links the public part. */
+export interface DemoUser {
+  contactPriv: Uint8Array;
+  secret: Uint8Array;
 }
 
-export function clientUrl(http: string, token: string, name: string, contacts: string[]): string {
-  const p = new URLSearchParams({ token, name });
-  for (const c of contacts) p.append('contact', c);
-  return `http://${http}/#${p.toString()}`;
+export function newDemoUser(): DemoUser {
+  return { contactPriv: new Uint8Array(randomBytes(32)), secret: new Uint8Array(randomBytes(32)) };
+}
+
+/** The contact string of a demo user (the client's own format: shared/contact-string.ts). */
+export function contactString(name: string, spki: Uint8Array, user: DemoUser): string {
+  return formatContactString(name, spki, {
+    contactKey: x25519.getPublicKey(user.contactPriv),
+    secret: user.secret,
+  });
+}
+
+export function clientUrl(
+  http: string,
+  token: string,
+  name: string,
+  contacts: string[],
+  me?: DemoUser,
+): string {
+  return `http://${http}/#${formatFragment({ token, name, me, contacts })}`;
 }
 
 /** Vite build of the client; into dist/client unless `outDir` (tests build into their own folder). */
@@ -52,13 +72,15 @@ export async function startDemo(
     setFor: (i) => ({ 'bridge.token': tokens[i]! }),
     log: createLogger('testnet', process.env.VOIDPHONE_LOG ? undefined : 'warn'),
   });
+  // One user per relay, with presence secrets fixed for this run so every link agrees.
+  const users = Array.from({ length: relays }, newDemoUser);
   const link = async (i: number, name: string, friends: { relay: number; name: string }[]) => {
     const cards = await Promise.all(
       friends.map(async (f) =>
-        contactString(f.name, (await loadHostkey(net.relays[f.relay]!.hostkeyPath)).spkiDer),
+        contactString(f.name, (await loadHostkey(net.relays[f.relay]!.hostkeyPath)).spkiDer, users[f.relay]!),
       ),
     );
-    return clientUrl(net.relays[i]!.p2p.bridge!, tokens[i]!, name, cards);
+    return clientUrl(net.relays[i]!.p2p.bridge!, tokens[i]!, name, cards, users[i]);
   };
   return {
     net,

@@ -109,7 +109,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
   headers = securityHeaders(`ws://${address}`);
   const validator =
     opts.validatePresence && opts.gossipApi
-      ? startPresenceValidator(opts.gossipApi, opts.roundSeconds * 1000, log)
+      ? startPresenceValidator(opts.gossipApi, opts.roundSeconds * 1000, log, () => sessions.size === 0)
       : null;
   log.info(`bridge for ${describeApi(opts)}; client URL: ${origin}/#token=${opts.token}`);
 

@@ -12,6 +12,7 @@ import type { Logger } from '../log.ts';
 import type { BridgeOptions } from './options.ts';
 import type { TokenBucket } from '../p2p/ratelimit.ts';
 import { isSignPurpose, MAX_SIGN_BYTES, signForAsync } from './sign.ts';
+import { presenceSignRefusal } from './sign-presence.ts';
 
 /** What a browser may send to each module (everything else is a violation). */
 const ROUTES: Record<'gossip' | 'onion', { from: number; to: number; accepts: Set<number> }> = {
@@ -158,6 +159,13 @@ export class BridgeSession {
     const data = Buffer.from(m.data, 'base64url');
     if (data.length > MAX_SIGN_BYTES) {
       this.close(1008, `sign request of ${data.length} bytes`);
+      return;
+    }
+    const refusal =
+      m.purpose === 'presence' ? presenceSignRefusal(data, Date.now(), this.opts.roundSeconds * 1000) : null;
+    if (refusal) {
+      this.log.warn(`client ${this.id}: sign request refused: ${refusal}`);
+      this.sendJson({ t: 'error', id, code: 'refused', reason: refusal });
       return;
     }
     if (!this.signTokens.take()) {

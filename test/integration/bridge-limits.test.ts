@@ -11,6 +11,8 @@ import { SIGN_PREFIX } from '../../relay/bridge/sign.ts';
 import { parseConfigText } from '../../relay/config.ts';
 import { type Hostkey, loadHostkey, verifySignature } from '../../relay/hostkey.ts';
 import type { RelayModule } from '../../relay/module.ts';
+import { DEFAULT_ROUND_SECONDS } from '../../relay/bridge/options.ts';
+import { encodeSignedPresence, PRESENCE_VERSION } from '../../shared/presence/layout.ts';
 import { getKeys } from '../keypool.ts';
 import { logCapture } from '../log-capture.ts';
 
@@ -90,9 +92,24 @@ function open(): Promise<Client> {
   return c.next((m) => m.t === 'hello', 'hello').then(() => c);
 }
 
+/** A presence record of the current round (the only kind the bridge signs as presence), told apart by id. */
+function presenceData(id: number): Buffer {
+  const roundMs = DEFAULT_ROUND_SECONDS * 1000;
+  const round = Math.floor(Date.now() / roundMs);
+  const header = {
+    version: PRESENCE_VERSION,
+    round,
+    tag: new Uint8Array(16).fill(id),
+    nonce: new Uint8Array(24),
+  };
+  return Buffer.from(
+    encodeSignedPresence({ header, timestamp: round * roundMs, host: '127.0.0.1', port: 1 }),
+  );
+}
+
 const sign = (c: Client, id: number) =>
   c.ws.send(
-    JSON.stringify({ t: 'sign', id, purpose: 'presence', data: Buffer.from([id]).toString('base64url') }),
+    JSON.stringify({ t: 'sign', id, purpose: 'presence', data: presenceData(id).toString('base64url') }),
   );
 
 describe('bridge: signing budget', () => {
@@ -102,7 +119,7 @@ describe('bridge: signing budget', () => {
     sign(a, 1);
     const signed = await a.next((m) => m.id === 1, 'answer to sign 1');
     expect(signed.t).toBe('signed');
-    const tbs = Buffer.concat([Buffer.from(SIGN_PREFIX.presence), Buffer.from([1])]);
+    const tbs = Buffer.concat([Buffer.from(SIGN_PREFIX.presence), presenceData(1)]);
     expect(verifySignature(hostkey.spkiDer, tbs, Buffer.from(String(signed.sig), 'base64url'))).toBe(true);
     const b = await open();
     sign(b, 2);

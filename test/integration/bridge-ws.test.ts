@@ -10,6 +10,7 @@ import { startApiServer, type ApiServer } from '../../relay/api/server.ts';
 import type { ApiConnection } from '../../relay/api/types.ts';
 import { create } from '../../relay/bridge/index.ts';
 import { PRESENCE_DATA_TYPE, PRESENCE_RECORD_BYTES } from '../../relay/bridge/presence-check.ts';
+import { checkPresenceShape, encodeSignedPresence, PRESENCE_VERSION } from '../../shared/presence/layout.ts';
 import { SIGN_PREFIX } from '../../relay/bridge/sign.ts';
 import { parseConfigText } from '../../relay/config.ts';
 import { loadHostkey, verifySignature } from '../../relay/hostkey.ts';
@@ -248,9 +249,39 @@ describe('bridge: relaying API messages', () => {
 });
 
 describe('bridge: signing', () => {
+  /** What a client asks the bridge to sign for a presence record of `round` (round_seconds = 10). */
+  const presenceToSign = (round: number) =>
+    Buffer.from(
+      encodeSignedPresence({
+        header: { version: PRESENCE_VERSION, round, tag: new Uint8Array(16), nonce: new Uint8Array(24) },
+        timestamp: round * 10_000 + 1,
+        host: '127.0.0.1',
+        port: 4711,
+      }),
+    );
+
+  it('signs presence only for the current or next round, and says why it refuses', async () => {
+    const c = await open();
+    const now = Math.floor(Date.now() / 10_000);
+    const ask = (id: number, data: Buffer) =>
+      c.ws.send(JSON.stringify({ t: 'sign', id, purpose: 'presence', data: data.toString('base64url') }));
+    ask(1, presenceToSign(now + 1));
+    ask(2, presenceToSign(now + 30)); // 5 minutes ahead: pre-signing for later
+    ask(3, presenceToSign(now - 2));
+    ask(4, Buffer.from('hello presence'));
+    await until(() => c.json.find((m) => m.t === 'signed' && m.id === 1), 'next round signed');
+    for (const id of [2, 3, 4]) {
+      const e = await until(() => c.json.find((m) => m.id === id), `answer ${id}`);
+      expect(e).toMatchObject({ t: 'error', code: 'refused' });
+    }
+    expect(String(c.json.find((m) => m.id === 2)!.reason)).toMatch(/only the current .* or next round/);
+    await logged(/sign request refused: presence for round/);
+    c.ws.close();
+  });
+
   it('signs prefix || data for a purpose, caps size and rate', async () => {
     const c = await open();
-    const data = Buffer.from('hello presence');
+    const data = presenceToSign(Math.floor(Date.now() / 10_000));
     c.ws.send(JSON.stringify({ t: 'sign', id: 1, purpose: 'presence', data: data.toString('base64url') }));
     const signed = await until(() => c.json.find((m) => m.t === 'signed' && m.id === 1), 'signature');
     const sig = Buffer.from(String(signed.sig), 'base64url');
@@ -278,8 +309,11 @@ describe('bridge: presence validation for the network', () => {
     const conn = gossip.conns[0]!;
     const round = Math.floor(Date.now() / 10_000);
     const good = new Uint8Array(PRESENCE_RECORD_BYTES);
-    good[0] = 1;
+    good[0] = PRESENCE_VERSION;
     new DataView(good.buffer).setUint32(1, round);
+    const v1 = good.slice();
+    v1[0] = 1; // the old layout, whose tag any relay could compute, no longer spreads
+    conn.send({ type: 502, messageId: 44, dataType: PRESENCE_DATA_TYPE, data: v1 });
     const stale = good.slice();
     new DataView(stale.buffer).setUint32(1, round - 5);
     conn.send({ type: 502, messageId: 41, dataType: PRESENCE_DATA_TYPE, data: good });
@@ -290,5 +324,20 @@ describe('bridge: presence validation for the network', () => {
     expect(await v(41)).toMatchObject({ valid: true });
     expect(await v(42)).toMatchObject({ valid: false });
     expect(await v(43)).toMatchObject({ valid: false });
+    expect(await v(44)).toMatchObject({ valid: false });
+  });
+
+  it('with no page open, announces what a page would: 2 presence items each half round, alike to real ones', async () => {
+    const from = gossip.got.length;
+    const items = () =>
+      gossip.got.slice(from).filter((m) => m.type === 500 && m.dataType === PRESENCE_DATA_TYPE) as {
+        data: Uint8Array;
+      }[];
+    // round_seconds = 10: the next announcement time is at most ~5 s away.
+    await until(() => (items().length >= 2 ? true : undefined), 'cover items', 12_000);
+    for (const m of items()) {
+      expect(m.data.length).toBe(PRESENCE_RECORD_BYTES);
+      expect(checkPresenceShape(m.data, Date.now(), 10_000)).not.toBeNull();
+    }
   });
 });

@@ -30,18 +30,35 @@ describe('bridge signing domains', () => {
 });
 
 describe('demo links (npm start)', () => {
-  it('contact strings and fragments parse in the client', async () => {
-    const { contactString, clientUrl } = await import('../../relay/bridge/demo.ts');
+  it('contact strings and fragments parse in the client, and the link carries the secrets its friends hold', async () => {
+    const { contactString, clientUrl, newDemoUser } = await import('../../relay/bridge/demo.ts');
     const { parseContactString } = await import('../../client/src/lib/contacts/contact-string.ts');
+    const { VoidPhone } = await import('../../client/src/lib/api/voidphone.ts');
+    const { applyFragment } = await import('../../client/src/lib/api/fragment.ts');
     const { getKeys } = await import('../keypool.ts');
     const { loadHostkey } = await import('../../relay/hostkey.ts');
     const key = await loadHostkey((await getKeys(1))[0]!);
-    const card = contactString('bob & co: 2', key.spkiDer);
+    const bob = newDemoUser();
+    const alice = newDemoUser();
+    const card = contactString('bob & co: 2', key.spkiDer, bob);
     expect(parseContactString(card)).toMatchObject({ name: 'bob & co: 2', spki: key.spkiDer });
-    const url = new URL(clientUrl('127.0.0.1:8080', 'tok_en-0123456789abcdef', 'alice', [card]));
+    expect(parseContactString(card).presence!.secret).toEqual(bob.secret);
+    const url = new URL(clientUrl('127.0.0.1:8080', 'tok_en-0123456789abcdef', 'alice', [card], alice));
     const params = new URLSearchParams(url.hash.slice(1));
     expect(params.get('token')).toBe('tok_en-0123456789abcdef');
     expect(params.get('name')).toBe('alice');
     expect(params.getAll('contact')).toEqual([card]);
+    const data = new Map<string, string>();
+    const vp = new VoidPhone('ws://127.0.0.1:1/ws', {
+      getItem: (k) => data.get(k) ?? null,
+      setItem: (k, v) => void data.set(k, v),
+    });
+    applyFragment(vp, params);
+    expect(vp.self.state.secret).toEqual(alice.secret);
+    expect(vp.self.state.contactPriv).toEqual(alice.contactPriv);
+    expect(vp.contacts.list().map((c) => c.name)).toEqual(['bob & co: 2']);
+    vp.self.rotate(); // reloading the same link keeps the rotation
+    applyFragment(vp, params);
+    expect(vp.self.state.secret).not.toEqual(alice.secret);
   });
 });

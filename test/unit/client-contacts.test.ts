@@ -15,6 +15,7 @@ import { getKeys } from '../keypool.ts';
 const [pemA, pemB] = await getKeys(2);
 const alice = await loadHostkey(pemA!);
 const bob = await loadHostkey(pemB!);
+const P = { contactKey: new Uint8Array(32).fill(9), secret: new Uint8Array(32).fill(7) };
 
 function memoryStorage(): KeyValueStorage & { data: Map<string, string> } {
   const data = new Map<string, string>();
@@ -23,18 +24,26 @@ function memoryStorage(): KeyValueStorage & { data: Map<string, string> } {
 
 describe('contact strings', () => {
   it('round-trips name and key, identity = SHA-256(SPKI)', () => {
-    const s = formatContactString('Alice: from work', alice.spkiDer);
+    const s = formatContactString('Alice: from work', alice.spkiDer, P);
     const card = parseContactString(`  ${s.slice(0, 40)}\n${s.slice(40)}  `); // pasted with line breaks
     expect(card.name).toBe('Alice: from work');
     expect(card.spki).toEqual(alice.spkiDer);
     expect(card.identity).toBe(toHex(alice.identity));
+    expect(card.presence).toEqual(P);
+  });
+
+  it('still reads v1 strings (old links): calls work, presence needs their v2 string', () => {
+    const v1 = `voidphone:v1:${toBase64Url(alice.spkiDer)}:Alice`;
+    expect(parseContactString(v1)).toMatchObject({ name: 'Alice', spki: alice.spkiDer, presence: null });
   });
 
   it('refuses foreign, damaged and non-RSA strings with a readable error', () => {
-    const good = formatContactString('Bob', bob.spkiDer);
+    const good = formatContactString('Bob', bob.spkiDer, P);
     const bad = [
       'hello',
-      good.replace('voidphone:v1:', 'voidphone:v2:'),
+      good.replace('voidphone:v2:', 'voidphone:v3:'),
+      good.replace(`:${toBase64Url(P.secret)}:`, `:${toBase64Url(P.secret.subarray(1))}:`),
+      good.replace(`:${toBase64Url(P.contactKey)}:`, '::'),
       good.replace(/:[^:]*:Bob$/, ':!!!!:Bob'),
       `voidphone:v1:${toBase64Url(new Uint8Array(100).fill(0x30))}:x`,
       `${good}:extra`,
@@ -60,8 +69,8 @@ describe('contact store', () => {
     const store = new ContactStore(storage);
     const seen: number[] = [];
     store.subscribe((l) => seen.push(l.length));
-    const a = store.addFromString(formatContactString('Alice', alice.spkiDer));
-    store.addFromString(formatContactString('Bob', bob.spkiDer), 'Bobby');
+    const a = store.addFromString(formatContactString('Alice', alice.spkiDer, P));
+    store.addFromString(formatContactString('Bob', bob.spkiDer, P), 'Bobby');
     store.rename(a.identity, '  Al  ');
     expect(store.list().map((c) => c.name)).toEqual(['Al', 'Bobby']);
     const again = new ContactStore(storage);
@@ -74,8 +83,8 @@ describe('contact store', () => {
 
   it('re-adding a known key renames instead of duplicating', () => {
     const store = new ContactStore(memoryStorage());
-    store.add(parseContactString(formatContactString('A', alice.spkiDer)));
-    store.add(parseContactString(formatContactString('B', alice.spkiDer)));
+    store.add(parseContactString(formatContactString('A', alice.spkiDer, P)));
+    store.add(parseContactString(formatContactString('B', alice.spkiDer, P)));
     expect(store.list()).toHaveLength(1);
     expect(store.list()[0]!.name).toBe('B');
   });

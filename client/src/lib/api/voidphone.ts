@@ -5,6 +5,7 @@ import { CallManager } from '../calls/manager.ts';
 import type { CallSession, CallState, CallTimings, EndReason } from '../calls/session.ts';
 import { fingerprint, formatContactString } from '../contacts/contact-string.ts';
 import { type Contact, ContactStore, type KeyValueStorage } from '../contacts/store.ts';
+import { SelfPresence } from '../presence/self.ts';
 import { PresenceService } from '../presence/service.ts';
 import { PresenceTracker } from '../presence/tracker.ts';
 import { BridgeOnionPort } from './onion-port.ts';
@@ -47,10 +48,15 @@ export function buildDelay(now: number, roundMs: number): number {
   return Math.max(0, toBoundary - lead);
 }
 
+/** How PresenceService's errors start (see service.ts): cleared by the next announcement that works. */
+const PRESENCE_ERROR = 'Could not announce';
+
 export class VoidPhone {
   /** Start calls at round boundaries (see CallManagerOptions.buildDelayMs); `#align=0` turns it off. */
   alignToRounds = true;
   readonly contacts: ContactStore;
+  /** Our presence secret and contact key (rotated when we remove a friend). */
+  readonly self: SelfPresence;
   readonly conn: BridgeConnection;
   calls: CallManager | null = null;
   onion: BridgeOnionPort | null = null;
@@ -70,12 +76,18 @@ export class VoidPhone {
     private readonly timings?: Partial<CallTimings>,
   ) {
     this.contacts = new ContactStore(storage);
+    this.self = new SelfPresence(storage);
     this.myName = storage?.getItem('voidphone.name') ?? '';
     this.allowUnknownCallers = storage?.getItem('voidphone.allowUnknown') === 'true';
     this.contacts.subscribe((list) => {
+      // A friend removed (however the UI did it): rotate our presence secret, so from our next record
+      // on only the remaining friends (who get the new one in key items) can see us online.
+      const kept = new Set(list.map((c) => c.identity));
+      if (this.contactList.some((c) => !kept.has(c.identity))) this.self.rotate();
       this.contactList = list;
       this.changed();
     });
+    this.self.onChange(() => this.changed());
     this.conn = new BridgeConnection(wsUrl);
     this.conn.onStatus((s, hello) => (s === 'open' && hello ? this.up(hello) : this.down()));
   }
@@ -148,7 +160,9 @@ export class VoidPhone {
       notice: this.notice,
       hello,
       myName: this.myName,
-      myContactString: hello ? formatContactString(this.myName || 'friend', hello.hostkey) : '',
+      myContactString: hello
+        ? formatContactString(this.myName || 'friend', hello.hostkey, this.self.card())
+        : '',
       myFingerprint: hello ? fingerprint(hello.identity) : '',
       contacts: this.contactList.map((k) => ({
         identity: k.identity,
@@ -182,6 +196,8 @@ export class VoidPhone {
       roundMs: () => roundMs,
       now: () => this.now(),
       contacts: () => this.contactList,
+      own: () => this.self.state,
+      onKey: (id, epoch, secret) => this.contacts.updatePresenceSecret(id, epoch, secret),
       self: hello.identity,
     });
     this.tracker.onChange(() => this.changed());
@@ -203,11 +219,13 @@ export class VoidPhone {
       this.presence = new PresenceService({
         conn: this.conn,
         tracker: this.tracker,
-        ownSpki: hello.hostkey,
+        self: () => this.self.state,
+        contacts: () => this.contactList,
         onion: hello.onion,
         roundMs,
         now: () => this.now(),
         onError: (m) => this.say(m),
+        onAnnounced: () => this.notice.startsWith(PRESENCE_ERROR) && this.say(''),
       });
       this.presence.start();
     } else {

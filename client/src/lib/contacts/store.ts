@@ -1,13 +1,17 @@
 // The contact list, kept in the browser's localStorage (injectable for tests). Bounded; tolerant of
 // damaged storage (a bad entry is dropped, never crashes the app).
 import { fromBase64Url, toBase64Url } from '../crypto/b64.ts';
-import { type ContactCard, cleanName, parseContactString, formatContactString } from './contact-string.ts';
+import { isSpki, identityOf, toHex } from '../../../../shared/identity.ts';
+import { type ContactCard, cleanName } from './contact-string.ts';
+import { parseContactString } from './contact-string.ts';
 
 export const MAX_CONTACTS = 500;
 const KEY = 'voidphone.contacts.v1';
 
 export interface Contact extends ContactCard {
   addedAt: number;
+  /** Epoch of `presence.secret` as the friend's key items told it; -1 while it is the one from their string. */
+  presenceEpoch: number;
 }
 
 export interface KeyValueStorage {
@@ -19,6 +23,10 @@ interface Stored {
   name: string;
   spki: string;
   addedAt: number;
+  /** Present for contacts added from a v2 string. */
+  contactKey?: string;
+  secret?: string;
+  epoch?: number;
 }
 
 export class ContactStore {
@@ -48,6 +56,7 @@ export class ContactStore {
     return this.add({ ...card, name: cleanName(nameOverride ?? '') || card.name });
   }
 
+  /** Adds, or updates a known contact (name; presence secret if the card has one). */
   add(card: ContactCard): Contact {
     const existing = this.contacts.get(card.identity);
     if (!existing && this.contacts.size >= MAX_CONTACTS) throw new Error(`At most ${MAX_CONTACTS} contacts.`);
@@ -55,6 +64,8 @@ export class ContactStore {
       ...card,
       name: cleanName(card.name) || `friend ${card.identity.slice(0, 8)}`,
       addedAt: existing?.addedAt ?? Date.now(),
+      presence: card.presence ?? existing?.presence ?? null,
+      presenceEpoch: card.presence ? -1 : (existing?.presenceEpoch ?? -1),
     };
     this.contacts.set(card.identity, contact);
     this.save();
@@ -73,9 +84,16 @@ export class ContactStore {
     if (this.contacts.delete(identity)) this.save();
   }
 
-  contactString(identity: string): string | undefined {
+  /**
+   * A friend's key item told us its new presence secret. Taken only if newer than what we hold, so a
+   * late copy of an older item can't roll it back. True if it changed.
+   */
+  updatePresenceSecret(identity: string, epoch: number, secret: Uint8Array): boolean {
     const c = this.contacts.get(identity);
-    return c && formatContactString(c.name, c.spki);
+    if (!c?.presence || epoch <= c.presenceEpoch) return false;
+    this.contacts.set(identity, { ...c, presence: { ...c.presence, secret }, presenceEpoch: epoch });
+    this.save();
+    return true;
   }
 
   subscribe(cb: (list: Contact[]) => void): () => void {
@@ -94,10 +112,8 @@ export class ContactStore {
     if (!Array.isArray(raw)) return;
     for (const item of raw.slice(0, MAX_CONTACTS) as Partial<Stored>[]) {
       try {
-        const card = parseContactString(
-          formatContactString(String(item.name ?? ''), fromBase64Url(String(item.spki))),
-        );
-        this.contacts.set(card.identity, { ...card, addedAt: Number(item.addedAt) || 0 });
+        const c = fromStored(item);
+        if (c) this.contacts.set(c.identity, c);
       } catch {
         // A damaged entry is skipped; the rest of the list still loads.
       }
@@ -109,6 +125,11 @@ export class ContactStore {
       name: c.name,
       spki: toBase64Url(c.spki),
       addedAt: c.addedAt,
+      ...(c.presence && {
+        contactKey: toBase64Url(c.presence.contactKey),
+        secret: toBase64Url(c.presence.secret),
+        epoch: c.presenceEpoch,
+      }),
     }));
     try {
       this.storage?.setItem(this.key, JSON.stringify(data));
@@ -118,4 +139,27 @@ export class ContactStore {
     const list = this.list();
     for (const l of this.listeners) l(list);
   }
+}
+
+/** One stored entry, checked as strictly as a contact string (storage may be damaged); throws or null. */
+function fromStored(item: Partial<Stored>): Contact | null {
+  const spki = fromBase64Url(String(item.spki));
+  if (!isSpki(spki)) return null;
+  let presence: Contact['presence'] = null;
+  if (item.contactKey !== undefined) {
+    presence = {
+      contactKey: fromBase64Url(String(item.contactKey)),
+      secret: fromBase64Url(String(item.secret)),
+    };
+    if (presence.contactKey.length !== 32 || presence.secret.length !== 32) return null;
+  }
+  const epoch = Number(item.epoch ?? -1);
+  return {
+    name: cleanName(String(item.name ?? '')) || 'friend',
+    spki,
+    identity: toHex(identityOf(spki)),
+    presence,
+    presenceEpoch: Number.isSafeInteger(epoch) && epoch >= -1 ? epoch : -1,
+    addedAt: Number(item.addedAt) || 0,
+  };
 }
