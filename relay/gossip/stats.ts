@@ -5,6 +5,8 @@ export const gossipStats = {
   itemsSent: 0,
   /** DIGEST frames sent. */
   digestsSent: 0,
+  /** PEERS_REQUEST frames sent (peer exchange). */
+  peersRequestsSent: 0,
   /** Links that became neighbours or were turned away after the handshake. */
   linksOpened: 0,
 };
