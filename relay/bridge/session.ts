@@ -11,8 +11,9 @@ import type { Hostkey } from '../hostkey.ts';
 import type { Logger } from '../log.ts';
 import type { BridgeOptions } from './options.ts';
 import type { TokenBucket } from '../p2p/ratelimit.ts';
-import { isSignPurpose, MAX_SIGN_BYTES, signForAsync } from './sign.ts';
+import { parseControl } from './control.ts';
 import { presenceSignRefusal } from './sign-presence.ts';
+import { signForAsync } from './sign.ts';
 
 /** What a browser may send to each module (everything else is a violation). */
 const ROUTES: Record<'gossip' | 'onion', { from: number; to: number; accepts: Set<number> }> = {
@@ -20,7 +21,6 @@ const ROUTES: Record<'gossip' | 'onion', { from: number; to: number; accepts: Se
   onion: { from: 560, to: 599, accepts: new Set([560, 563, 564, 566]) },
 };
 type Route = keyof typeof ROUTES;
-const MAX_TEXT_BYTES = 4096;
 const MAX_WS_QUEUED = 4 * 1024 * 1024;
 
 export class BridgeSession {
@@ -121,48 +121,13 @@ export class BridgeSession {
     }
   }
 
-  private onText(data: Buffer): void {
-    if (data.length > MAX_TEXT_BYTES) {
-      this.close(1009, `control message of ${data.length} bytes`);
-      return;
-    }
-    let m: { t?: unknown; id?: unknown; purpose?: unknown; data?: unknown };
-    try {
-      m = JSON.parse(data.toString('utf8'));
-      if (!m || typeof m !== 'object') throw new Error('not an object');
-    } catch (e) {
-      this.close(1008, `bad control message: ${(e as Error).message}`);
-      return;
-    }
-    if (m.t === 'sign') {
-      this.onSign(m);
-      return;
-    }
-    if (m.t === 'ping') {
-      this.sendJson({ t: 'pong', id: m.id, now: Date.now() });
-      return;
-    }
-    this.close(1008, `unknown control message ${JSON.stringify(String(m.t)).slice(0, 40)}`);
-  }
-
-  private onSign(m: { id?: unknown; purpose?: unknown; data?: unknown }): void {
-    const id = m.id;
-    if (
-      !Number.isSafeInteger(id) ||
-      !isSignPurpose(m.purpose) ||
-      typeof m.data !== 'string' ||
-      !/^[A-Za-z0-9_-]*$/.test(m.data)
-    ) {
-      this.close(1008, 'bad sign request');
-      return;
-    }
-    const data = Buffer.from(m.data, 'base64url');
-    if (data.length > MAX_SIGN_BYTES) {
-      this.close(1008, `sign request of ${data.length} bytes`);
-      return;
-    }
+  private onText(text: Buffer): void {
+    const m = parseControl(text);
+    if (m.t === 'bad') return void this.close(m.code, m.reason);
+    if (m.t === 'ping') return void this.sendJson({ t: 'pong', id: m.id, now: Date.now() });
+    const { id, purpose, data } = m;
     const refusal =
-      m.purpose === 'presence' ? presenceSignRefusal(data, Date.now(), this.opts.roundSeconds * 1000) : null;
+      purpose === 'presence' ? presenceSignRefusal(data, Date.now(), this.opts.roundSeconds * 1000) : null;
     if (refusal) {
       this.log.warn(`client ${this.id}: sign request refused: ${refusal}`);
       this.sendJson({ t: 'error', id, code: 'refused', reason: refusal });
@@ -175,7 +140,7 @@ export class BridgeSession {
     }
     // Off the event loop (RSA-4096 costs ~4 ms a signature); answers may overtake each other, the
     // id tells them apart. sendJson does nothing once the session closed.
-    signForAsync(this.hostkey, m.purpose, data).then(
+    signForAsync(this.hostkey, purpose, data).then(
       (sig) => this.sendJson({ t: 'signed', id, sig: Buffer.from(sig).toString('base64url') }),
       (e: Error) => this.close(1011, `signing failed: ${e.message}`),
     );

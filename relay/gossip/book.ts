@@ -38,19 +38,23 @@ export class AddressBook {
     this.entries.set(key, { key, address, sources, bootstrap: true, failures: 0, nextTryAt: 0 });
   }
 
-  /** Remember an address told by `source` (an address told by several sources may use any). */
-  learn(address: HostPort, identity: string, source: string): void {
-    if (identity === this.ownIdentity) return;
+  /**
+   * Remember an address told by `source` (an address told by several sources may use any).
+   * True when the address was new to the book.
+   */
+  learn(address: HostPort, identity: string, source: string): boolean {
+    if (identity === this.ownIdentity) return false;
     const key = formatAddress(address);
     const known = this.entries.get(key);
     if (known) {
       known.identity ??= identity;
       if (known.sources.size < MAX_SOURCES) known.sources.add(source);
-      return;
+      return false;
     }
-    if (this.entries.size >= this.cap && !this.evictOne()) return;
+    if (this.entries.size >= this.cap && !this.evictOne()) return false;
     const sources = new Set([source]);
     this.entries.set(key, { key, address, identity, sources, bootstrap: false, failures: 0, nextTryAt: 0 });
+    return true;
   }
 
   /** Entries due for a dial. */

@@ -21,6 +21,10 @@ export interface GossipConfig {
   idleTimeoutMs: number;
   rateMsgs: number;
   rateBytes: number;
+  /** Items (PUSH frames) accepted per neighbour per second (burst 2x); more are dropped. */
+  pushRate: number;
+  /** Send IHAVE for new items to the neighbours the eager push skipped (closes the coverage tail). */
+  lazyPush: boolean;
   /** Dial loopback/private/link-local addresses that peers tell us (peer exchange). */
   dialPrivateAddresses: boolean;
   /** An info status line this often (relay/status.ts); 0: never. */
@@ -41,6 +45,7 @@ export const GOSSIP_DEFAULTS = {
   idle_timeout_ms: 90000,
   rate_msgs: 500,
   rate_bytes: 4 * 1024 * 1024,
+  push_rate: 100,
   status_seconds: 60,
 } as const;
 
@@ -67,6 +72,8 @@ export function readGossipConfig(s: ConfigSection): GossipConfig {
     idleTimeoutMs: s.int('idle_timeout_ms', d.idle_timeout_ms, 100, 86400_000),
     rateMsgs: s.int('rate_msgs', d.rate_msgs, 1, 1_000_000),
     rateBytes: s.int('rate_bytes', d.rate_bytes, 65536, 1 << 30),
+    pushRate: s.int('push_rate', d.push_rate, 1, 1_000_000),
+    lazyPush: s.bool('lazy_push', true),
     dialPrivateAddresses: s.bool('dial_private_addresses', listensPrivately(p2pAddress.host)),
     statusSeconds: s.int('status_seconds', d.status_seconds, 0, 86400),
   };

@@ -5,7 +5,7 @@ import type { ModuleFactory, RelayModule } from '../module.ts';
 import { LinkViolation } from '../p2p/index.ts';
 import { readGossipConfig } from './config.ts';
 import { Membership } from './membership.ts';
-import { decodeDigest, decodePush, GossipType } from './protocol.ts';
+import { decodeDigest, decodeIHave, decodeIWant, decodePush, GossipType } from './protocol.ts';
 import { GossipApi } from './service.ts';
 import { Spreader } from './spreader.ts';
 import { Subscriptions } from './subscriptions.ts';
@@ -30,6 +30,8 @@ export const create: ModuleFactory = async (ctx) => {
     onFrame(link, type, body) {
       if (type === GossipType.PUSH) spreader.onPush(link, decodePush(body));
       else if (type === GossipType.DIGEST) spreader.onDigest(link, decodeDigest(body));
+      else if (type === GossipType.IHAVE) spreader.onIHave(link, decodeIHave(body));
+      else if (type === GossipType.IWANT) spreader.onIWant(link, decodeIWant(body));
       else throw new LinkViolation(`unknown gossip message type ${type}`);
     },
   });

@@ -24,6 +24,8 @@ const MAX_DIALS_IN_FLIGHT = 4;
 const BOOK_SIZE = 1024;
 /** A relay at max_connections still answers one PEERS_REQUEST, then closes within this time. */
 const FULL_GRACE_MS = 2000;
+/** Peer exchange that keeps teaching us nothing backs off up to this many pex intervals. */
+const MAX_PEX_BACKOFF = 8;
 
 export interface MembershipEvents {
   /** A gossip frame (PUSH, DIGEST) from a neighbour; throw LinkViolation to drop it. */
@@ -41,6 +43,15 @@ export class Membership {
   /** Inbound links refused for lack of room: closed as soon as their PEERS_REQUEST is answered. */
   private readonly turnedAway = new WeakSet<Link>();
   private readonly pexAnsweredAt = new WeakMap<Link, number>();
+  /**
+   * Pacing of the periodic peer exchange (not of the one question to each new neighbour): at most
+   * one PEERS_REQUEST per pexDelayMs, which doubles (up to MAX_PEX_BACKOFF intervals) each time an
+   * answer teaches us no new address and falls back to pex_interval_ms when one does. Without it a
+   * relay short of `degree` neighbours (any network of fewer than degree + 1 relays) asked again
+   * on every answer, and PEERS_REQUEST/PEERS bounced at loopback speed for ever.
+   */
+  private pexDelayMs: number;
+  private nextPexAt = 0;
   private readonly timers: NodeJS.Timeout[] = [];
   private stopped = false;
   readonly ownId: string;
@@ -53,6 +64,7 @@ export class Membership {
     private readonly events: MembershipEvents,
   ) {
     this.ownId = Buffer.from(hostkey.identity).toString('hex');
+    this.pexDelayMs = cfg.pexIntervalMs;
     this.book = new AddressBook(BOOK_SIZE, cfg.dialBackoffMs, this.ownId);
     for (const b of cfg.bootstrappers) this.book.addBootstrap(b);
     this.limits = {
@@ -86,7 +98,7 @@ export class Membership {
       onLink: (link) => this.addNeighbour(link),
     });
     this.every(this.cfg.maintainIntervalMs, () => this.maintain());
-    this.every(this.cfg.pexIntervalMs, () => this.askPeers(this.randomNeighbour()));
+    this.every(this.cfg.pexIntervalMs, () => this.exchange());
     this.maintain();
   }
 
@@ -131,7 +143,17 @@ export class Membership {
       want--;
       this.dial(e, source);
     }
-    if (want > 0) this.askPeers(this.randomNeighbour());
+    if (want > 0) this.exchange();
+  }
+
+  /** Ask one random neighbour for peers, if the paced exchange is due. */
+  private exchange(): void {
+    const now = Date.now();
+    if (now < this.nextPexAt) return;
+    const link = this.randomNeighbour();
+    if (!link || this.pexAsked.has(link)) return;
+    this.nextPexAt = now + this.pexDelayMs;
+    this.askPeers(link);
   }
 
   private dial(e: BookEntry, source: string): void {
@@ -212,7 +234,7 @@ export class Membership {
   private askPeers(link: Link | undefined): void {
     if (!link || this.pexAsked.has(link)) return;
     this.pexAsked.add(link);
-    link.send(GossipType.PEERS_REQUEST, new Uint8Array(0));
+    if (link.send(GossipType.PEERS_REQUEST, new Uint8Array(0))) gossipStats.peersRequestsSent++;
   }
 
   private answerPeers(link: Link): void {
@@ -241,11 +263,15 @@ export class Membership {
   private onPeers(link: Link, body: Uint8Array): void {
     if (!this.pexAsked.has(link)) throw new LinkViolation('unsolicited PEERS');
     this.pexAsked.delete(link);
+    let learnt = 0;
     for (const r of decodePeers(body)) {
       if (!isDialable(r.address, this.cfg.dialPrivateAddresses)) continue;
-      this.book.learn(r.address, Buffer.from(r.identity).toString('hex'), link.peerId);
+      if (this.book.learn(r.address, Buffer.from(r.identity).toString('hex'), link.peerId)) learnt++;
     }
-    if (this.neighbours.size < this.cfg.degree) queueMicrotask(() => this.maintain());
+    const interval = this.cfg.pexIntervalMs;
+    this.pexDelayMs = learnt > 0 ? interval : Math.min(2 * this.pexDelayMs, MAX_PEX_BACKOFF * interval);
+    // Only new addresses are worth a dial now; maintain() itself asks again only when pex is due.
+    if (learnt > 0 && this.neighbours.size < this.cfg.degree) queueMicrotask(() => this.maintain());
   }
 
   /** How many dialled neighbours are charged to each source (the eclipse cap applies to these). */

@@ -3,13 +3,22 @@
 import { AddressError, bytesToIp, type HostPort, ipToBytes } from '../../shared/address.ts';
 import { LinkViolation } from '../p2p/index.ts';
 
-export const GossipType = { PUSH: 1100, DIGEST: 1101, PEERS_REQUEST: 1102, PEERS: 1103 } as const;
+export const GossipType = {
+  PUSH: 1100,
+  DIGEST: 1101,
+  PEERS_REQUEST: 1102,
+  PEERS: 1103,
+  IHAVE: 1104,
+  IWANT: 1105,
+} as const;
 export const PUSH_FIXED = 4;
 export const FLAG_PULLED = 1;
 export const ID_SIZE = 32;
 export const MAX_DIGEST_TYPES = 256;
 export const MAX_DIGEST_IDS = 1024;
 export const MAX_PEERS = 32;
+/** Most entries of one IHAVE or IWANT. */
+export const MAX_LAZY_IDS = 256;
 
 export interface Push {
   ttl: number;
@@ -142,4 +151,56 @@ export function decodePeers(b: Uint8Array): PeerRecord[] {
   }
   if (off !== b.length) throw new LinkViolation('PEERS has trailing bytes');
   return out;
+}
+
+/** An IHAVE entry: an item the sender holds and did not push to us (lazy push). */
+export interface Offer {
+  dataType: number;
+  id: Uint8Array;
+}
+
+/** IHAVE: n u16 (<= 256), then n x (data type u16, id 32). */
+export function encodeIHave(offers: Offer[]): Uint8Array {
+  const list = offers.slice(0, MAX_LAZY_IDS);
+  const out = new Uint8Array(2 + (2 + ID_SIZE) * list.length);
+  out[0] = list.length >> 8;
+  out[1] = list.length & 0xff;
+  for (const [i, o] of list.entries()) {
+    const at = 2 + (2 + ID_SIZE) * i;
+    out[at] = o.dataType >> 8;
+    out[at + 1] = o.dataType & 0xff;
+    out.set(o.id, at + 2);
+  }
+  return out;
+}
+
+export function decodeIHave(b: Uint8Array): Offer[] {
+  const n = lazyCount(b, 'IHAVE', 2 + ID_SIZE);
+  return Array.from({ length: n }, (_, i) => {
+    const at = 2 + (2 + ID_SIZE) * i;
+    return { dataType: (b[at]! << 8) | b[at + 1]!, id: b.slice(at + 2, at + 2 + ID_SIZE) };
+  });
+}
+
+/** IWANT: n u16 (<= 256), then n ids (32 each) taken from IHAVEs of the receiver. */
+export function encodeIWant(ids: Uint8Array[]): Uint8Array {
+  const list = ids.slice(0, MAX_LAZY_IDS);
+  const out = new Uint8Array(2 + ID_SIZE * list.length);
+  out[0] = list.length >> 8;
+  out[1] = list.length & 0xff;
+  for (const [i, id] of list.entries()) out.set(id, 2 + ID_SIZE * i);
+  return out;
+}
+
+export function decodeIWant(b: Uint8Array): Uint8Array[] {
+  const n = lazyCount(b, 'IWANT', ID_SIZE);
+  return Array.from({ length: n }, (_, i) => b.slice(2 + ID_SIZE * i, 2 + ID_SIZE * (i + 1)));
+}
+
+function lazyCount(b: Uint8Array, what: string, entry: number): number {
+  if (b.length < 2) throw new LinkViolation(`${what} truncated`);
+  const n = (b[0]! << 8) | b[1]!;
+  if (n === 0 || n > MAX_LAZY_IDS) throw new LinkViolation(`${what} with ${n} entries`);
+  if (b.length !== 2 + entry * n) throw new LinkViolation(`${what} length mismatch`);
+  return n;
 }

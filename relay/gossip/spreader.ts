@@ -7,11 +7,22 @@ import type { Logger } from '../log.ts';
 import { type Link, LinkViolation } from '../p2p/index.ts';
 import type { GossipConfig } from './config.ts';
 import { type Item, KnowledgeBase, newItem, onwardTtl } from './knowledge.ts';
-import { type Digest, encodeDigest, encodePush, GossipType, PUSH_FIXED, type Push } from './protocol.ts';
+import { BoundedMap } from './knowledge.ts';
+import {
+  type Digest,
+  encodeDigest,
+  encodeIHave,
+  encodeIWant,
+  encodePush,
+  GossipType,
+  MAX_LAZY_IDS,
+  type Offer,
+  PUSH_FIXED,
+  type Push,
+} from './protocol.ts';
 import { gossipStats } from './stats.ts';
 import type { Subscriptions } from './subscriptions.ts';
 
-/** A peer whose items local subscribers reject this often is dropped. */
 /** A peer is dropped after this many rejected items within one INVALID_WINDOW_MS. */
 export const MAX_INVALID_PER_LINK = 32;
 /**
@@ -21,11 +32,20 @@ export const MAX_INVALID_PER_LINK = 32;
 export const INVALID_WINDOW_MS = 60_000;
 /** DIGESTs closer together than this are ignored (an honest relay sends one per pull interval). */
 const MIN_DIGEST_GAP_MS = 100;
+/** IHAVEs are batched per neighbour for this long (one frame for a burst of new items). */
+const LAZY_FLUSH_MS = 20;
+/** Ids offered to a neighbour that it may still ask for (IWANT), per neighbour. */
+const MAX_OFFERED = 1024;
+/** After an IWANT for an id, other IHAVEs of it are ignored this long (one copy is enough). */
+const WANT_RETRY_MS = 1000;
+/** The smallest share of the validation queue any neighbour is granted. */
+const MIN_QUEUE_SHARE = 4;
 
 interface Pending {
   item: Item;
   pulled: boolean;
   from: Link;
+  fromState: PeerState;
   awaiting: Set<number>;
   anyValid: boolean;
   timer: NodeJS.Timeout;
@@ -37,6 +57,15 @@ interface PeerState {
   pullBudget: number;
   pullTypes: Set<number>;
   lastDigestAt: number;
+  /** Token bucket of this neighbour's PUSH frames: push_rate per second, burst 2x. */
+  pushTokens: number;
+  pushRefillAt: number;
+  /** This neighbour's items in the validation queue (bounded by its fair share). */
+  pending: number;
+  /** Ids we offered it in IHAVE that it may ask for once (IWANT), oldest first. */
+  offered: Set<string>;
+  /** IHAVE entries waiting for the next flush. */
+  lazy: Offer[];
 }
 
 export class Spreader {
@@ -44,6 +73,12 @@ export class Spreader {
   private readonly pending = new Map<string, Pending>();
   private readonly peers = new WeakMap<Link, PeerState>();
   private readonly maxPending: number;
+  /** When a local subscriber last answered a VALIDATION (is anyone here answering at all?). */
+  private lastVerdictAt = 0;
+  /** Ids we sent an IWANT for, and when. */
+  private readonly wanted = new BoundedMap<number>(4096);
+  private readonly lazyLinks = new Set<Link>();
+  private lazyTimer: NodeJS.Timeout | undefined;
   /** This instance's counters (gossipStats sums every instance in the process): status lines. */
   readonly counts = { announced: 0, received: 0, sent: 0, digests: 0 };
 
@@ -80,15 +115,23 @@ export class Spreader {
         throw new LinkViolation(`pulled item of unrequested type ${p.dataType}`);
       st.pullBudget--;
     }
+    // Per neighbour, not only per link frame rate: pushes are what cost us hashing and validation.
+    if (!this.takePushToken(st)) {
+      gossipStats.pushesDropped++;
+      return;
+    }
     const item = newItem(p.dataType, p.data, p.ttl, false);
     const known = this.kb.get(item.id) ?? this.pending.get(item.id)?.item;
     if (known) known.knownBy.add(link.peerId);
     if (this.kb.hasSeen(item.id)) return;
     if (!this.subs.has(p.dataType)) return; // nobody here wants it: neither delivered nor forwarded
-    if (this.pending.size >= this.maxPending) {
-      this.log.debug(`validation queue full: item ${item.id.slice(0, 12)} dropped`);
+    // Each neighbour gets a fair share of the queue, so one cannot crowd out the others' items.
+    if (st.pending >= this.queueShare() || this.pending.size >= this.maxPending) {
+      gossipStats.validationDropped++;
+      this.log.debug(`validation queue (share) full: item ${item.id.slice(0, 12)} dropped`);
       return;
     }
+    this.wanted.delete(item.id);
     item.knownBy.add(link.peerId);
     this.kb.markSeen(item.id);
     this.counts.received++;
@@ -97,14 +140,43 @@ export class Spreader {
       this.kb.unsee(item.id);
       return;
     }
-    const timer = setTimeout(() => this.settle(item.id), this.cfg.validationTimeoutMs);
+    const timer = setTimeout(() => this.settle(item.id, true), this.cfg.validationTimeoutMs);
     timer.unref();
-    this.pending.set(item.id, { item, pulled: p.pulled, from: link, awaiting, anyValid: false, timer });
+    st.pending++;
+    const entry = { item, pulled: p.pulled, from: link, fromState: st, awaiting, anyValid: false, timer };
+    this.pending.set(item.id, entry);
+  }
+
+  /** IHAVE: ask (IWANT) for the offered items we lack, want (subscribed type) and did not ask for. */
+  onIHave(link: Link, offers: Offer[]): void {
+    const now = Date.now();
+    const want: Uint8Array[] = [];
+    for (const o of offers) {
+      const id = Buffer.from(o.id).toString('hex');
+      if (this.kb.hasSeen(id) || this.pending.has(id) || !this.subs.has(o.dataType)) continue;
+      const asked = this.wanted.get(id);
+      if (asked !== undefined && now - asked < WANT_RETRY_MS) continue;
+      this.wanted.set(id, now);
+      want.push(o.id);
+    }
+    if (want.length > 0 && link.send(GossipType.IWANT, encodeIWant(want))) gossipStats.iwantSent++;
+  }
+
+  /** IWANT: each id we offered this neighbour is sent once (as a PUSH); anything else is ignored. */
+  onIWant(link: Link, ids: Uint8Array[]): void {
+    const st = this.state(link);
+    for (const idBytes of ids) {
+      const id = Buffer.from(idBytes).toString('hex');
+      if (!st.offered.delete(id)) continue;
+      const item = this.kb.get(id);
+      if (item?.forwardable) this.sendItem(link, item, false);
+    }
   }
 
   /** A subscriber's verdict on one of its notifications. */
   validation(connId: number, messageId: number, valid: boolean): void {
     const id = this.subs.answer(connId, messageId);
+    if (id !== undefined) this.lastVerdictAt = Date.now();
     const p = id === undefined ? undefined : this.pending.get(id);
     if (!p) return; // a local item, or the verdict came after the timeout
     if (!valid) {
@@ -160,32 +232,55 @@ export class Spreader {
   stop(): void {
     for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
+    clearTimeout(this.lazyTimer);
+    this.lazyLinks.clear();
+  }
+
+  /** Out of the validation queue (and out of its sender's share). */
+  private take(id: string): Pending | undefined {
+    const p = this.pending.get(id);
+    if (!p) return undefined;
+    clearTimeout(p.timer);
+    this.pending.delete(id);
+    p.fromState.pending--;
+    return p;
   }
 
   private reject(p: Pending): void {
-    clearTimeout(p.timer);
-    this.pending.delete(p.item.id);
-    const st = this.state(p.from);
+    this.take(p.item.id);
     this.log.debug(
       `item ${p.item.id.slice(0, 12)} from ${p.from.peerId.slice(0, 12)} marked invalid: dropped`,
     );
+    this.blame(p, 'rejected');
+  }
+
+  /** Count an item our subscribers rejected (or ignored) against the neighbour that pushed it. */
+  private blame(p: Pending, what: string): void {
     if (p.pulled) return; // we asked for those: stale answers are not the peer's attack
+    const st = p.fromState;
     const now = Date.now();
     if (now - st.invalidSince > INVALID_WINDOW_MS) {
       st.invalid = 0;
       st.invalidSince = now;
     }
     if (++st.invalid > MAX_INVALID_PER_LINK)
-      p.from.violation(`sent ${st.invalid} items our subscribers rejected within a minute`);
+      p.from.violation(`sent ${st.invalid} items our subscribers ${what} within a minute`);
   }
 
-  /** All verdicts in (or timed out): forward if at least one subscriber said valid and none invalid. */
-  private settle(id: string): void {
-    const p = this.pending.get(id);
+  /**
+   * All verdicts in (or timed out): forward if at least one subscriber said valid and none invalid.
+   * An item nobody answered within the timeout counts against its sender like a rejection (a
+   * subscriber ignores what it cannot use; without this, junk of a subscribed type cost the peer
+   * nothing) - but only while our subscribers answer others: a stalled local app blames nobody.
+   */
+  private settle(id: string, timedOut = false): void {
+    const p = this.take(id);
     if (!p) return;
-    clearTimeout(p.timer);
-    this.pending.delete(id);
-    if (!p.anyValid) return;
+    if (!p.anyValid) {
+      const answering = Date.now() - this.lastVerdictAt < 2 * this.cfg.validationTimeoutMs;
+      if (timedOut && answering) this.blame(p, 'left unanswered or rejected');
+      return;
+    }
     const ttl = onwardTtl(p.item.ttl);
     p.item.forwardable = ttl !== undefined;
     p.item.ttl = ttl ?? 0;
@@ -201,6 +296,51 @@ export class Spreader {
       [fresh[i], fresh[j]] = [fresh[j]!, fresh[i]!];
     }
     for (const link of fresh.slice(0, this.cfg.degree)) this.sendItem(link, item, false);
+    // Lazy push: the neighbours the eager push skipped hear of the item (IHAVE) and may ask for
+    // it. Without it, a relay whose neighbours all had more than `degree` neighbours of their own
+    // could be skipped by every one of them and wait for a pull (the coverage tail).
+    if (this.cfg.lazyPush) for (const link of fresh.slice(this.cfg.degree)) this.offer(link, item);
+  }
+
+  private offer(link: Link, item: Item): void {
+    const st = this.state(link);
+    st.offered.delete(item.id);
+    st.offered.add(item.id);
+    if (st.offered.size > MAX_OFFERED) st.offered.delete(st.offered.values().next().value!);
+    st.lazy.push({ dataType: item.dataType, id: item.idBytes });
+    this.lazyLinks.add(link);
+    this.lazyTimer ??= setTimeout(() => this.flushLazy(), LAZY_FLUSH_MS).unref();
+  }
+
+  private flushLazy(): void {
+    this.lazyTimer = undefined;
+    for (const link of this.lazyLinks) {
+      const st = this.state(link);
+      const offers = st.lazy;
+      st.lazy = [];
+      if (link.closed) continue;
+      for (let i = 0; i < offers.length; i += MAX_LAZY_IDS) {
+        if (link.send(GossipType.IHAVE, encodeIHave(offers.slice(i, i + MAX_LAZY_IDS))))
+          gossipStats.ihaveSent++;
+      }
+    }
+    this.lazyLinks.clear();
+  }
+
+  /** A neighbour's share of the validation queue: an equal part for each, at least degree parts. */
+  private queueShare(): number {
+    const parts = Math.max(this.cfg.degree, this.neighbours().length);
+    return Math.max(MIN_QUEUE_SHARE, Math.floor(this.maxPending / parts));
+  }
+
+  private takePushToken(st: PeerState): boolean {
+    const now = Date.now();
+    const burst = 2 * this.cfg.pushRate;
+    st.pushTokens = Math.min(burst, st.pushTokens + ((now - st.pushRefillAt) * this.cfg.pushRate) / 1000);
+    st.pushRefillAt = now;
+    if (st.pushTokens < 1) return false;
+    st.pushTokens--;
+    return true;
   }
 
   private sendItem(link: Link, item: Item, pulled: boolean): void {
@@ -218,7 +358,19 @@ export class Spreader {
   private state(link: Link): PeerState {
     let st = this.peers.get(link);
     if (!st) {
-      st = { invalid: 0, invalidSince: Date.now(), pullBudget: 0, pullTypes: new Set(), lastDigestAt: 0 };
+      const now = Date.now();
+      st = {
+        invalid: 0,
+        invalidSince: now,
+        pullBudget: 0,
+        pullTypes: new Set(),
+        lastDigestAt: 0,
+        pushTokens: 2 * this.cfg.pushRate,
+        pushRefillAt: now,
+        pending: 0,
+        offered: new Set(),
+        lazy: [],
+      };
       this.peers.set(link, st);
     }
     return st;

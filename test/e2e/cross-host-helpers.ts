@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
-import { buildClient, clientUrl, contactString } from '../../relay/bridge/demo.ts';
+import { buildClient, clientUrl, contactString, newDemoUser } from '../../relay/bridge/demo.ts';
 import { startHostsTestnet, type HostsTestnet } from '../../relay/dev/testnet-hosts.ts';
 import type { WanConditions } from '../../relay/dev/wan.ts';
 import { loadHostkey } from '../../relay/hostkey.ts';
@@ -41,10 +41,18 @@ export async function crossHostDemo(o: {
     setFor: (i) => ({ 'bridge.token': tokens[i]! }),
     log: createLogger('testnet', process.env.VOIDPHONE_LOG ? undefined : 'warn'),
   });
+  // One user per relay, its presence secrets in its own link and the public part in its friends'.
+  const users = net.relays.map(newDemoUser);
   const card = async (relay: number, name: string) =>
-    contactString(name, (await loadHostkey(net.relays[relay]!.hostkeyPath)).spkiDer);
+    contactString(name, (await loadHostkey(net.relays[relay]!.hostkeyPath)).spkiDer, users[relay]!);
   const link = async (relay: number, name: string, friend: string, friendRelay: number) =>
-    clientUrl(net.relays[relay]!.p2p.bridge!, tokens[relay]!, name, [await card(friendRelay, friend)]);
+    clientUrl(
+      net.relays[relay]!.p2p.bridge!,
+      tokens[relay]!,
+      name,
+      [await card(friendRelay, friend)],
+      users[relay],
+    );
   return { net, alice: await link(0, 'alice', 'bob', 1), bob: await link(1, 'bob', 'alice', 0) };
 }
 
