@@ -72,6 +72,7 @@ async function run(args: string[]): Promise<void> {
     .filter(Boolean);
   const log = createLogger('relay');
   const relay = await startRelay(config, { only, log });
+  for (const w of config.warnings) log.warn(w);
   for (const section of config.sections.values()) {
     const unused = section.unusedKeys();
     if (unused.length && relay.modules.some((m) => m.name === section.name)) {

@@ -116,8 +116,10 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
   service.inbound = inbound;
   service.ingress = ingress;
 
-  const p2pPort = await links.listen(cfg.p2pHostname, cfg.p2pPort);
-  const p2p = formatAddress({ host: cfg.p2pHostname, port: p2pPort });
+  const p2pPort = await links.listen(cfg.p2pAddress.host, cfg.p2pAddress.port);
+  // Tests find this instance by the address peers are told (the same as the bound one unless a
+  // relay binds 0.0.0.0 and advertises its public IP).
+  const p2p = formatAddress({ host: cfg.p2pAdvertise.host, port: cfg.p2pAdvertise.port || p2pPort });
   let api: Awaited<ReturnType<typeof startApiServer>>;
   try {
     api = await startApiServer({ module: 'onion', address: cfg.apiAddress, handler: service, log });
@@ -168,7 +170,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
 
   const module: RelayModule = {
     name: 'onion',
-    listening: { api: api.address, p2p },
+    listening: { api: api.address, p2p: formatAddress({ host: cfg.p2pAddress.host, port: p2pPort }) },
     async stop() {
       stopStatus();
       onionInstances.delete(p2p);
