@@ -5,7 +5,7 @@
 // launcher must not write into the install: it runs a prebuilt bundle, or builds one in systemd's
 // $CACHE_DIRECTORY, or runs through tsx without a disk cache.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -99,6 +99,9 @@ describe.skipIf(!root || !setpriv)('relay under the unit hardening (uid nobody, 
       chownSync(join(state, d), NOBODY, NOBODY);
     }
     base = await freeBase();
+    // A prebuilt bundle left by an earlier run would be used instead of the cache: the last test
+    // builds it again.
+    rmSync(join(REPO, 'dist/relay/relay.mjs'), { force: true });
   });
 
   afterAll(() => {
@@ -150,4 +153,47 @@ describe.skipIf(!root || !setpriv)('relay under the unit hardening (uid nobody, 
     expect(await httpStatus(base + 80)).toBeGreaterThan(0);
     expect(await stopService(proc)).toBe(0);
   }, 120_000);
+});
+
+const UNIT = join(REPO, 'contrib/voidphone-relay.service');
+const analyze = spawnSync('systemd-analyze', ['--version']).status === 0;
+
+describe('contrib/voidphone-relay.service', () => {
+  const text = readFileSync(UNIT, 'utf8');
+  const directives = new Map<string, string[]>();
+  for (const line of text.split('\n')) {
+    const m = /^([A-Za-z]+)=(.*)$/.exec(line);
+    if (m) directives.set(m[1]!, [...(directives.get(m[1]!) ?? []), m[2]!]);
+  }
+  const one = (key: string) => directives.get(key)?.[0];
+
+  it.skipIf(!analyze)('passes systemd-analyze verify', () => {
+    const r = spawnSync('systemd-analyze', ['verify', UNIT], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('has the hardening the emulated run above stands for', () => {
+    expect(one('DynamicUser')).toBe('yes'); // uid nobody above
+    expect(one('NoNewPrivileges')).toBe('yes'); // setpriv --no-new-privs
+    expect(one('CapabilityBoundingSet')).toBe('');
+    expect(one('ProtectSystem')).toBe('strict'); // the install is read-only
+    expect(one('ProtectHome')).toBe('yes');
+    expect(one('PrivateTmp')).toBe('yes'); // TMPDIR: a private folder
+    expect(one('StateDirectory')).toBe('voidphone-relay'); // the one writable folder
+    expect(one('CacheDirectory')).toBe('voidphone-relay'); // $CACHE_DIRECTORY above
+    expect(one('Restart')).toBe('on-failure');
+    expect(one('RestartPreventExitStatus')).toBe('2'); // config errors need the operator
+    expect(Number(one('LimitNOFILE'))).toBeGreaterThanOrEqual(65536);
+    // The same commands as above: check, then the relay on the state folder's config.
+    expect(one('ExecStartPre')).toMatch(/bin\/voidphone-relay\.js check -c %S\/voidphone-relay\/relay\.ini$/);
+    expect(one('ExecStart')).toMatch(/bin\/voidphone-relay\.js -c %S\/voidphone-relay\/relay\.ini$/);
+  });
+
+  it.skipIf(!analyze)('systemd-analyze security rates its exposure low', () => {
+    const r = spawnSync('systemd-analyze', ['security', '--offline=yes', UNIT], { encoding: 'utf8' });
+    const m = /Overall exposure level for .*: (\d+\.\d+)/.exec(r.stdout + r.stderr);
+    expect(m, r.stdout + r.stderr).not.toBeNull();
+    expect(Number(m![1])).toBeLessThanOrEqual(2.5);
+  });
 });
