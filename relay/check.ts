@@ -7,23 +7,20 @@ import { readDhtConfig } from './dht/config.ts';
 import { readGossipConfig } from './gossip/config.ts';
 import { readNseConfig } from './nse/config.ts';
 import { readOnionConfig } from './onion/config.ts';
+import { readMetricsConfig } from './metrics/config.ts';
 import { readHostkey } from './relay.ts';
 import { readRpsOptions } from './rps/config.ts';
 
 /** Each module's reader; throws the ConfigError naming file, section and key. */
-const READERS: Record<string, (config: RelayConfig) => unknown> = {
+const READERS: Readonly<Record<string, (config: RelayConfig) => unknown>> = {
   gossip: (c) => readGossipConfig(c.section('gossip')!),
   nse: (c) => readNseConfig(c),
   rps: (c) => readRpsOptions(c),
   onion: (c) => readOnionConfig(c),
   dht: (c) => readDhtConfig(c.section('dht')!),
   bridge: (c) => readBridgeOptions(c),
+  metrics: (c) => readMetricsConfig(c),
 };
-
-/** Registers another section's reader (e.g. [metrics], which is not a module). */
-export function addSectionReader(name: string, read: (config: RelayConfig) => unknown): void {
-  READERS[name] = read;
-}
 
 export interface CheckResult {
   /** Sections read, in file order. */

@@ -11,6 +11,8 @@ export interface InitOptions {
   /** Where the P2P listeners bind (default 0.0.0.0). */
   bindIp: string;
   ports: InitPorts;
+  /** Write [metrics] enabled (default: present but commented out). */
+  metrics?: boolean;
 }
 
 /** P2P listeners (open these), loopback APIs, the bridge. */
@@ -21,11 +23,13 @@ export interface InitPorts {
   dht: number;
   api: { gossip: number; nse: number; rps: number; onion: number; dht: number };
   bridge: number;
+  metrics: number;
 }
 
 /**
  * `--ports BASE[,name=PORT...]`: P2P ports BASE+1.. (gossip, rps, onion, dht), loopback APIs
- * BASE+11.. (gossip, nse, rps, onion, dht), the bridge BASE+80; name=PORT moves one of them.
+ * BASE+11.. (gossip, nse, rps, onion, dht), the bridge BASE+80, metrics BASE+90; name=PORT moves
+ * one of them.
  */
 export function parsePorts(text: string | undefined): InitPorts {
   const parts = (text ?? '6000').split(',').map((s) => s.trim());
@@ -39,11 +43,12 @@ export function parsePorts(text: string | undefined): InitPorts {
     dht: base + 4,
     api: { gossip: base + 11, nse: base + 12, rps: base + 13, onion: base + 14, dht: base + 15 },
     bridge: base + 80,
+    metrics: base + 90,
   };
   for (const kv of parts.slice(1)) {
-    const m = /^(gossip|rps|onion|dht|bridge)=(\d{1,5})$/.exec(kv);
+    const m = /^(gossip|rps|onion|dht|bridge|metrics)=(\d{1,5})$/.exec(kv);
     if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535)
-      throw new Error(`--ports: "${kv}" is not NAME=PORT (NAME: gossip, rps, onion, dht, bridge)`);
+      throw new Error(`--ports: "${kv}" is not NAME=PORT (NAME: gossip, rps, onion, dht, bridge, metrics)`);
     p[m[1] as 'gossip'] = Number(m[2]);
   }
   return p;
@@ -71,11 +76,13 @@ function comment(text: string): string[] {
   return out;
 }
 
-function section(name: OptionSection, values: Record<string, string>): string[] {
-  const out = ['', `[${name}]`];
+/** `off`: the whole section commented out (uncomment its header and keys to enable it). */
+function section(name: OptionSection, values: Record<string, string>, off = false): string[] {
+  const c = off ? '#' : '';
+  const out = ['', `${c}[${name}]`];
   for (const row of OPTIONS[name]) {
     out.push(...comment(`${row.meaning} (default: ${row.default})`));
-    for (const key of row.keys) out.push(key in values ? `${key} = ${values[key]}` : `#${key} =`);
+    for (const key of row.keys) out.push(key in values ? `${c}${key} = ${values[key]}` : `#${key} =`);
   }
   return out;
 }
@@ -98,6 +105,7 @@ export function renderInitConfig(o: InitOptions): string {
     onion: { api_address: api(o.ports.api.onion), ...p2p(o.ports.onion) },
     dht: { api_address: api(o.ports.api.dht), ...p2p(o.ports.dht), store: 'dht-store' },
     bridge: { http_address: api(o.ports.bridge) },
+    metrics: { http_address: api(o.ports.metrics) },
   };
   const lines = [
     HEADER,
@@ -105,6 +113,7 @@ export function renderInitConfig(o: InitOptions): string {
     '# RSA-4096 private key of this relay (its identity): back it up, keep it 0600.',
   ];
   lines.push('hostkey = hostkey.pem');
-  for (const name of OPTION_SECTIONS) lines.push(...section(name, values[name]));
+  for (const name of OPTION_SECTIONS)
+    lines.push(...section(name, values[name], name === 'metrics' && !o.metrics));
   return `${lines.join('\n')}\n`;
 }

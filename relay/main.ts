@@ -16,7 +16,7 @@ const HELP = `voidphone-relay — a VoidPhone relay peer
 Usage:
   voidphone-relay -c relay.ini [--only gossip,nse,rps,onion,dht,bridge]
       Start every module that has a section in relay.ini (restricted to --only if given).
-  voidphone-relay init --public-ip IP [--dir DIR] [--bind IP] [--ports BASE[,name=PORT...]]
+  voidphone-relay init --public-ip IP [--dir DIR] [--bind IP] [--ports BASE[,name=PORT...]] [--metrics]
       Write DIR/hostkey.pem (new RSA-4096 key, 0600) and a fully commented DIR/relay.ini.
   voidphone-relay check -c relay.ini
       Validate every section and the hostkey without starting anything.
@@ -38,7 +38,7 @@ docs/operating.md.
 Exit codes: 0 clean stop, 1 runtime failure, 2 usage or configuration error.`;
 
 const COMMAND_HELP: Record<string, string> = {
-  init: `voidphone-relay init --public-ip IP [--dir DIR] [--bind IP] [--ports BASE[,name=PORT...]]
+  init: `voidphone-relay init --public-ip IP [--dir DIR] [--bind IP] [--ports BASE[,name=PORT...]] [--metrics]
 
 Writes, into DIR (default: the current folder; created 0700 if missing):
   hostkey.pem   a new RSA-4096 private key, mode 0600: the relay's identity, back it up
@@ -48,8 +48,10 @@ Refuses to overwrite either file.
   --public-ip IP   the address peers reach this relay at (p2p_advertise of every section)
   --bind IP        where the P2P listeners bind (default 0.0.0.0: every interface)
   --ports SPEC     BASE (default 6000): P2P ports BASE+1..+4 (gossip, rps, onion, dht; open these),
-                   loopback APIs BASE+11..+15, bridge BASE+80; then name=PORT moves one of
-                   gossip, rps, onion, dht, bridge, e.g. --ports 6000,onion=443
+                   loopback APIs BASE+11..+15, bridge BASE+80, metrics BASE+90; then name=PORT
+                   moves one of gossip, rps, onion, dht, bridge, metrics, e.g. --ports 6000,onion=443
+  --metrics        enable [metrics] (/metrics and /healthz on 127.0.0.1:BASE+90); else it is
+                   written commented out
 The written config is checked as \`check\` would before anything is written.`,
   check: `voidphone-relay check -c FILE
 
@@ -106,6 +108,7 @@ async function init(args: string[]): Promise<void> {
       'public-ip': { type: 'string' },
       bind: { type: 'string' },
       ports: { type: 'string' },
+      metrics: { type: 'boolean' },
     },
   });
   const publicIp = values['public-ip'];
@@ -115,7 +118,7 @@ async function init(args: string[]): Promise<void> {
   try {
     checkInitIp('--public-ip', publicIp);
     checkInitIp('--bind', bindIp);
-    text = renderInitConfig({ publicIp, bindIp, ports: parsePorts(values.ports) });
+    text = renderInitConfig({ publicIp, bindIp, ports: parsePorts(values.ports), metrics: values.metrics });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

@@ -11,7 +11,7 @@ export interface OptionRow {
   readonly meaning: string;
 }
 
-export const OPTION_SECTIONS = ['gossip', 'nse', 'rps', 'onion', 'dht', 'bridge'] as const;
+export const OPTION_SECTIONS = ['gossip', 'nse', 'rps', 'onion', 'dht', 'bridge', 'metrics'] as const;
 export type OptionSection = (typeof OPTION_SECTIONS)[number];
 
 export const OPTIONS: Record<OptionSection, readonly OptionRow[]> = {
@@ -563,6 +563,20 @@ export const OPTIONS: Record<OptionSection, readonly OptionRow[]> = {
         "The bridge subscribes to presence records at Gossip and validates their public shape and round, so this relay spreads friends' presence even when no browser is open on it.",
     },
   ],
+  metrics: [
+    {
+      keys: ['http_address'],
+      default: '(required in the section; no section: no metrics server)',
+      meaning:
+        'where `/metrics` (Prometheus text format) and `/healthz` are served. Loopback only: the counts tell whoever reads them when this relay carries traffic',
+    },
+    {
+      keys: ['allow_non_loopback'],
+      default: '`false`',
+      meaning:
+        'serve on a non-loopback `http_address` anyway (only behind a firewall that lets nothing but your own monitoring in)',
+    },
+  ],
 };
 
 /** Where each section's table lives besides the README (heading containing "[section]"). */
@@ -573,4 +587,5 @@ export const OPTION_DOCS: Record<OptionSection, string> = {
   onion: 'docs/onion-protocol.md',
   dht: 'docs/dht-protocol.md',
   bridge: 'docs/bridge-protocol.md',
+  metrics: 'docs/operating.md',
 };

@@ -16,6 +16,7 @@ import { Router } from './router.ts';
 import { type PeerSource, RpsPeerSource } from './rps.ts';
 import { OnionService } from './service.ts';
 import { newStats } from './stats.ts';
+import { onionMetrics } from '../metrics/onion.ts';
 import { startStatus } from './status.ts';
 
 const MAX_MESSAGE = 65536;
@@ -129,7 +130,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     throw e;
   }
   service.start();
-  const stopStatus = startStatus(log, cfg.statusSeconds, stats, () => {
+  const gauges = () => {
     const out = [...links.all].filter((l) => l.outbound).length;
     return {
       linksOut: out,
@@ -139,7 +140,8 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
       hopCircuits: router.hopCircuits,
       cover: !!service.cover?.current,
     };
-  });
+  };
+  const stopStatus = startStatus(log, cfg.statusSeconds, stats, gauges);
   onionInstances.set(p2p, {
     p2p,
     stats,
@@ -171,6 +173,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
   const module: RelayModule = {
     name: 'onion',
     listening: { api: api.address, p2p: formatAddress({ host: cfg.p2pAddress.host, port: p2pPort }) },
+    metrics: () => onionMetrics(gauges(), stats),
     async stop() {
       stopStatus();
       onionInstances.delete(p2p);

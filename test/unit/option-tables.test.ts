@@ -11,7 +11,12 @@ import { OPTION_SECTIONS, OPTIONS } from '../../relay/options.ts';
 /** Old names the readers still accept (with a warning); documented in the migration note. */
 const DEPRECATED: Record<string, string[]> = { onion: ['p2p_hostname', 'p2p_port'], rps: ['advertise_ip'] };
 
-const text = renderInitConfig({ publicIp: '203.0.113.5', bindIp: '0.0.0.0', ports: parsePorts('6000') });
+const text = renderInitConfig({
+  publicIp: '203.0.113.5',
+  bindIp: '0.0.0.0',
+  ports: parsePorts('6000'),
+  metrics: true,
+});
 
 describe('option tables', () => {
   for (const [path, current, wanted] of optionDocs()) {
