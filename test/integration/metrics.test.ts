@@ -1,6 +1,8 @@
 // [metrics] (issue 16): /metrics in the Prometheus text format, read with a real parser from npm
 // (parse-prometheus-text-format); its counters move when a tunnel carries data on a small testnet;
 // nothing in it names a peer (no identity, no address); /healthz; loopback only unless allowed.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import parsePrometheusTextFormat, { type MetricFamily } from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../relay/api/client.ts';
@@ -132,6 +134,12 @@ it('counters move when a tunnel carries data, and nothing names a peer', async (
     d.close();
   }
 }, 90_000);
+
+it('docs/operating.md explains every metric served', async () => {
+  const doc = readFileSync(join(import.meta.dirname, '../../docs/operating.md'), 'utf8');
+  const { families } = await scrape(1);
+  for (const f of families) expect(doc, f.name).toContain(`\`${f.name}`);
+});
 
 it('/healthz says ok; other paths and methods are refused', async () => {
   const ok = await fetch(metricsUrl(2, '/healthz'));
