@@ -1,87 +1,65 @@
 #!/usr/bin/env node
-// Runs relay/main.ts. The TypeScript sources are bundled with esbuild (installed with tsx) into
-// node_modules/.cache/voidphone/relay.mjs, rebuilt whenever a source is newer, and that runs on plain
-// node: no tsx loader thread with its own V8 heap (~35 MB of RSS per relay), and still no build step
-// after `npm ci`. If bundling fails for any reason, the sources run through tsx as before.
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+// Runs relay/main.ts on plain node from a bundle (bin/bundle-relay.js), and never writes into the
+// install: an installed relay runs dist/relay/relay.mjs (`npm run build:relay`) as long as it is newer
+// than the sources. A checkout whose sources changed since rebuilds its bundle in the first writable
+// cache folder: $VOIDPHONE_CACHE_DIR, systemd's $CACHE_DIRECTORY, $XDG_CACHE_HOME/voidphone, then
+// node_modules/.cache/voidphone. The file name carries a hash of the checkout's path, so checkouts
+// sharing one node_modules never run each other's code. Without any writable folder (or with
+// VOIDPHONE_TSX=1) the sources run through tsx, its disk cache off.
+import { createHash } from 'node:crypto';
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { bundle, fresh, PREBUILT, REPO } from './bundle-relay.js';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-const ENTRY = join(REPO, 'relay/main.ts');
-const OUT = join(REPO, 'node_modules/.cache/voidphone/relay.mjs');
-const SOURCES = ['relay', 'shared', 'package.json', 'bin/voidphone-relay.js'];
+function cacheDirs() {
+  const env = process.env;
+  return [
+    env.VOIDPHONE_CACHE_DIR,
+    env.CACHE_DIRECTORY?.split(':')[0],
+    env.XDG_CACHE_HOME && join(env.XDG_CACHE_HOME, 'voidphone'),
+    join(REPO, 'node_modules/.cache/voidphone'),
+  ].filter(Boolean);
+}
 
-/** Newest mtime of the sources the bundle is made of. */
-function newest(path) {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  let m = st.mtimeMs; // a deleted file changes its folder's mtime
-  for (const e of readdirSync(path, { withFileTypes: true })) {
-    if (e.isDirectory() || e.name.endsWith('.ts')) m = Math.max(m, newest(join(path, e.name)));
+/** The first cache folder we may write, or undefined. */
+function writableCache() {
+  for (const dir of cacheDirs()) {
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      accessSync(dir, constants.W_OK);
+      return dir;
+    } catch {}
   }
-  return m;
+  return undefined;
 }
 
-function fresh() {
-  try {
-    const built = statSync(OUT).mtimeMs;
-    return SOURCES.every((s) => newest(join(REPO, s)) < built);
-  } catch {
-    return false;
+async function entry() {
+  if (process.env.VOIDPHONE_TSX === '1') return undefined;
+  if (fresh(PREBUILT)) return PREBUILT;
+  const dir = writableCache();
+  if (!dir) {
+    process.stderr.write('voidphone-relay: no writable cache folder for the bundle; running through tsx\n');
+    return undefined;
   }
-}
-
-async function bundle() {
-  // esbuild as tsx resolves it (a dependency of tsx, wherever npm put it).
-  const esbuild = createRequire(join(REPO, 'node_modules/tsx/package.json'))('esbuild');
-  mkdirSync(dirname(OUT), { recursive: true });
-  const tmp = `${OUT}.${process.pid}.tmp`;
-  await esbuild.build({
-    entryPoints: [ENTRY],
-    outfile: tmp,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external', // resolved from node_modules at run time, as with tsx
-    sourcemap: 'inline',
-    sourcesContent: false,
-    logLevel: 'silent',
-    plugins: [
-      {
-        // Each file keeps its own import.meta.url, so paths relative to a source file still work.
-        name: 'source-import-meta-url',
-        setup(build) {
-          build.onLoad({ filter: /\.ts$/ }, (args) => ({
-            contents: readFileSync(args.path, 'utf8').replaceAll(
-              'import.meta.url',
-              JSON.stringify(pathToFileURL(args.path).href),
-            ),
-            loader: 'ts',
-          }));
-        },
-      },
-    ],
-  });
-  renameSync(tmp, OUT); // atomic: relays started together never see half a file
-}
-
-let entry = OUT;
-if (process.env.VOIDPHONE_TSX === '1') entry = undefined;
-else if (!fresh()) {
+  const tag = createHash('sha256').update(REPO).digest('hex').slice(0, 12);
+  const out = join(dir, `relay-${tag}.mjs`);
+  if (fresh(out)) return out;
   try {
-    await bundle();
+    await bundle(out);
+    return out;
   } catch (e) {
     process.stderr.write(`voidphone-relay: bundling failed (${e?.message ?? e}); running through tsx\n`);
-    entry = undefined;
+    return undefined;
   }
 }
-if (entry) {
+
+const file = await entry();
+if (file) {
   process.setSourceMapsEnabled(true); // stack traces name the .ts files
-  await import(pathToFileURL(entry).href);
+  await import(pathToFileURL(file).href);
 } else {
+  process.env.TSX_DISABLE_CACHE = '1'; // read-only install: no cache in $TMPDIR either
   const { register } = await import('tsx/esm/api');
   register();
   await import('../relay/main.ts');

@@ -1,8 +1,12 @@
 // voidphone-relay: run the configured modules, or manage hostkeys.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { toHex } from '../shared/identity.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { checkConfig } from './check.ts';
+import { ConfigError, loadConfig, parseConfigText } from './config.ts';
 import { writeNewHostkey } from './hostkey.ts';
+import { checkInitIp, parsePorts, renderInitConfig } from './init.ts';
 import { createLogger } from './log.ts';
 import { readHostkey, startRelay } from './relay.ts';
 import { startCpuProfile } from './profile.ts';
@@ -10,21 +14,62 @@ import { startCpuProfile } from './profile.ts';
 const HELP = `voidphone-relay — a VoidPhone relay peer
 
 Usage:
-  voidphone-relay -c peer.ini [--only gossip,nse,rps,onion,dht,bridge]
-      Start every module that has a section in peer.ini (restricted to --only if given).
+  voidphone-relay -c relay.ini [--only gossip,nse,rps,onion,dht,bridge]
+      Start every module that has a section in relay.ini (restricted to --only if given).
+  voidphone-relay init --public-ip IP [--dir DIR] [--bind IP] [--ports BASE[,name=PORT...]] [--metrics]
+      Write DIR/hostkey.pem (new RSA-4096 key, 0600) and a fully commented DIR/relay.ini.
+  voidphone-relay check -c relay.ini
+      Validate every section and the hostkey without starting anything.
   voidphone-relay keygen --out FILE [--bits 4096]
       Write a new RSA private key (PEM, mode 0600). Refuses to overwrite FILE.
-  voidphone-relay identity -c peer.ini
+  voidphone-relay identity -c relay.ini
       Print the relay's identity: SHA-256 of its public key (SPKI DER), 64 hex characters.
+  voidphone-relay COMMAND --help   help for one command
 
 Options:
   -c, --config FILE   configuration file (INI); see README.md "Configuration"
       --only LIST     comma-separated modules to start
       --ready-json    print one JSON line on stdout once every module listens
   -h, --help          show this help
+  -V, --version       print the version
 
-Logs go to stderr; VOIDPHONE_LOG=debug|info|warn|error sets the level.
+Logs go to stderr; VOIDPHONE_LOG=debug|info|warn|error sets the level. Operating a relay:
+docs/operating.md.
 Exit codes: 0 clean stop, 1 runtime failure, 2 usage or configuration error.`;
+
+const COMMAND_HELP: Record<string, string> = {
+  init: `voidphone-relay init --public-ip IP [--dir DIR] [--bind IP] [--ports BASE[,name=PORT...]] [--metrics]
+
+Writes, into DIR (default: the current folder; created 0700 if missing):
+  hostkey.pem   a new RSA-4096 private key, mode 0600: the relay's identity, back it up
+  relay.ini     every option of every section with its meaning and default, as comments
+Refuses to overwrite either file.
+
+  --public-ip IP   the address peers reach this relay at (p2p_advertise of every section)
+  --bind IP        where the P2P listeners bind (default 0.0.0.0: every interface)
+  --ports SPEC     BASE (default 6000): P2P ports BASE+1..+4 (gossip, rps, onion, dht; open these),
+                   loopback APIs BASE+11..+15, bridge BASE+80, metrics BASE+90; then name=PORT
+                   moves one of gossip, rps, onion, dht, bridge, metrics, e.g. --ports 6000,onion=443
+  --metrics        enable [metrics] (/metrics and /healthz on 127.0.0.1:BASE+90); else it is
+                   written commented out
+The written config is checked as \`check\` would before anything is written.`,
+  check: `voidphone-relay check -c FILE
+
+Reads every section of FILE with the same readers the relay uses at start, and the hostkey, without
+opening any socket. Prints "FILE: ok (sections)" and exits 0, or prints the first error naming file,
+section and key and exits 2. Deprecated and unknown options are printed as warnings (exit 0).`,
+  keygen: `voidphone-relay keygen --out FILE [--bits 2048|3072|4096]
+
+Writes a new RSA private key (PEM, mode 0600, default 4096 bits). Refuses to overwrite FILE.`,
+  identity: `voidphone-relay identity -c FILE
+
+Prints the identity of the relay configured in FILE: SHA-256 of its public key (SPKI DER), hex.`,
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  return `voidphone-relay ${pkg.version}`;
+}
 
 class UsageError extends Error {}
 
@@ -55,6 +100,49 @@ async function identity(args: string[]): Promise<void> {
   process.stdout.write(`${toHex(hostkey.identity)}\n`);
 }
 
+async function init(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      dir: { type: 'string' },
+      'public-ip': { type: 'string' },
+      bind: { type: 'string' },
+      ports: { type: 'string' },
+      metrics: { type: 'boolean' },
+    },
+  });
+  const publicIp = values['public-ip'];
+  if (!publicIp) throw new UsageError('init needs --public-ip IP (the address peers reach this relay at)');
+  const bindIp = values.bind ?? '0.0.0.0';
+  let text: string;
+  try {
+    checkInitIp('--public-ip', publicIp);
+    checkInitIp('--bind', bindIp);
+    text = renderInitConfig({ publicIp, bindIp, ports: parsePorts(values.ports), metrics: values.metrics });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const dir = resolve(values.dir ?? '.');
+  const ini = join(dir, 'relay.ini');
+  const key = join(dir, 'hostkey.pem');
+  // The same readers as `check` and start, before anything is written (e.g. a loopback --public-ip).
+  await checkConfig(parseConfigText(ini, text), { hostkey: false });
+  for (const f of [ini, key]) if (existsSync(f)) throw new UsageError(`${f} exists; refusing to overwrite`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  await writeNewHostkey(key, 4096);
+  writeFileSync(ini, text, { flag: 'wx', mode: 0o600 });
+  process.stdout.write(`wrote ${key}\nwrote ${ini}\nnext: voidphone-relay check -c ${ini}\n`);
+}
+
+async function check(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
+  if (!values.config) throw new UsageError('check needs -c FILE');
+  const config = loadConfig(values.config);
+  const result = await checkConfig(config);
+  for (const w of result.warnings) process.stderr.write(`voidphone-relay: warning: ${w}\n`);
+  process.stdout.write(`${config.file}: ok (${result.sections.join(', ') || 'no sections'})\n`);
+}
+
 async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -72,6 +160,7 @@ async function run(args: string[]): Promise<void> {
     .filter(Boolean);
   const log = createLogger('relay');
   const relay = await startRelay(config, { only, log });
+  for (const w of config.warnings) log.warn(w);
   for (const section of config.sections.values()) {
     const unused = section.unusedKeys();
     if (unused.length && relay.modules.some((m) => m.name === section.name)) {
@@ -105,15 +194,21 @@ async function run(args: string[]): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { init, check, keygen, identity };
+
 async function main(argv: string[]): Promise<void> {
-  if (argv.includes('-h') || argv.includes('--help') || argv.length === 0) {
+  const [cmd, ...rest] = argv;
+  const help = argv.includes('-h') || argv.includes('--help');
+  if (cmd && COMMANDS[cmd]) {
+    if (help) return void process.stdout.write(`${COMMAND_HELP[cmd]}\n`);
+    return COMMANDS[cmd](rest);
+  }
+  if (argv.includes('-V') || argv.includes('--version')) return void process.stdout.write(`${version()}\n`);
+  if (help || argv.length === 0) {
     process.stdout.write(`${HELP}\n`);
     if (argv.length === 0) process.exit(2);
     return;
   }
-  const [cmd, ...rest] = argv;
-  if (cmd === 'keygen') return keygen(rest);
-  if (cmd === 'identity') return identity(rest);
   return run(argv);
 }
 

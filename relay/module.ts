@@ -2,6 +2,7 @@
 import type { Hostkey } from './hostkey.ts';
 import type { Logger } from './log.ts';
 import type { RelayConfig } from './config.ts';
+import type { MetricSample } from './metrics/samples.ts';
 
 export interface ModuleContext {
   readonly config: RelayConfig;
@@ -15,6 +16,8 @@ export interface RelayModule {
   /** Sockets this module listens on, e.g. { api: '127.0.0.1:7001', p2p: '127.0.0.1:7002' }. */
   readonly listening: Record<string, string>;
   stop(): Promise<void>;
+  /** Aggregate counters and gauges for /metrics ([metrics] section): counts only, no peers. */
+  metrics?(): MetricSample[];
 }
 
 export type ModuleFactory = (ctx: ModuleContext) => Promise<RelayModule>;

@@ -3,6 +3,8 @@ import { type RelayConfig, ConfigError } from './config.ts';
 import { type Hostkey, loadHostkey } from './hostkey.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { RelayModule } from './module.ts';
+import { readMetricsConfig } from './metrics/config.ts';
+import { startMetrics } from './metrics/index.ts';
 import { isBuilt, loadModule, MODULE_ORDER, type ModuleName } from './modules.ts';
 
 export interface Relay {
@@ -47,6 +49,7 @@ function checkSections(config: RelayConfig): void {
   for (const name of MODULE_ORDER) {
     if (name !== 'bridge') config.section(name)?.address('api_address');
   }
+  readMetricsConfig(config);
 }
 
 export async function startRelay(
@@ -74,6 +77,14 @@ export async function startRelay(
       modules.push(m);
       for (const [what, addr] of Object.entries(m.listening))
         log.info(`${name} ${what} listening on ${addr}`);
+    }
+    // Last, so /healthz answers only once every module runs.
+    const metricsCfg = readMetricsConfig(config);
+    if (metricsCfg) {
+      const running = [...modules];
+      const m = await startMetrics(metricsCfg, () => running, log.child('metrics'));
+      modules.push(m);
+      log.info(`metrics http listening on ${m.listening.http}`);
     }
   } catch (e) {
     await stop();

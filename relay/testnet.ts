@@ -25,6 +25,11 @@ export interface TestnetOptions {
   /** Per-relay overrides, by relay index. */
   setFor?: (index: number) => Record<string, string>;
   mode?: 'in-process' | 'processes';
+  /**
+   * Per relay: bind every P2P listener to 0.0.0.0 and advertise this IP (e.g. a loopback alias
+   * 127.0.0.x), as a relay on a public address does. Default: bind and advertise 127.0.0.1.
+   */
+  advertise?: (index: number) => string;
   /** Modules to start (default: all that are built). */
   only?: string[];
   log?: Logger;
@@ -109,17 +114,30 @@ interface Layout {
   sections: Record<string, Record<string, string>>;
 }
 
-function layout(ports: number[], bootstrap: Layout[], dir: string, index: number, host: string): Layout {
+function layout(
+  ports: number[],
+  bootstrap: Layout[],
+  dir: string,
+  index: number,
+  host: string,
+  advertise: string | undefined,
+): Layout {
   const at = (i: number) => `127.0.0.1:${ports[i]}`;
-  const p2pAt = (i: number) => `${host}:${ports[i]}`;
   const api = { gossip: at(0), nse: at(1), rps: at(2), onion: at(3), dht: at(4) };
-  const p2p = { gossip: p2pAt(5), rps: p2pAt(6), onion: p2pAt(7), dht: p2pAt(8), bridge: at(9) };
+  // p2p: where peers reach each listener (the advertised address). A relay on a host of its own
+  // (relay/dev) binds that host's address; one with `advertise` binds 0.0.0.0 and advertises it.
+  const pub = (i: number) => `${advertise ?? host}:${ports[i]}`;
+  const p2p = { gossip: pub(5), rps: pub(6), onion: pub(7), dht: pub(8), bridge: at(9) };
+  const listener = (i: number, privateKey = 'dial_private_addresses'): Record<string, string> =>
+    advertise
+      ? { p2p_address: `0.0.0.0:${ports[i]}`, p2p_advertise: advertise, [privateKey]: 'true' }
+      : { p2p_address: `${host}:${ports[i]}` };
   const sections: Layout['sections'] = {
-    gossip: { api_address: api.gossip, p2p_address: p2p.gossip },
+    gossip: { api_address: api.gossip, ...listener(5) },
     nse: { api_address: api.nse },
-    rps: { api_address: api.rps, p2p_address: p2p.rps, store: join(dir, `rps-${index}.json`) },
-    onion: { api_address: api.onion, p2p_hostname: host, p2p_port: String(ports[7]) },
-    dht: { api_address: api.dht, p2p_address: p2p.dht, store: join(dir, `dht-${index}`) },
+    rps: { api_address: api.rps, ...listener(6), store: join(dir, `rps-${index}.json`) },
+    onion: { api_address: api.onion, ...listener(7, 'extend_private_addresses') },
+    dht: { api_address: api.dht, ...listener(8), store: join(dir, `dht-${index}`) },
     bridge: { http_address: p2p.bridge },
   };
   if (bootstrap.length) {
@@ -179,6 +197,7 @@ async function startTestnetOnce(opts: TestnetOptions): Promise<Testnet> {
       dir,
       i,
       opts.p2pHost?.(i) ?? '127.0.0.1',
+      opts.advertise?.(i),
     );
     if (bootstrappers.length < 2) bootstrappers.push(l);
     const config = join(dir, `relay-${i}.ini`);

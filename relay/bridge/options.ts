@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { formatAddress, type HostPort } from '../../shared/address.ts';
-import type { RelayConfig } from '../config.ts';
+import { type RelayConfig, readP2pEndpoint } from '../config.ts';
 
 export const DEFAULT_HTTP_ADDRESS = '127.0.0.1:7080';
 const DEFAULT_CLIENT_DIR = fileURLToPath(new URL('../../dist/client', import.meta.url));
@@ -44,8 +44,8 @@ export function readOptions(config: RelayConfig): BridgeOptions {
   const origins = s.optionalString('allowed_origins');
   const gossip = config.section('gossip');
   const onion = config.section('onion');
-  const onionHost = onion?.optionalString('p2p_hostname');
-  const onionPort = onion?.int('p2p_port', 0, 1, 65535);
+  // Presence tells friends the onion address peers reach us at, never the bound 0.0.0.0.
+  const onionP2p = onion ? readP2pEndpoint(onion, '127.0.0.1:0').advertise : undefined;
   return {
     http,
     token,
@@ -57,7 +57,7 @@ export function readOptions(config: RelayConfig): BridgeOptions {
     validatePresence: s.bool('validate_presence', true),
     gossipApi: gossip?.has('api_address') ? gossip.address('api_address') : undefined,
     onionApi: onion?.has('api_address') ? onion.address('api_address') : undefined,
-    onionP2p: onionHost && onionPort ? { host: onionHost, port: onionPort } : undefined,
+    onionP2p: onionP2p?.port ? onionP2p : undefined,
     roundSeconds: onion
       ? onion.number('round_seconds', DEFAULT_ROUND_SECONDS, 1, 3600)
       : DEFAULT_ROUND_SECONDS,

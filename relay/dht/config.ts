@@ -1,12 +1,15 @@
 // [dht] section -> typed options with documented defaults (docs/dht-protocol.md, "Configuration").
 import type { HostPort } from '../../shared/address.ts';
-import type { ConfigSection } from '../config.ts';
+import { type ConfigSection, readP2pEndpoint } from '../config.ts';
 import { listensPrivately } from '../private-address.ts';
 import { MAX_CONTACTS } from './protocol.ts';
 
 export interface DhtConfig {
   apiAddress: HostPort;
+  /** Where the P2P listener binds. */
   p2pAddress: HostPort;
+  /** What peers are told (its port goes into link handshakes; port 0: the bound port). */
+  p2pAdvertise: HostPort;
   bootstrappers: HostPort[];
   k: number;
   alpha: number;
@@ -35,10 +38,12 @@ export interface DhtConfig {
 
 export function readDhtConfig(s: ConfigSection): DhtConfig {
   const k = s.int('k', 20, 1, MAX_CONTACTS);
+  const p2p = readP2pEndpoint(s);
   return {
     apiAddress: s.address('api_address'),
-    p2pAddress: s.address('p2p_address'),
-    dialPrivateAddresses: s.bool('dial_private_addresses', listensPrivately(s.address('p2p_address').host)),
+    p2pAddress: p2p.bind,
+    p2pAdvertise: p2p.advertise,
+    dialPrivateAddresses: s.bool('dial_private_addresses', listensPrivately(p2p.advertise.host)),
     bootstrappers: s.addressList('bootstrapper'),
     k,
     alpha: s.int('alpha', 3, 1, 16),

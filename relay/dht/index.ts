@@ -5,6 +5,7 @@ import type { ModuleFactory, RelayModule } from '../module.ts';
 import { readDhtConfig } from './config.ts';
 import { DhtNode } from './node.ts';
 import { dhtApiHandler } from './service.ts';
+import { gauge } from '../metrics/samples.ts';
 import { startStatusLog } from '../status.ts';
 import { dhtStatusLine } from './status.ts';
 
@@ -36,6 +37,11 @@ export const create: ModuleFactory = async (ctx) => {
     name: 'dht',
     listening: { api: api.address, p2p: node.pool.address },
     node,
+    metrics: () => [
+      gauge('voidphone_dht_contacts', 'Contacts in the routing table.', node.routing.size),
+      gauge('voidphone_dht_values', 'Values stored here.', node.store.size),
+      gauge('voidphone_dht_stored_bytes', 'Bytes of the values stored here.', node.store.bytes),
+    ],
     async stop() {
       stopStatus();
       await api.close();

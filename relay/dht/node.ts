@@ -73,6 +73,7 @@ export class DhtNode {
     this.pool = new PeerPool({
       hostkey,
       address: cfg.p2pAddress,
+      advertisePort: cfg.p2pAdvertise.port,
       powBits: cfg.powBits,
       log,
       maxLinks: cfg.maxLinks,

@@ -29,6 +29,8 @@ const REPLY_TO: Record<number, readonly number[]> = {
 export interface PeerPoolOptions {
   hostkey: Hostkey;
   address: HostPort;
+  /** The port peers are told (p2p_advertise); 0: the bound one. */
+  advertisePort?: number;
   powBits: number;
   log: Logger;
   maxLinks: number;
@@ -157,7 +159,7 @@ export class PeerPool {
       powBits: this.opts.powBits,
       log: this.opts.log,
       limits: this.opts.linkLimits,
-      listenPort: this.listener?.port ?? this.opts.address.port,
+      listenPort: this.opts.advertisePort || (this.listener?.port ?? this.opts.address.port),
     };
   }
 

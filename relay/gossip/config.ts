@@ -1,11 +1,14 @@
 // [gossip] section -> typed options with the documented defaults (docs/gossip-protocol.md).
 import type { HostPort } from '../../shared/address.ts';
-import type { ConfigSection } from '../config.ts';
+import { type ConfigSection, readP2pEndpoint } from '../config.ts';
 import { listensPrivately } from '../private-address.ts';
 
 export interface GossipConfig {
   apiAddress: HostPort;
+  /** Where the P2P listener binds. */
   p2pAddress: HostPort;
+  /** What peers are told (its port goes into link handshakes; port 0: the bound port). */
+  p2pAdvertise: HostPort;
   /** Empty: this relay is a bootstrap node itself. */
   bootstrappers: HostPort[];
   degree: number;
@@ -54,10 +57,11 @@ export function readGossipConfig(s: ConfigSection): GossipConfig {
   const degree = s.int('degree', d.degree, 1, 1000);
   const maxConnections = s.int('max_connections', Math.max(d.max_connections, degree + 1), 1, 10000);
   if (maxConnections < degree) s.fail('max_connections', `${maxConnections} is below degree ${degree}`);
-  const p2pAddress = s.address('p2p_address');
+  const { bind: p2pAddress, advertise: p2pAdvertise } = readP2pEndpoint(s);
   return {
     apiAddress: s.address('api_address'),
     p2pAddress,
+    p2pAdvertise,
     bootstrappers: s.addressList('bootstrapper'),
     degree,
     cacheSize: s.int('cache_size', d.cache_size, 1, 100000),
@@ -74,7 +78,7 @@ export function readGossipConfig(s: ConfigSection): GossipConfig {
     rateBytes: s.int('rate_bytes', d.rate_bytes, 65536, 1 << 30),
     pushRate: s.int('push_rate', d.push_rate, 1, 1_000_000),
     lazyPush: s.bool('lazy_push', true),
-    dialPrivateAddresses: s.bool('dial_private_addresses', listensPrivately(p2pAddress.host)),
+    dialPrivateAddresses: s.bool('dial_private_addresses', listensPrivately(p2pAdvertise.host)),
     statusSeconds: s.int('status_seconds', d.status_seconds, 0, 86400),
   };
 }

@@ -9,6 +9,7 @@ import { decodeDigest, decodeIHave, decodeIWant, decodePush, GossipType } from '
 import { GossipApi } from './service.ts';
 import { Spreader } from './spreader.ts';
 import { Subscriptions } from './subscriptions.ts';
+import { counter, gauge } from '../metrics/samples.ts';
 import { deltas, startStatusLog } from '../status.ts';
 import { gossipStatusLine } from './status.ts';
 
@@ -69,6 +70,24 @@ export const create: ModuleFactory = async (ctx) => {
     membership,
     spreader,
     subs,
+    metrics: () => [
+      gauge('voidphone_gossip_neighbours', 'Gossip links to neighbours.', membership.neighbours.size),
+      gauge(
+        'voidphone_gossip_addresses_known',
+        'Addresses in the gossip address book.',
+        membership.book.size,
+      ),
+      gauge('voidphone_gossip_items_cached', 'Items in the knowledge base.', spreader.kb.items.size),
+      gauge('voidphone_gossip_items_validating', 'Items awaiting local validation.', spreader.validating),
+      counter(
+        'voidphone_gossip_announced_total',
+        'Items announced through the API here.',
+        spreader.counts.announced,
+      ),
+      counter('voidphone_gossip_received_total', 'New items received from peers.', spreader.counts.received),
+      counter('voidphone_gossip_pushes_sent_total', 'PUSH frames sent.', spreader.counts.sent),
+      counter('voidphone_gossip_digests_sent_total', 'DIGEST frames sent (pulls).', spreader.counts.digests),
+    ],
     async stop() {
       stopStatus();
       spreader.stop();

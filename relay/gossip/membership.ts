@@ -165,7 +165,8 @@ export class Membership {
       powBits: this.cfg.powBits,
       log: this.log,
       limits: this.limits,
-      listenPort: this.listener?.port ?? 0,
+      // The port peers are told (p2p_advertise: a NAT may forward another one than we bind).
+      listenPort: this.cfg.p2pAdvertise.port || (this.listener?.port ?? 0),
       expectIdentity: e.identity ? fromHex(e.identity) : undefined,
     }).then(
       (link) => {

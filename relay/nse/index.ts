@@ -7,6 +7,7 @@ import { readNseConfig } from './config.ts';
 import { NseEngine } from './engine.ts';
 import { GossipLink } from './gossip-link.ts';
 import { nseApiHandler } from './service.ts';
+import { counter, gauge } from '../metrics/samples.ts';
 import { deltas, startStatusLog } from '../status.ts';
 import { nseStatusLine } from './status.ts';
 
@@ -53,6 +54,24 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     name: 'nse',
     engine,
     listening: { api: server.address },
+    metrics: () => {
+      const e = engine.estimate();
+      return [
+        gauge('voidphone_nse_estimate_peers', 'Network size estimate.', e.estimate),
+        gauge('voidphone_nse_deviation_peers', 'Standard deviation of the per-round estimates.', e.deviation),
+        gauge('voidphone_nse_rounds', 'Finished rounds the estimate is based on.', e.rounds),
+        gauge(
+          'voidphone_nse_gossip_up',
+          'The Gossip API connection is up (1) or not (0).',
+          link.upSince() ? 1 : 0,
+        ),
+        counter('voidphone_nse_claims_sent_total', 'Own claims announced.', engine.claimsSent),
+        // Verdicts are a fixed set of words (valid or a refusal code), never a peer.
+        ...[...engine.stats].map(([verdict, n]) =>
+          counter('voidphone_nse_claims_judged_total', 'Claims judged, by verdict.', n, { verdict }),
+        ),
+      ];
+    },
     async stop() {
       stopStatus();
       engine.stop();

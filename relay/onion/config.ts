@@ -1,14 +1,16 @@
 // [onion] options with their documented defaults (docs/onion-protocol.md, "Configuration [onion]").
 import type { HostPort } from '../../shared/address.ts';
 import type { RelayConfig } from '../config.ts';
-import { ConfigError } from '../config.ts';
+import { ConfigError, readP2pEndpoint } from '../config.ts';
 import { listensPrivately } from '../private-address.ts';
 import { CREDIT_EVERY, DEFAULT_WINDOW, MAX_WINDOW } from './link.ts';
 
 export interface OnionConfig {
   apiAddress: HostPort;
-  p2pHostname: string;
-  p2pPort: number;
+  /** Where the P2P (link) listener binds; port 0: any free port. */
+  p2pAddress: HostPort;
+  /** What friends (presence) and RPS records are told; port 0: the bound port. */
+  p2pAdvertise: HostPort;
   hops: number;
   roundSeconds: number;
   buildTimeoutMs: number;
@@ -31,7 +33,7 @@ export interface OnionConfig {
   inputQueueMs: number;
   /** Bytes all circuits together may hold in partial (fragmented) relay messages. */
   reassemblyBytes: number;
-  /** EXTEND to loopback/private addresses allowed (default: when p2p_hostname is one itself). */
+  /** EXTEND to loopback/private addresses allowed (default: when p2p_advertise is one itself). */
   extendPrivateAddresses: boolean;
   onionKeyRotationSeconds: number;
   /** An info log line with the module's counts this often; 0: never. */
@@ -41,14 +43,14 @@ export interface OnionConfig {
 export function readOnionConfig(config: RelayConfig): OnionConfig {
   const s = config.section('onion');
   if (!s) throw new ConfigError(`${config.file}: [onion] section missing`);
-  const hostname = s.string('p2p_hostname', '127.0.0.1');
+  const p2p = readP2pEndpoint(s, '127.0.0.1:0');
   const rps = config.section('rps');
   const roundSeconds = s.number('round_seconds', 60, 1, 86400);
   const buildTimeoutMs = s.int('build_timeout_ms', 5000, 100, 120_000);
   return {
     apiAddress: s.address('api_address'),
-    p2pHostname: hostname,
-    p2pPort: s.int('p2p_port', 0, 0, 65535),
+    p2pAddress: p2p.bind,
+    p2pAdvertise: p2p.advertise,
     hops: s.int('hops', 2, 2, 8),
     roundSeconds,
     buildTimeoutMs,
@@ -69,7 +71,7 @@ export function readOnionConfig(config: RelayConfig): OnionConfig {
     linkWindowCells: s.int('link_window_cells', DEFAULT_WINDOW, 2 * CREDIT_EVERY, MAX_WINDOW),
     inputQueueMs: s.int('input_queue_ms', 100, 1, 60_000),
     reassemblyBytes: s.int('reassembly_bytes', 32 * 1024 * 1024, 1024 * 1024, 1 << 30),
-    extendPrivateAddresses: s.bool('extend_private_addresses', listensPrivately(hostname)),
+    extendPrivateAddresses: s.bool('extend_private_addresses', listensPrivately(p2p.advertise.host)),
     onionKeyRotationSeconds: s.int('onion_key_rotation_seconds', 86400, 60, 30 * 86400),
     statusSeconds: s.int('status_seconds', 60, 0, 86400),
   };

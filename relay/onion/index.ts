@@ -16,6 +16,7 @@ import { Router } from './router.ts';
 import { type PeerSource, RpsPeerSource } from './rps.ts';
 import { OnionService } from './service.ts';
 import { newStats } from './stats.ts';
+import { onionMetrics } from '../metrics/onion.ts';
 import { startStatus } from './status.ts';
 
 const MAX_MESSAGE = 65536;
@@ -117,8 +118,10 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
   service.inbound = inbound;
   service.ingress = ingress;
 
-  const p2pPort = await links.listen(cfg.p2pHostname, cfg.p2pPort);
-  const p2p = formatAddress({ host: cfg.p2pHostname, port: p2pPort });
+  const p2pPort = await links.listen(cfg.p2pAddress.host, cfg.p2pAddress.port);
+  // Tests find this instance by the address peers are told (the same as the bound one unless a
+  // relay binds 0.0.0.0 and advertises its public IP).
+  const p2p = formatAddress({ host: cfg.p2pAdvertise.host, port: cfg.p2pAdvertise.port || p2pPort });
   let api: Awaited<ReturnType<typeof startApiServer>>;
   try {
     api = await startApiServer({ module: 'onion', address: cfg.apiAddress, handler: service, log });
@@ -128,7 +131,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     throw e;
   }
   service.start();
-  const stopStatus = startStatus(log, cfg.statusSeconds, stats, () => {
+  const gauges = () => {
     const out = [...links.all].filter((l) => l.outbound).length;
     return {
       linksOut: out,
@@ -139,7 +142,8 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
       cover: !!service.cover?.current,
       shortOfCpu: ingress.shortOfCpu(),
     };
-  });
+  };
+  const stopStatus = startStatus(log, cfg.statusSeconds, stats, gauges);
   onionInstances.set(p2p, {
     p2p,
     stats,
@@ -171,7 +175,8 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
 
   const module: RelayModule = {
     name: 'onion',
-    listening: { api: api.address, p2p },
+    listening: { api: api.address, p2p: formatAddress({ host: cfg.p2pAddress.host, port: p2pPort }) },
+    metrics: () => onionMetrics(gauges(), stats),
     async stop() {
       stopStatus();
       onionInstances.delete(p2p);

@@ -1,12 +1,18 @@
 // [rps] options (documented in docs/rps-protocol.md, "Configuration [rps]"), plus what RPS reads
 // from the other sections: the P2P ports it advertises and the Gossip/NSE API addresses.
-import { isIPv6 } from '../../shared/address.ts';
+import { isIP } from 'node:net';
 import type { HostPort } from '../../shared/address.ts';
 import { listensPrivately } from '../private-address.ts';
 import type { PortMapEntry } from '../../shared/wire/types.ts';
 import { ModuleId } from '../../shared/wire/types.ts';
-import type { RelayConfig } from '../config.ts';
-import { ConfigError } from '../config.ts';
+import {
+  type ConfigSection,
+  ConfigError,
+  isUnspecified,
+  type P2pEndpoint,
+  type RelayConfig,
+  readP2pEndpoint,
+} from '../config.ts';
 
 /** Our own portmap entry for the RPS P2P port (pulls, pushes, probes). */
 export const RPS_MODULE_ID = 540;
@@ -54,49 +60,65 @@ export interface RpsOptions {
   statusSeconds: number;
 }
 
-const UNSPECIFIED = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0']);
-
-function isIpLiteral(host: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || isIPv6(host);
+/** A module's P2P endpoint as RPS advertises it: one IP for the record, one port per module. */
+function advertised(s: ConfigSection, bindDefault?: string): P2pEndpoint {
+  return readP2pEndpoint(s, bindDefault);
 }
 
-function defaultIp(config: RelayConfig, p2p: HostPort): string | undefined {
-  const gossip = config.section('gossip');
-  const hosts = [
-    p2p.host,
-    gossip?.has('p2p_address') ? gossip.address('p2p_address').host : undefined,
-    config.section('onion')?.optionalString('p2p_hostname'),
-  ];
-  return hosts.find((h) => h !== undefined && isIpLiteral(h) && !UNSPECIFIED.has(h));
+/**
+ * Our record carries one IP for all modules, so every P2P listener must advertise that IP: a module
+ * telling peers another one is a configuration error, named where it is.
+ */
+function portOf(s: ConfigSection, ip: string, bindDefault?: string): number {
+  const a = advertised(s, bindDefault).advertise;
+  if (a.host !== ip)
+    s.fail(
+      'p2p_advertise',
+      `${a.host} differs from [rps] p2p_advertise ${ip}: the RPS record carries one IP for every module`,
+    );
+  return a.port;
 }
 
-function buildPortmap(config: RelayConfig, p2p: HostPort): PortMapEntry[] {
+function buildPortmap(config: RelayConfig, p2p: HostPort, ip: string): PortMapEntry[] {
   const map: PortMapEntry[] = [];
   const gossip = config.section('gossip');
-  if (gossip?.has('p2p_address'))
-    map.push({ module: ModuleId.GOSSIP, port: gossip.address('p2p_address').port });
+  if (gossip?.has('p2p_address')) map.push({ module: ModuleId.GOSSIP, port: portOf(gossip, ip) });
   const nse = config.section('nse');
   if (nse?.has('p2p_address')) map.push({ module: ModuleId.NSE, port: nse.address('p2p_address').port });
   const onion = config.section('onion');
-  if (onion?.has('p2p_port')) map.push({ module: ModuleId.ONION, port: onion.int('p2p_port', 0, 1, 65535) });
+  if (onion) {
+    // An onion listener on any free port (port 0, the default) cannot be advertised.
+    const port = portOf(onion, ip, '127.0.0.1:0');
+    if (port) map.push({ module: ModuleId.ONION, port });
+  }
   const dht = config.section('dht');
-  if (dht?.has('p2p_address')) map.push({ module: ModuleId.DHT, port: dht.address('p2p_address').port });
+  if (dht?.has('p2p_address')) map.push({ module: ModuleId.DHT, port: portOf(dht, ip) });
   map.push({ module: RPS_MODULE_ID, port: p2p.port });
   return map;
+}
+
+/** [rps] advertise_ip: the name before p2p_advertise (one release of warnings). */
+function legacyAdvertiseIp(s: ConfigSection): void {
+  if (!s.has('advertise_ip')) return;
+  if (s.has('p2p_advertise')) s.fail('advertise_ip', 'replaced by p2p_advertise: remove it');
+  s.warn('advertise_ip', `advertise_ip is deprecated: write "p2p_advertise = ${s.string('advertise_ip')}"`);
+}
+
+function readRpsEndpoint(s: ConfigSection): P2pEndpoint {
+  legacyAdvertiseIp(s);
+  if (!s.has('advertise_ip')) return advertised(s);
+  const bind = s.address('p2p_address');
+  const ip = s.string('advertise_ip');
+  if (!isIP(ip) || isUnspecified(ip)) s.fail('advertise_ip', `"${ip}" is not an IP address peers can reach`);
+  return { bind, advertise: { host: ip, port: bind.port } };
 }
 
 export function readRpsOptions(config: RelayConfig): RpsOptions {
   const s = config.section('rps');
   if (!s) throw new ConfigError(`${config.file}: [rps] section missing`);
-  const p2pAddress = s.address('p2p_address');
-  const advertiseIp = s.optionalString('advertise_ip') ?? defaultIp(config, p2pAddress);
-  if (!advertiseIp || !isIpLiteral(advertiseIp) || UNSPECIFIED.has(advertiseIp)) {
-    return s.fail(
-      'advertise_ip',
-      'needed (an IP address other peers reach us at) when p2p_address is not an IP',
-    );
-  }
-  const portmap = buildPortmap(config, p2pAddress);
+  const { bind: p2pAddress, advertise } = readRpsEndpoint(s);
+  const advertiseIp = advertise.host;
+  const portmap = buildPortmap(config, advertise, advertiseIp);
   const gossip = config.section('gossip');
   const nse = config.section('nse');
   const roundMs = s.number('round_interval', 10, 0.05, 86400) * 1000;

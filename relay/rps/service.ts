@@ -16,6 +16,7 @@ import { GossipFeed, NseSource } from './feeds.ts';
 import type { NodeDeps } from './node.ts';
 import { type PeerRecord, RecordError } from './record.ts';
 import { RpsRelay } from './rounds.ts';
+import { gauge } from '../metrics/samples.ts';
 import { startStatusLog } from '../status.ts';
 import { rpsStatusLine } from './status.ts';
 import { loadStore, saveStore, snapshot } from './store.ts';
@@ -154,6 +155,17 @@ export async function startRps(deps: NodeDeps, Relay: RelayClass = RpsRelay): Pr
     node,
     gossip,
     save,
+    metrics: () => [
+      gauge('voidphone_rps_view', 'Peers in the Brahms view.', node.brahms.view.length),
+      gauge('voidphone_rps_view_size', 'Target view size l1.', node.brahms.viewSize),
+      gauge('voidphone_rps_samplers', 'Samplers l2.', node.brahms.samplers.size),
+      gauge('voidphone_rps_peers_known', 'Peers in the peer table.', node.peers.size),
+      gauge(
+        'voidphone_rps_network_size',
+        'Network size used for sizing (NSE or default_size).',
+        node.networkSize,
+      ),
+    ],
     stop: async () => {
       stopStatus();
       for (const t of timers) clearInterval(t);

@@ -26,7 +26,7 @@ describe('voidphone-relay CLI', () => {
   it('prints help', () => {
     const r = relay('--help');
     expect(r.code).toBe(0);
-    expect(r.out).toContain('voidphone-relay -c peer.ini');
+    expect(r.out).toContain('voidphone-relay -c relay.ini');
   });
 
   it('keygen writes a 0600 RSA-4096 key and refuses to overwrite it', () => {

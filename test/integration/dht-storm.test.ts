@@ -37,6 +37,7 @@ async function startNode(hostkey: Hostkey, o: Partial<DhtConfig> = {}): Promise<
   const cfg: DhtConfig = {
     apiAddress: { host: LOOPBACK, port: 0 },
     p2pAddress: { host: LOOPBACK, port: 0 },
+    p2pAdvertise: { host: LOOPBACK, port: 0 },
     dialPrivateAddresses: true,
     bootstrappers: [],
     k: 20,

@@ -158,19 +158,20 @@ describe('gossip peer exchange: private addresses from peers', () => {
     expect(hosts).toEqual(expect.arrayContaining(['127.0.0.1', '10.1.2.3', 'fe80::1', '192.0.2.77']));
   });
 
-  it('dial_private_addresses defaults to whether p2p_address is itself private (not the wildcard)', () => {
-    const cfg = (addr: string) =>
+  it('dial_private_addresses defaults to whether the advertised address is itself private', () => {
+    const cfg = (addr: string, advertise = '') =>
       readGossipConfig(
         parseConfigText(
           '/x.ini',
-          `hostkey = k.pem\n[gossip]\napi_address = 127.0.0.1:1\np2p_address = ${addr}\n`,
+          `hostkey = k.pem\n[gossip]\napi_address = 127.0.0.1:1\np2p_address = ${addr}\n${advertise}\n`,
         ).section('gossip')!,
       ).dialPrivateAddresses;
     expect(cfg('127.0.0.1:6001')).toBe(true);
     expect(cfg('10.0.0.5:6001')).toBe(true);
     expect(cfg('localhost:6001')).toBe(true);
-    expect(cfg('0.0.0.0:6001')).toBe(false);
-    expect(cfg('[::]:6001')).toBe(false);
+    expect(cfg('0.0.0.0:6001', 'p2p_advertise = 198.51.100.7')).toBe(false);
+    expect(cfg('[::]:6001', 'p2p_advertise = 2001:db8::7')).toBe(false);
+    expect(cfg('0.0.0.0:6001', 'p2p_advertise = 10.0.0.5')).toBe(true);
     expect(cfg('198.51.100.7:6001')).toBe(false);
   });
 });

@@ -11,7 +11,8 @@ describe('onion config', () => {
     expect(c.hops).toBe(2);
     expect(c.roundSeconds).toBe(60);
     expect(c.buildTimeoutMs).toBe(5000);
-    expect(c.p2pHostname).toBe('127.0.0.1');
+    expect(c.p2pAddress).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(c.p2pAdvertise).toEqual({ host: '127.0.0.1', port: 0 });
     expect(c.rpsAddress).toEqual({ host: '127.0.0.1', port: 7002 });
     expect(c.coverTunnel).toBe(true);
     expect(c.inputQueueMs).toBe(100);

@@ -12,8 +12,7 @@ api_address = 127.0.0.1:7001
 p2p_address = 10.1.2.3:7002
 [onion]
 api_address = 127.0.0.1:7003
-p2p_hostname = 10.1.2.3
-p2p_port = 7004
+p2p_address = 10.1.2.3:7004
 [dht]
 api_address = 127.0.0.1:7005
 p2p_address = 10.1.2.3:7006
@@ -42,16 +41,20 @@ describe('rps config', () => {
     expect(o.nseApi).toBeUndefined();
   });
 
-  it('adds NSE when it has a p2p_address, and takes the IP from gossip when rps binds 0.0.0.0', () => {
+  it('adds NSE when it has a p2p_address; a 0.0.0.0 bind advertises p2p_advertise', () => {
     const o = readRpsOptions(
       ini(
-        'api_address = 127.0.0.1:7010\np2p_address = 0.0.0.0:7011',
+        'api_address = 127.0.0.1:7010\np2p_address = 0.0.0.0:7011\np2p_advertise = 10.1.2.3',
         '[nse]\napi_address = 127.0.0.1:7020\np2p_address = 10.1.2.3:7021',
       ),
     );
     expect(o.portmap).toContainEqual({ module: 520, port: 7021 });
     expect(o.advertiseIp).toBe('10.1.2.3');
     expect(o.nseApi).toEqual({ host: '127.0.0.1', port: 7020 });
+    // Without p2p_advertise, 0.0.0.0 says nothing about where peers reach us: an error, not a guess.
+    expect(() => readRpsOptions(ini('api_address = 127.0.0.1:7010\np2p_address = 0.0.0.0:7011'))).toThrow(
+      /peer\.ini: \[rps\] p2p_advertise: missing/,
+    );
   });
 
   it('names file, section and key on errors', () => {
@@ -59,10 +62,10 @@ describe('rps config', () => {
       /peer.ini: \[rps\] p2p_address/,
     );
     expect(() =>
-      readRpsOptions(ini('api_address = x:1\np2p_address = 1.2.3.4:5\nalpha = 0.8\nbeta = 0.8')),
+      readRpsOptions(ini('api_address = x:1\np2p_address = 10.1.2.3:5\nalpha = 0.8\nbeta = 0.8')),
     ).toThrow(/\[rps\] beta/);
     expect(() =>
-      readRpsOptions(ini('api_address = x:1\np2p_address = 1.2.3.4:5\nround_interval = soon')),
+      readRpsOptions(ini('api_address = x:1\np2p_address = 10.1.2.3:5\nround_interval = soon')),
     ).toThrow(/round_interval/);
   });
 
