@@ -56,6 +56,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     stats,
     maxIncoming: cfg.maxIncomingTunnels,
     orphanMs: cfg.buildTimeoutMs + cfg.graceMs + 1000,
+    unclaimedMs: cfg.unclaimedTunnelMs,
     connections: () => service.connections(),
     allocTunnelId: () => service.allocTunnelId(),
     releaseTunnelId: (id) => service.releaseTunnelId(id),
