@@ -24,6 +24,8 @@ export interface OnionConfig {
   maxIncomingTunnels: number;
   /** A tunnel opened while no API client is connected ends (END) after this long. */
   unclaimedTunnelMs: number;
+  /** How a cover tunnel's destination answers: on its own clock, or the old immediate echo. */
+  coverReply: 'clock' | 'echo';
   idleLinkMs: number;
   linkQueueBytes: number;
   circuitQueueCells: number;
@@ -65,6 +67,7 @@ export function readOnionConfig(config: RelayConfig): OnionConfig {
     maxTunnelsPerConnection: s.int('max_tunnels_per_connection', 64, 1, 100_000),
     maxIncomingTunnels: s.int('max_incoming_tunnels', 1024, 1, 1_000_000),
     unclaimedTunnelMs: s.int('unclaimed_tunnel_ms', 30_000, 100, 3_600_000),
+    coverReply: s.oneOf('cover_reply', ['clock', 'echo'] as const, 'clock'),
     idleLinkMs: s.int('idle_link_ms', 60_000, 100, 86_400_000),
     linkQueueBytes: s.int('link_queue_bytes', 256 * 1024, 4 * 1024, 1 << 30),
     circuitQueueCells: s.int('circuit_queue_cells', 400, 1, 65536),

@@ -1,5 +1,6 @@
 // In-process access to a running onion module's counters, for tests and the bench only (never the
 // spec API). Keyed by the module's P2P address "host:port".
+import type { HopCircuit } from './hop.ts';
 import type { Link } from './link.ts';
 import type { OnionStats } from './stats.ts';
 
@@ -19,6 +20,10 @@ export interface OnionDebug {
   tryResume(tunnelId: number, secret?: Uint8Array): Promise<boolean>;
   /** "host:port" of each hop of an outbound tunnel's current circuit (destination last). */
   tunnelPath(tunnelId: number): string[];
+  /** The same for the current cover circuit ([] when none). */
+  coverPath(): string[];
+  /** Watch every RELAY cell of the hop circuits here (a curious hop's view); undefined: stop. */
+  observeHops(fn: ((hop: HopCircuit, forward: boolean) => void) | undefined): void;
 }
 
 export const onionInstances = new Map<string, OnionDebug>();

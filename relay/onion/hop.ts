@@ -27,6 +27,11 @@ export interface EndpointHooks {
   onClosed(hop: HopCircuit): void;
 }
 
+/** Test and bench seam (debug.ts): sees every RELAY cell a hop circuit gets, as a curious hop would. */
+export interface HopObserver {
+  onCell?: (hop: HopCircuit, forward: boolean) => void;
+}
+
 export interface HopContext {
   router: Router;
   links: () => LinkManager;
@@ -40,6 +45,7 @@ export interface HopContext {
   reassembly?: ReassemblyBudget;
   /** EXTEND to loopback and private addresses is allowed (testnets, LANs); else EXTEND_FAILED. */
   extendPrivate?: boolean;
+  observer?: HopObserver;
 }
 
 export class HopCircuit implements CircuitEnd {
@@ -76,8 +82,10 @@ export class HopCircuit implements CircuitEnd {
       if (fromPrev || !this.createdWaiter) this.violation('unexpected CREATED');
       else this.createdWaiter(cell);
     } else if (fromPrev) {
+      this.ctx.observer?.onCell?.(this, true);
       this.forward(cell);
     } else {
+      this.ctx.observer?.onCell?.(this, false);
       hopBackward(this.layer, cell);
       setCircId(cell, this.prevId);
       this.prevLink.send(cell);

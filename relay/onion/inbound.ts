@@ -3,7 +3,7 @@
 // (OPENED): the tunnel lives like any other, its data is dropped, and it ends with END after
 // `unclaimedMs` as a client ends a tunnel that brought no offer; so an OPEN tells a stranger
 // nothing about whether anyone is connected here (issue 14 point 3). RESUME attaches a new round's circuit to the tunnel whose secret
-// it proves; COVER is echoed back and never announced. The tunnel's data goes to each API connection
+// it proves; COVER is answered on the destination's own clock (coverclock.ts) and never announced. The tunnel's data goes to each API connection
 // that has not destroyed it; once all have, the initiator is told (END) and the circuits go.
 import type { ApiConnection } from '../api/types.ts';
 import type { Logger } from '../log.ts';
@@ -12,6 +12,7 @@ import { MAX_DATA, RelayCmd } from './cell.ts';
 import type { EndpointHooks, HopCircuit } from './hop.ts';
 import type { RelayMessage } from './relaymsg.ts';
 import type { OnionStats } from './stats.ts';
+import { CoverClock } from './coverclock.ts';
 
 const MAX_SECRETS = 8;
 
@@ -37,12 +38,14 @@ export interface InboundContext {
   orphanMs: number;
   /** A tunnel opened while no API connection was here ends (END) after this long. */
   unclaimedMs: number;
+  /** 'clock': cover answered on our own 20 ms clock; 'echo': each COVER echoed at once (old, leaks). */
+  coverReply?: 'clock' | 'echo';
   connections: () => ApiConnection[];
   allocTunnelId: () => number;
   releaseTunnelId: (id: number) => void;
 }
 
-const COVER_MARK = Symbol('cover');
+const COVER_ECHO = Symbol('cover echo');
 
 export class Inbound implements EndpointHooks {
   readonly tunnels = new Map<number, InTunnel>();
@@ -72,7 +75,8 @@ export class Inbound implements EndpointHooks {
         return;
       case RelayCmd.COVER:
         this.ctx.stats.coverReceivedBytes += msg.data.length;
-        hop.sendBack(RelayCmd.COVER_ECHO, msg.data);
+        if (hop.tunnel instanceof CoverClock) hop.tunnel.onCover(msg.data);
+        else if (hop.tunnel === COVER_ECHO) hop.sendBack(RelayCmd.COVER_ECHO, msg.data);
         return;
       case RelayCmd.END:
         if (t) this.end(t, false);
@@ -91,7 +95,10 @@ export class Inbound implements EndpointHooks {
       return;
     }
     if (data[0] === 1) {
-      hop.tunnel = COVER_MARK;
+      hop.tunnel =
+        this.ctx.coverReply === 'echo'
+          ? COVER_ECHO
+          : new CoverClock((d) => hop.sendBack(RelayCmd.COVER_ECHO, d));
       hop.sendBack(RelayCmd.OPENED, new Uint8Array(0));
       return;
     }
@@ -141,6 +148,7 @@ export class Inbound implements EndpointHooks {
   }
 
   onClosed(hop: HopCircuit): void {
+    if (hop.tunnel instanceof CoverClock) hop.tunnel.stop();
     const t = hop.tunnel instanceof InTunnel ? hop.tunnel : undefined;
     if (!t || !this.tunnels.has(t.id)) return;
     const i = t.circuits.indexOf(hop);

@@ -7,6 +7,7 @@ import type { ModuleFactory, RelayModule } from '../module.ts';
 import { RelayCmd } from './cell.ts';
 import { readOnionConfig } from './config.ts';
 import { onionInstances } from './debug.ts';
+import type { HopObserver } from './hop.ts';
 import { Inbound } from './inbound.ts';
 import { LinkManager } from './links.ts';
 import { OnionKeys } from './onionkey.ts';
@@ -41,7 +42,9 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
   const reassembly = new ReassemblyBudget(cfg.reassemblyBytes);
   let links!: LinkManager;
   let service!: OnionService;
+  const observer: HopObserver = {};
   const hopCtx = {
+    observer,
     links: () => links,
     identity: hostkey.identity,
     log,
@@ -57,6 +60,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     maxIncoming: cfg.maxIncomingTunnels,
     orphanMs: cfg.buildTimeoutMs + cfg.graceMs + 1000,
     unclaimedMs: cfg.unclaimedTunnelMs,
+    coverReply: cfg.coverReply,
     connections: () => service.connections(),
     allocTunnelId: () => service.allocTunnelId(),
     releaseTunnelId: (id) => service.releaseTunnelId(id),
@@ -148,6 +152,10 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     inTunnels: () => inbound.tunnels.size,
     coverReady: () => !!service.cover?.current,
     tunnelPath: (id) => service.out.get(id)?.current?.path.map((p) => `${p.host}:${p.port}`) ?? [],
+    observeHops: (fn) => {
+      observer.onCell = fn;
+    },
+    coverPath: () => service.cover?.current?.path.map((p) => `${p.host}:${p.port}`) ?? [],
     tryResume: async (id, secret) => {
       const t = service.out.get(id);
       const cur = t?.current;
