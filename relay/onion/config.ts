@@ -38,6 +38,15 @@ export interface OnionConfig {
   /** EXTEND to loopback/private addresses allowed (default: when p2p_hostname is one itself). */
   extendPrivateAddresses: boolean;
   onionKeyRotationSeconds: number;
+  /** Entry guards kept (0: a random first hop every circuit). */
+  numGuards: number;
+  guardLifetimeDays: number;
+  /** A guard that has been unreachable this long is replaced. */
+  guardDownSeconds: number;
+  /** An unreachable guard is tried again after this long. */
+  guardRetrySeconds: number;
+  /** The guards' state file (default: onion-guards-<identity prefix>.json next to the config). */
+  guardState: string | undefined;
   /** An info log line with the module's counts this often; 0: never. */
   statusSeconds: number;
 }
@@ -77,6 +86,11 @@ export function readOnionConfig(config: RelayConfig): OnionConfig {
     reassemblyBytes: s.int('reassembly_bytes', 32 * 1024 * 1024, 1024 * 1024, 1 << 30),
     extendPrivateAddresses: s.bool('extend_private_addresses', listensPrivately(hostname)),
     onionKeyRotationSeconds: s.int('onion_key_rotation_seconds', 86400, 60, 30 * 86400),
+    numGuards: s.int('num_guards', 2, 0, 16),
+    guardLifetimeDays: s.number('guard_lifetime_days', 60, 0.0001, 3650),
+    guardDownSeconds: s.int('guard_down_seconds', 86400, 1, 365 * 86400),
+    guardRetrySeconds: s.int('guard_retry_seconds', 600, 1, 86400),
+    guardState: s.has('guard_state') ? s.path('guard_state') : undefined,
     statusSeconds: s.int('status_seconds', 60, 0, 86400),
   };
 }

@@ -20,6 +20,10 @@ export interface OnionDebug {
   tryResume(tunnelId: number, secret?: Uint8Array): Promise<boolean>;
   /** "host:port" of each hop of an outbound tunnel's current circuit (destination last). */
   tunnelPath(tunnelId: number): string[];
+  /** Identities (hex) of the entry guards, in order of preference. */
+  guards(): string[];
+  /** Identities (hex) path bias avoids. */
+  avoided(): string[];
   /** The same for the current cover circuit ([] when none). */
   coverPath(): string[];
   /** Watch every RELAY cell of the hop circuits here (a curious hop's view); undefined: stop. */

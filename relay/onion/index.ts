@@ -1,5 +1,6 @@
 // The Onion module: anonymous tunnels of fixed-size cells with rounds and cover traffic.
 // Wires the parts together: onion keys, links, the circuit router, inbound/outbound tunnels, the API.
+import { dirname, join } from 'node:path';
 import { formatAddress } from '../../shared/address.ts';
 import { startApiServer } from '../api/server.ts';
 import { Ingress } from '../ingress.ts';
@@ -11,6 +12,7 @@ import type { HopObserver } from './hop.ts';
 import { Inbound } from './inbound.ts';
 import { LinkManager } from './links.ts';
 import { OnionKeys } from './onionkey.ts';
+import { Guards, PathBias } from './guards.ts';
 import { buildTo } from './paths.ts';
 import { ReassemblyBudget } from './relaymsg.ts';
 import { Router } from './router.ts';
@@ -104,6 +106,18 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     maxMessage: MAX_MESSAGE,
     reassembly,
   };
+  const guards =
+    cfg.numGuards > 0
+      ? new Guards({
+          file: cfg.guardState ?? join(dirname(config.file), `onion-guards-${selfId.slice(0, 16)}.json`),
+          count: cfg.numGuards,
+          lifetimeMs: cfg.guardLifetimeDays * 86_400_000,
+          downMs: cfg.guardDownSeconds * 1000,
+          retryMs: cfg.guardRetrySeconds * 1000,
+          log,
+        })
+      : undefined;
+  const bias = new PathBias(log, (id) => guards?.remove(id));
   service = new OnionService({
     out: {
       origin,
@@ -111,6 +125,8 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
       selfId,
       hops: cfg.hops,
       log,
+      guards,
+      bias,
       buildTimeoutMs: cfg.buildTimeoutMs,
       graceMs: cfg.graceMs,
     },
@@ -152,6 +168,8 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     inTunnels: () => inbound.tunnels.size,
     coverReady: () => !!service.cover?.current,
     tunnelPath: (id) => service.out.get(id)?.current?.path.map((p) => `${p.host}:${p.port}`) ?? [],
+    guards: () => guards?.ids() ?? [],
+    avoided: () => bias.avoidedIds(),
     observeHops: (fn) => {
       observer.onCell = fn;
     },
@@ -161,7 +179,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
       const cur = t?.current;
       if (!t || !cur) return false;
       const s = secret ?? cur.layers[cur.layers.length - 1]!.resumeSecret;
-      const outCtx = { origin, peers, selfId, hops: cfg.hops, log };
+      const outCtx = { origin, peers, selfId, hops: cfg.hops, log, guards, bias };
       const circ = await buildTo(outCtx, t.dest, Date.now() + cfg.buildTimeoutMs, async () => true);
       const reply = circ.expect(
         circ.layers.length - 1,
