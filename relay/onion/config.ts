@@ -3,6 +3,7 @@ import type { HostPort } from '../../shared/address.ts';
 import type { RelayConfig } from '../config.ts';
 import { ConfigError } from '../config.ts';
 import { listensPrivately } from '../private-address.ts';
+import { parseFamilies } from './family.ts';
 import { CREDIT_EVERY, DEFAULT_WINDOW, MAX_WINDOW } from './link.ts';
 
 export interface OnionConfig {
@@ -45,6 +46,12 @@ export interface OnionConfig {
   guardDownSeconds: number;
   /** An unreachable guard is tried again after this long. */
   guardRetrySeconds: number;
+  /** This relay's own family (hex identities). */
+  family: string[];
+  /** Other operators' families. */
+  families: string[][];
+  /** No two relays of one /16 (IPv6: /32) in a path. */
+  distinctSubnets: boolean;
   /** The guards' state file (default: onion-guards-<identity prefix>.json next to the config). */
   guardState: string | undefined;
   /** An info log line with the module's counts this often; 0: never. */
@@ -90,7 +97,18 @@ export function readOnionConfig(config: RelayConfig): OnionConfig {
     guardLifetimeDays: s.number('guard_lifetime_days', 60, 0.0001, 3650),
     guardDownSeconds: s.int('guard_down_seconds', 86400, 1, 365 * 86400),
     guardRetrySeconds: s.int('guard_retry_seconds', 600, 1, 86400),
+    family: families(s, 'family').flat(),
+    families: families(s, 'families'),
+    distinctSubnets: s.bool('distinct_subnets', !listensPrivately(hostname)),
     guardState: s.has('guard_state') ? s.path('guard_state') : undefined,
     statusSeconds: s.int('status_seconds', 60, 0, 86400),
   };
+}
+
+function families(s: NonNullable<ReturnType<RelayConfig['section']>>, key: string): string[][] {
+  try {
+    return parseFamilies(s.optionalString(key));
+  } catch (e) {
+    return s.fail(key, (e as Error).message);
+  }
 }

@@ -94,6 +94,7 @@ export class Guards {
   async pick(
     draw: (exclude: Set<string>) => Promise<HopPeer | undefined>,
     exclude: Set<string>,
+    fits: (g: HopPeer) => boolean = () => true,
   ): Promise<HopPeer | undefined> {
     const now = Date.now();
     const before = this.list.length;
@@ -123,8 +124,11 @@ export class Guards {
       changed = true;
     }
     if (changed) this.save();
-    const g = this.list.find((g) => !exclude.has(g.idHex) && this.up(g, now));
-    return g && toPeer(g);
+    // A guard that cannot share this path (the destination's family or /16) sits this one out.
+    return this.list
+      .filter((g) => !exclude.has(g.idHex) && this.up(g, now))
+      .map(toPeer)
+      .find(fits);
   }
 
   private up(g: GuardEntry, now: number): boolean {

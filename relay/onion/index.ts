@@ -12,6 +12,7 @@ import type { HopObserver } from './hop.ts';
 import { Inbound } from './inbound.ts';
 import { LinkManager } from './links.ts';
 import { OnionKeys } from './onionkey.ts';
+import { Families } from './family.ts';
 import { Guards, PathBias } from './guards.ts';
 import { buildTo } from './paths.ts';
 import { ReassemblyBudget } from './relaymsg.ts';
@@ -118,6 +119,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
         })
       : undefined;
   const bias = new PathBias(log, (id) => guards?.remove(id));
+  const families = new Families(selfId, cfg.family, cfg.families, cfg.distinctSubnets);
   service = new OnionService({
     out: {
       origin,
@@ -127,6 +129,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
       log,
       guards,
       bias,
+      families,
       buildTimeoutMs: cfg.buildTimeoutMs,
       graceMs: cfg.graceMs,
     },
@@ -179,7 +182,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
       const cur = t?.current;
       if (!t || !cur) return false;
       const s = secret ?? cur.layers[cur.layers.length - 1]!.resumeSecret;
-      const outCtx = { origin, peers, selfId, hops: cfg.hops, log, guards, bias };
+      const outCtx = { origin, peers, selfId, hops: cfg.hops, log, guards, bias, families };
       const circ = await buildTo(outCtx, t.dest, Date.now() + cfg.buildTimeoutMs, async () => true);
       const reply = circ.expect(
         circ.layers.length - 1,

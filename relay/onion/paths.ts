@@ -3,6 +3,7 @@
 // over with a fresh path (never a re-draw for the failed position). Also the build loop shared by
 // tunnels and cover tunnels.
 import type { Logger } from '../log.ts';
+import type { Families } from './family.ts';
 import type { Guards, PathBias } from './guards.ts';
 import { buildCircuit, HopFailure, type HopPeer, type OriginCircuit, type OriginContext } from './origin.ts';
 import type { PeerSource } from './rps.ts';
@@ -16,29 +17,50 @@ export interface PathContext {
   /** Entry guards (absent: a random first hop, as before). */
   guards?: Guards;
   bias?: PathBias;
+  /** Families and subnets a path must not repeat (family.ts). */
+  families?: Families;
 }
 
-/** Draw one peer from RPS that is not in `exclude` nor avoided (a few queries at most). */
-export async function drawPeer(ctx: PathContext, exclude: Set<string>): Promise<HopPeer | undefined> {
+/** May `p` join a path already holding `chosen` (hops so far and the destination)? */
+function fits(ctx: PathContext, p: HopPeer, chosen: HopPeer[]): boolean {
+  return (
+    p.idHex !== ctx.selfId &&
+    !chosen.some((c) => c.idHex === p.idHex) &&
+    !ctx.bias?.avoided(p.idHex) &&
+    (ctx.families?.fits(p, chosen) ?? true)
+  );
+}
+
+/** Draw one peer from RPS that is not in `exclude` nor avoided and fits `chosen` (a few queries at most). */
+export async function drawPeer(
+  ctx: PathContext,
+  exclude: Set<string>,
+  chosen: HopPeer[] = [],
+): Promise<HopPeer | undefined> {
   for (let i = 0; i < 8; i++) {
     const p = await ctx.peers.randomPeer();
-    if (p && p.idHex !== ctx.selfId && !exclude.has(p.idHex) && !ctx.bias?.avoided(p.idHex)) return p;
+    if (p && !exclude.has(p.idHex) && fits(ctx, p, chosen)) return p;
   }
   return undefined;
 }
 
-/** Intermediate hops for a circuit to `dest`: the first a guard, the rest random. */
-async function choosePath(ctx: PathContext, dest: HopPeer): Promise<HopPeer[]> {
-  const used = new Set([dest.idHex]);
+/** Intermediate hops for a circuit to `dest`: the first a guard, the rest random; all fit together. */
+export async function choosePath(ctx: PathContext, dest: HopPeer): Promise<HopPeer[]> {
   const path: HopPeer[] = [];
+  const chosen = () => [dest, ...path];
+  const used = new Set([dest.idHex]);
   const first = ctx.guards
-    ? await ctx.guards.pick((ex) => drawPeer(ctx, ex), used)
-    : await drawPeer(ctx, used);
+    ? await ctx.guards.pick(
+        (ex) => drawPeer(ctx, ex),
+        used,
+        (g) => fits(ctx, g, [dest]),
+      )
+    : await drawPeer(ctx, used, [dest]);
   if (!first) return path;
   path.push(first);
   used.add(first.idHex);
   while (path.length < ctx.hops) {
-    const p = await drawPeer(ctx, used);
+    const p = await drawPeer(ctx, used, chosen());
     if (!p) break;
     used.add(p.idHex);
     path.push(p);
