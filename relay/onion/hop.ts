@@ -48,6 +48,14 @@ export interface HopContext {
   observer?: HopObserver;
 }
 
+/**
+ * Cells failing their MAC at a circuit's end after which the end tears the circuit down. Nothing
+ * legitimate produces them (cells are never reordered or corrupted on an authenticated TCP link), so
+ * they mean a hop modified or injected cells, e.g. to tag the circuit for a colluder further on:
+ * dropping them silently let that go unnoticed. A few, not one, so a single stray cell costs nothing.
+ */
+export const TAG_LIMIT = 3;
+
 export class HopCircuit implements CircuitEnd {
   next: { link: Link; circId: number } | undefined;
   closed = false;
@@ -57,6 +65,7 @@ export class HopCircuit implements CircuitEnd {
   private createdWaiter: ((cell: Uint8Array | null) => void) | undefined;
   private readonly reasm: Reassembler;
   private msgId = 0;
+  private macFailures = 0;
 
   constructor(
     private readonly ctx: HopContext,
@@ -100,7 +109,13 @@ export class HopCircuit implements CircuitEnd {
         this.next.link.send(cell);
         this.ctx.stats.cellsForwarded++;
       } else {
-        this.ctx.stats.cellsUnrecognized++; // corrupted or tagged: drop it
+        this.ctx.stats.cellsUnrecognized++; // corrupted or tagged: drop it, and count it
+        this.ctx.stats.macFailures++;
+        if (++this.macFailures >= TAG_LIMIT) {
+          this.ctx.stats.taggedCircuits++;
+          this.ctx.log.info(`circuit torn down: ${this.macFailures} cells failed their MAC here (tagging?)`);
+          this.destroy('cells failing their MAC', 'both');
+        }
       }
       return;
     }

@@ -5,7 +5,7 @@ import type { Logger } from '../log.ts';
 import { CellCmd, CMD_OFFSET, newCell, PAYLOAD_OFFSET, RelayCmd, setCircId } from './cell.ts';
 import { ntorClient, x25519Generate } from './crypto.ts';
 import { decodeExtended, encodeExtend } from './extend.ts';
-import { withTimeout } from './hop.ts';
+import { TAG_LIMIT, withTimeout } from './hop.ts';
 import { HopLayer, originUnwrap, originWrap } from './layers.ts';
 import type { Link } from './link.ts';
 import type { LinkManager, PeerAddress } from './links.ts';
@@ -53,6 +53,7 @@ export class OriginCircuit implements CircuitEnd {
   private waiter: Waiter | undefined;
   private createdWaiter: ((cell: Uint8Array | null) => void) | undefined;
   private msgId = 0;
+  private macFailures = 0;
 
   constructor(
     private readonly ctx: OriginContext,
@@ -72,7 +73,14 @@ export class OriginCircuit implements CircuitEnd {
     }
     const j = originUnwrap(this.layers, cell);
     if (j < 0) {
+      // No hop's MAC fits: a hop modified or injected it. Past a few, a new circuit (as for a lost one).
       this.ctx.stats.cellsUnrecognized++;
+      this.ctx.stats.macFailures++;
+      if (++this.macFailures >= TAG_LIMIT) {
+        this.ctx.stats.taggedCircuits++;
+        this.ctx.log.info(`circuit torn down: ${this.macFailures} cells failed their MAC here (tagging?)`);
+        this.close('cells failing their MAC');
+      }
       return;
     }
     let msg: RelayMessage | undefined;

@@ -12,6 +12,10 @@ export interface OnionStats {
   circuitsBuilt: number;
   buildFailures: number;
   switchovers: number;
+  /** Cells that reached a circuit's end (initiator or destination) and failed their MAC there. */
+  macFailures: number;
+  /** Circuits an end tore down for cells failing their MAC (a hop tagging or corrupting cells). */
+  taggedCircuits: number;
   /** RELAY cells and API DATA dropped because they waited too long in this busy relay's input queue. */
   shed: number;
 }
@@ -31,5 +35,7 @@ export function newStats(): OnionStats {
     buildFailures: 0,
     switchovers: 0,
     shed: 0,
+    macFailures: 0,
+    taggedCircuits: 0,
   };
 }
