@@ -28,6 +28,8 @@ export interface OnionConfig {
   /** How a cover tunnel's destination answers: on its own clock, or the old immediate echo. */
   coverReply: 'clock' | 'echo';
   idleLinkMs: number;
+  /** A hop circuit that carried no cell either way for this long is closed. */
+  idleCircuitMs: number;
   linkQueueBytes: number;
   circuitQueueCells: number;
   circuitQueueMs: number;
@@ -85,6 +87,7 @@ export function readOnionConfig(config: RelayConfig): OnionConfig {
     unclaimedTunnelMs: s.int('unclaimed_tunnel_ms', 30_000, 100, 3_600_000),
     coverReply: s.oneOf('cover_reply', ['clock', 'echo'] as const, 'clock'),
     idleLinkMs: s.int('idle_link_ms', 60_000, 100, 86_400_000),
+    idleCircuitMs: s.int('idle_circuit_ms', 300_000, 1000, 86_400_000),
     linkQueueBytes: s.int('link_queue_bytes', 256 * 1024, 4 * 1024, 1 << 30),
     circuitQueueCells: s.int('circuit_queue_cells', 400, 1, 65536),
     circuitQueueMs: s.int('circuit_queue_ms', 250, 1, 600_000),

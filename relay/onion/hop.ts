@@ -66,6 +66,8 @@ export class HopCircuit implements CircuitEnd {
   private readonly reasm: Reassembler;
   private msgId = 0;
   private macFailures = 0;
+  /** performance.now() of the last cell either way (the idle sweep closes long-silent circuits). */
+  lastActive = performance.now();
 
   constructor(
     private readonly ctx: HopContext,
@@ -78,6 +80,7 @@ export class HopCircuit implements CircuitEnd {
 
   onCell(link: Link, cell: Uint8Array): void {
     if (this.closed) return;
+    this.lastActive = performance.now();
     const fromPrev = link === this.prevLink && cellCircId(cell) === this.prevId;
     const cmd = cell[CMD_OFFSET];
     if (cmd === CellCmd.DESTROY && !fromPrev && this.createdWaiter) {
@@ -155,6 +158,7 @@ export class HopCircuit implements CircuitEnd {
   /** Send a message from this hop back to the initiator. */
   sendBack(cmd: number, data: Uint8Array): void {
     if (this.closed) return;
+    this.lastActive = performance.now();
     for (const cell of fragment(cmd, data, this.msgId++ & 0xffff)) {
       hopOriginate(this.layer, cell);
       setCircId(cell, this.prevId);

@@ -151,6 +151,9 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     throw e;
   }
   service.start();
+  // Sweep a few times per idle period: a silent circuit goes within 1.25 × idle_circuit_ms.
+  const sweep = setInterval(() => router.sweepIdle(cfg.idleCircuitMs), Math.max(250, cfg.idleCircuitMs / 4));
+  sweep.unref();
   const stopStatus = startStatus(log, cfg.statusSeconds, stats, () => {
     const out = [...links.all].filter((l) => l.outbound).length;
     return {
@@ -201,6 +204,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     listening: { api: api.address, p2p },
     async stop() {
       stopStatus();
+      clearInterval(sweep);
       onionInstances.delete(p2p);
       service.stop();
       inbound.close();

@@ -240,7 +240,13 @@ export class OnionService implements ApiHandler {
     const ctx = this.opts.out;
     const dest = await drawPeer(ctx, new Set());
     if (!dest || this.stopped) return undefined;
-    const t = new OutTunnel(ctx, 0, dest, true, { onData: () => {}, onEnded: () => {} });
+    const t: OutTunnel = new OutTunnel(ctx, 0, dest, true, {
+      onData: () => {},
+      // A lost cover circuit: forget it, so the next round builds one even while a call runs.
+      onEnded: () => {
+        if (this.cover === t) this.cover = undefined;
+      },
+    });
     try {
       await t.open();
       return t;

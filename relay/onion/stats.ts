@@ -16,6 +16,8 @@ export interface OnionStats {
   macFailures: number;
   /** Circuits an end tore down for cells failing their MAC (a hop tagging or corrupting cells). */
   taggedCircuits: number;
+  /** Hop circuits closed for carrying nothing for idle_circuit_ms. */
+  idleCircuitsClosed: number;
   /** RELAY cells and API DATA dropped because they waited too long in this busy relay's input queue. */
   shed: number;
 }
@@ -37,5 +39,6 @@ export function newStats(): OnionStats {
     shed: 0,
     macFailures: 0,
     taggedCircuits: 0,
+    idleCircuitsClosed: 0,
   };
 }
