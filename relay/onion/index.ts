@@ -135,6 +135,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     },
     roundMs: cfg.roundSeconds * 1000,
     coverTunnel: cfg.coverTunnel,
+    buildInSlot: cfg.buildInSlot,
     maxTunnelsPerConnection: cfg.maxTunnelsPerConnection,
   });
   service.inbound = inbound;
