@@ -1,9 +1,10 @@
 // The destination of a cover tunnel answers like a callee (issue 15 point 1). Echoing each COVER at
 // once made the backward stream the forward one shifted by a round trip, copying its jitter and gaps:
 // a first or last hop correlating the two directions of a circuit told cover from a call, whose two
-// directions run on two independent audio clocks. Here the answer runs on its own clock: one cell per
-// 20 ms slot at a random phase, a small drift of its own and a little per-send jitter, carrying the
-// oldest queued echo bytes if any, else fresh random bytes of the size last seen. It starts with the
+// directions run on two independent audio clocks. Here the answer runs on its own clock, paced as the
+// client paces (one cell per 20 ms slot from a random phase, a drift of its own, a jittery 10 ms
+// ticker, at most 3 at once after a stall), carrying the oldest queued echo bytes if any, else fresh
+// random bytes of the size last seen. It starts with the
 // first COVER and stops once the initiator has been quiet for a while (as a callee stops when the
 // call ends), with a new phase when it starts again.
 import { randomBytes } from 'node:crypto';
@@ -15,16 +16,18 @@ export const COVER_QUEUE_MAX = 8;
 export const COVER_QUIET_MS = 200;
 /** Audio clocks differ by tens of ppm; ours differs from the initiator's by up to this much. */
 const DRIFT_PPM = 100;
-/** Per-send jitter, as a browser's timers and audio callbacks have. */
+/** Jitter of our ticker, as a browser's timers have. */
 const JITTER_MS = 2;
+/** Slots sent at most in one tick after a stall (the client's CoverSender.maxBurst). */
+const MAX_BURST = 3;
 
 export class CoverClock {
   private readonly queue: Uint8Array[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private ticker: NodeJS.Timeout | undefined;
   private lastIn = 0;
   private size = 0;
   private t0 = 0;
-  private k = 0;
+  private due = 0;
   private period = COVER_SLOT_MS;
   private stopped = false;
 
@@ -37,37 +40,51 @@ export class CoverClock {
     this.size = data.length;
     this.queue.push(data);
     while (this.queue.length > COVER_QUEUE_MAX) this.queue.shift();
-    if (!this.timer) this.startClock();
+    if (!this.ticker) this.startClock();
   }
 
+  // The same pacing as the client's CoverSender (client/src/lib/audio/cover.ts), so the answer has a
+  // callee's shape: a ticker at half the slot, each tick sending the slots that came due (at most
+  // MAX_BURST after a stall, the rest skipped), slots every 20 ms from our own t0 and drift.
   private startClock(): void {
     this.period = COVER_SLOT_MS * (1 + ((Math.random() * 2 - 1) * DRIFT_PPM) / 1e6);
     this.t0 = performance.now() + Math.random() * COVER_SLOT_MS; // our own phase
-    this.k = 0;
-    this.arm();
+    this.due = Math.max(0, Math.floor((performance.now() - this.t0) / this.period) + 1);
+    const tick = () => this.tick();
+    const arm = () => {
+      this.ticker = setTimeout(
+        () => {
+          if (tick()) arm();
+          else this.ticker = undefined;
+        },
+        COVER_SLOT_MS / 2 + (Math.random() * 2 - 1) * JITTER_MS,
+      );
+      this.ticker.unref();
+    };
+    arm();
   }
 
-  private arm(): void {
-    const at = this.t0 + this.k * this.period + Math.random() * JITTER_MS;
-    this.timer = setTimeout(() => this.tick(), Math.max(0, at - performance.now()));
-    this.timer.unref();
-  }
-
-  private tick(): void {
-    this.timer = undefined;
-    if (this.stopped) return;
+  /** One tick; false once the initiator has gone quiet and nothing is left to send. */
+  private tick(): boolean {
+    if (this.stopped) return false;
     const now = performance.now();
-    const data = this.queue.shift();
-    if (!data && now - this.lastIn > COVER_QUIET_MS) return; // the initiator stopped: so do we
-    this.send(data ?? randomBytes(this.size));
-    // A stalled event loop skips the slots it missed instead of bursting them out.
-    this.k = Math.max(this.k + 1, Math.ceil((now - this.t0) / this.period));
-    this.arm();
+    if (this.queue.length === 0 && now - this.lastIn > COVER_QUIET_MS) return false;
+    const target = Math.floor((now - this.t0) / this.period) + 1;
+    let n = target - this.due;
+    if (n > MAX_BURST) {
+      this.due += n - MAX_BURST; // the clock stalled: skip the backlog, don't burst
+      n = MAX_BURST;
+    }
+    for (let i = 0; i < n; i++) {
+      this.due++;
+      this.send(this.queue.shift() ?? randomBytes(this.size));
+    }
+    return true;
   }
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.timer);
+    clearTimeout(this.ticker);
     this.queue.length = 0;
   }
 }
