@@ -9,16 +9,29 @@ export interface Trace {
   back: number[];
 }
 
-/** Start recording at relay `d`; returns the traces (by circuit) and a stop function. */
-export function watchHop(d: OnionDebug): { traces: Map<HopCircuit, Trace>; stop(): void } {
+/**
+ * Start recording at relay `d`; returns the traces (by circuit), every hop circuit seen by the id
+ * its previous hop knows it by (to follow a circuit to its end, for the test's ground truth only),
+ * and a stop function.
+ */
+export function watchHop(d: OnionDebug): {
+  traces: Map<HopCircuit, Trace>;
+  byPrevId: Map<number, HopCircuit>;
+  stop(): void;
+} {
   const traces = new Map<HopCircuit, Trace>();
+  const byPrevId = new Map<number, HopCircuit>();
   d.observeHops((hop, forward) => {
+    byPrevId.set(hop.prevId, hop);
     if (!hop.next) return; // the circuit ends here: not a middle hop's view
     let t = traces.get(hop);
-    if (!t) traces.set(hop, (t = { fwd: [], back: [] }));
+    if (!t) {
+      t = { fwd: [], back: [] };
+      traces.set(hop, t);
+    }
     (forward ? t.fwd : t.back).push(performance.now());
   });
-  return { traces, stop: () => d.observeHops(undefined) };
+  return { traces, byPrevId, stop: () => d.observeHops(undefined) };
 }
 
 export function diffs(times: number[]): number[] {
@@ -119,6 +132,31 @@ export function pace(send: () => void, jitterMs = 4): () => void {
     setTimeout(tick, Math.max(0, delay));
   };
   setTimeout(tick, Math.random() * 20);
+  return () => {
+    stopped = true;
+  };
+}
+
+/**
+ * A sender paced as the client's CoverSender (client/src/lib/audio/cover.ts): a ticker at 10 ms with
+ * timer jitter, sending every 20 ms slot that came due since its own t0, at most 3 at once after a
+ * stall (the rest skipped). Each end of a call runs one on its own clock, as real clients do.
+ */
+export function paceLikeClient(send: () => void, jitterMs = 2): () => void {
+  let stopped = false;
+  const t0 = performance.now() + Math.random() * 20;
+  let due = 0;
+  const tick = () => {
+    if (stopped) return;
+    let n = Math.floor((performance.now() - t0) / 20) + 1 - due;
+    if (n > 3) {
+      due += n - 3;
+      n = 3;
+    }
+    for (let i = 0; i < n; i++, due++) send();
+    setTimeout(tick, 10 + (Math.random() * 2 - 1) * jitterMs);
+  };
+  setTimeout(tick, Math.random() * 10);
   return () => {
     stopped = true;
   };
