@@ -343,6 +343,74 @@ export const OPTIONS: Record<OptionSection, readonly OptionRow[]> = {
       default: '`true`',
       meaning: 'keep a cover tunnel to a random destination every round',
     },
+    {
+      keys: ['cover_reply'],
+      default: '`clock`',
+      meaning:
+        "`clock`: a cover tunnel's destination answers on its own 20 ms clock (random phase, own drift, queued echo bytes or fresh random ones); `echo`: each COVER echoed at once (the old behaviour: a hop sees cover through it; for comparison only)",
+    },
+    {
+      keys: ['build_in_slot'],
+      default: '`false`',
+      meaning:
+        'a BUILD arriving while the cover tunnel runs waits for the round\'s one random build slot and is built there instead of the cover circuit; READY comes at the boundary, the cover circuit is retired as in an idle round. Needs a client that BUILDs at once and keeps its BUILD wait above a round (see "Unobservability")',
+    },
+    {
+      keys: ['unclaimed_tunnel_ms'],
+      default: '`30000`',
+      meaning:
+        'a tunnel opened while no API client is connected is answered OPENED like any other, its data dropped, and ended (END) after this long, as the client ends a tunnel that brought no offer (match its offer wait): OPEN is no online oracle',
+    },
+    {
+      keys: ['idle_circuit_ms'],
+      default: '`300000`',
+      meaning:
+        'a hop circuit (middle hop or destination) that carried no cell either way for this long is closed both ways (swept every quarter of it); calls and cover carry 50 cells/s',
+    },
+    {
+      keys: ['num_guards'],
+      default: '`2`',
+      meaning:
+        "entry guards kept; every circuit's first hop is the first guard that is up and not the destination (0: a random first hop per circuit, the old behaviour)",
+    },
+    {
+      keys: ['guard_lifetime_days'],
+      default: '`60`',
+      meaning: 'a guard is kept this long, then replaced by a fresh random one',
+    },
+    {
+      keys: ['guard_down_seconds'],
+      default: '`86400`',
+      meaning:
+        'a guard whose link or CREATE has failed on every try for this long is replaced (until then the next guard is used)',
+    },
+    {
+      keys: ['guard_retry_seconds'],
+      default: '`600`',
+      meaning: 'an unreachable guard is tried again after this long',
+    },
+    {
+      keys: ['guard_state'],
+      default: '`onion-guards-<identity prefix>.json` next to the config',
+      meaning: "the guards' state file (JSON, written atomically: temp file + rename, mode 0600)",
+    },
+    {
+      keys: ['family'],
+      default: '(none)',
+      meaning:
+        "this relay's family, as Tor's MyFamily: hex identities (64 digits) of the other relays its operator runs, comma-separated; they are never hops of our paths",
+    },
+    {
+      keys: ['families'],
+      default: '(none)',
+      meaning:
+        "other operators' families as they publish them: `id, id | id, id` (groups separated by `|`; INI takes `;` for a comment); a path never holds two relays of one group",
+    },
+    {
+      keys: ['distinct_subnets'],
+      default: '`false` if `p2p_advertise` is loopback/private, else `true`',
+      meaning: 'no two relays of one /16 (IPv6: /32) in a path, hops and destination',
+    },
     { keys: ['max_links'], default: '`1024`', meaning: 'links (inbound + outbound, incl. handshaking)' },
     {
       keys: ['max_circuits_per_link'],

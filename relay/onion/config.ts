@@ -3,6 +3,7 @@ import type { HostPort } from '../../shared/address.ts';
 import type { RelayConfig } from '../config.ts';
 import { ConfigError, readP2pEndpoint } from '../config.ts';
 import { listensPrivately } from '../private-address.ts';
+import { parseFamilies } from './family.ts';
 import { CREDIT_EVERY, DEFAULT_WINDOW, MAX_WINDOW } from './link.ts';
 
 export interface OnionConfig {
@@ -17,6 +18,8 @@ export interface OnionConfig {
   stepTimeoutMs: number;
   graceMs: number;
   coverTunnel: boolean;
+  /** BUILDs wait for the round's build slot (instead of the cover build) and READY for the boundary. */
+  buildInSlot: boolean;
   rpsAddress: HostPort | undefined;
   maxLinks: number;
   maxCircuitsPerLink: number;
@@ -24,7 +27,13 @@ export interface OnionConfig {
   createsPerSecond: number;
   maxTunnelsPerConnection: number;
   maxIncomingTunnels: number;
+  /** A tunnel opened while no API client is connected ends (END) after this long. */
+  unclaimedTunnelMs: number;
+  /** How a cover tunnel's destination answers: on its own clock, or the old immediate echo. */
+  coverReply: 'clock' | 'echo';
   idleLinkMs: number;
+  /** A hop circuit that carried no cell either way for this long is closed. */
+  idleCircuitMs: number;
   linkQueueBytes: number;
   circuitQueueCells: number;
   circuitQueueMs: number;
@@ -36,6 +45,21 @@ export interface OnionConfig {
   /** EXTEND to loopback/private addresses allowed (default: when p2p_advertise is one itself). */
   extendPrivateAddresses: boolean;
   onionKeyRotationSeconds: number;
+  /** Entry guards kept (0: a random first hop every circuit). */
+  numGuards: number;
+  guardLifetimeDays: number;
+  /** A guard that has been unreachable this long is replaced. */
+  guardDownSeconds: number;
+  /** An unreachable guard is tried again after this long. */
+  guardRetrySeconds: number;
+  /** This relay's own family (hex identities). */
+  family: string[];
+  /** Other operators' families. */
+  families: string[][];
+  /** No two relays of one /16 (IPv6: /32) in a path. */
+  distinctSubnets: boolean;
+  /** The guards' state file (default: onion-guards-<identity prefix>.json next to the config). */
+  guardState: string | undefined;
   /** An info log line with the module's counts this often; 0: never. */
   statusSeconds: number;
 }
@@ -57,6 +81,7 @@ export function readOnionConfig(config: RelayConfig): OnionConfig {
     stepTimeoutMs: s.int('step_timeout_ms', Math.min(2000, buildTimeoutMs), 50, 60_000),
     graceMs: s.int('grace_ms', Math.min(2000, Math.floor((roundSeconds * 1000) / 4)), 0, 600_000),
     coverTunnel: s.bool('cover_tunnel', true),
+    buildInSlot: s.bool('build_in_slot', false),
     rpsAddress: rps?.has('api_address') ? rps.address('api_address') : undefined,
     maxLinks: s.int('max_links', 1024, 1, 100_000),
     maxCircuitsPerLink: s.int('max_circuits_per_link', 1024, 1, 1_000_000),
@@ -64,7 +89,10 @@ export function readOnionConfig(config: RelayConfig): OnionConfig {
     createsPerSecond: s.int('creates_per_second', 200, 1, 1_000_000),
     maxTunnelsPerConnection: s.int('max_tunnels_per_connection', 64, 1, 100_000),
     maxIncomingTunnels: s.int('max_incoming_tunnels', 1024, 1, 1_000_000),
+    unclaimedTunnelMs: s.int('unclaimed_tunnel_ms', 30_000, 100, 3_600_000),
+    coverReply: s.oneOf('cover_reply', ['clock', 'echo'] as const, 'clock'),
     idleLinkMs: s.int('idle_link_ms', 60_000, 100, 86_400_000),
+    idleCircuitMs: s.int('idle_circuit_ms', 300_000, 1000, 86_400_000),
     linkQueueBytes: s.int('link_queue_bytes', 256 * 1024, 4 * 1024, 1 << 30),
     circuitQueueCells: s.int('circuit_queue_cells', 400, 1, 65536),
     circuitQueueMs: s.int('circuit_queue_ms', 250, 1, 600_000),
@@ -73,6 +101,22 @@ export function readOnionConfig(config: RelayConfig): OnionConfig {
     reassemblyBytes: s.int('reassembly_bytes', 32 * 1024 * 1024, 1024 * 1024, 1 << 30),
     extendPrivateAddresses: s.bool('extend_private_addresses', listensPrivately(p2p.advertise.host)),
     onionKeyRotationSeconds: s.int('onion_key_rotation_seconds', 86400, 60, 30 * 86400),
+    numGuards: s.int('num_guards', 2, 0, 16),
+    guardLifetimeDays: s.number('guard_lifetime_days', 60, 0.0001, 3650),
+    guardDownSeconds: s.int('guard_down_seconds', 86400, 1, 365 * 86400),
+    guardRetrySeconds: s.int('guard_retry_seconds', 600, 1, 86400),
+    family: families(s, 'family').flat(),
+    families: families(s, 'families'),
+    distinctSubnets: s.bool('distinct_subnets', !listensPrivately(p2p.advertise.host)),
+    guardState: s.optionalString('guard_state') === undefined ? undefined : s.path('guard_state'),
     statusSeconds: s.int('status_seconds', 60, 0, 86400),
   };
+}
+
+function families(s: NonNullable<ReturnType<RelayConfig['section']>>, key: string): string[][] {
+  try {
+    return parseFamilies(s.optionalString(key));
+  } catch (e) {
+    return s.fail(key, (e as Error).message);
+  }
 }

@@ -27,6 +27,11 @@ export interface EndpointHooks {
   onClosed(hop: HopCircuit): void;
 }
 
+/** Test and bench seam (debug.ts): sees every RELAY cell a hop circuit gets, as a curious hop would. */
+export interface HopObserver {
+  onCell?: (hop: HopCircuit, forward: boolean) => void;
+}
+
 export interface HopContext {
   router: Router;
   links: () => LinkManager;
@@ -42,7 +47,16 @@ export interface HopContext {
   extendPrivate?: boolean;
   /** The relay is short of CPU: it refuses to become a middle hop (ingress.ts). */
   shortOfCpu?: () => boolean;
+  observer?: HopObserver;
 }
+
+/**
+ * Cells failing their MAC at a circuit's end after which the end tears the circuit down. Nothing
+ * legitimate produces them (cells are never reordered or corrupted on an authenticated TCP link), so
+ * they mean a hop modified or injected cells, e.g. to tag the circuit for a colluder further on:
+ * dropping them silently let that go unnoticed. A few, not one, so a single stray cell costs nothing.
+ */
+export const TAG_LIMIT = 3;
 
 export class HopCircuit implements CircuitEnd {
   next: { link: Link; circId: number } | undefined;
@@ -53,6 +67,9 @@ export class HopCircuit implements CircuitEnd {
   private createdWaiter: ((cell: Uint8Array | null) => void) | undefined;
   private readonly reasm: Reassembler;
   private msgId = 0;
+  private macFailures = 0;
+  /** performance.now() of the last cell either way (the idle sweep closes long-silent circuits). */
+  lastActive = performance.now();
 
   constructor(
     private readonly ctx: HopContext,
@@ -65,6 +82,7 @@ export class HopCircuit implements CircuitEnd {
 
   onCell(link: Link, cell: Uint8Array): void {
     if (this.closed) return;
+    this.lastActive = performance.now();
     const fromPrev = link === this.prevLink && cellCircId(cell) === this.prevId;
     const cmd = cell[CMD_OFFSET];
     if (cmd === CellCmd.DESTROY && !fromPrev && this.createdWaiter) {
@@ -78,8 +96,10 @@ export class HopCircuit implements CircuitEnd {
       if (fromPrev || !this.createdWaiter) this.violation('unexpected CREATED');
       else this.createdWaiter(cell);
     } else if (fromPrev) {
+      this.ctx.observer?.onCell?.(this, true);
       this.forward(cell);
     } else {
+      this.ctx.observer?.onCell?.(this, false);
       hopBackward(this.layer, cell);
       setCircId(cell, this.prevId);
       this.prevLink.send(cell);
@@ -94,7 +114,13 @@ export class HopCircuit implements CircuitEnd {
         this.next.link.send(cell);
         this.ctx.stats.cellsForwarded++;
       } else {
-        this.ctx.stats.cellsUnrecognized++; // corrupted or tagged: drop it
+        this.ctx.stats.cellsUnrecognized++; // corrupted or tagged: drop it, and count it
+        this.ctx.stats.macFailures++;
+        if (++this.macFailures >= TAG_LIMIT) {
+          this.ctx.stats.taggedCircuits++;
+          this.ctx.log.info(`circuit torn down: ${this.macFailures} cells failed their MAC here (tagging?)`);
+          this.destroy('cells failing their MAC', 'both');
+        }
       }
       return;
     }
@@ -134,6 +160,7 @@ export class HopCircuit implements CircuitEnd {
   /** Send a message from this hop back to the initiator. */
   sendBack(cmd: number, data: Uint8Array): void {
     if (this.closed) return;
+    this.lastActive = performance.now();
     for (const cell of fragment(cmd, data, this.msgId++ & 0xffff)) {
       hopOriginate(this.layer, cell);
       setCircId(cell, this.prevId);

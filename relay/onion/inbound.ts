@@ -1,6 +1,9 @@
 // The destination side: tunnels that end here. OPEN (real) creates an incoming tunnel announced with
-// INCOMING to every API connection; RESUME attaches a new round's circuit to the tunnel whose secret
-// it proves; COVER is echoed back and never announced. The tunnel's data goes to each API connection
+// INCOMING to every API connection. With no API connection the OPEN is answered exactly the same
+// (OPENED): the tunnel lives like any other, its data is dropped, and it ends with END after
+// `unclaimedMs` as a client ends a tunnel that brought no offer; so an OPEN tells a stranger
+// nothing about whether anyone is connected here (issue 14 point 3). RESUME attaches a new round's circuit to the tunnel whose secret
+// it proves; COVER is answered on the destination's own clock (coverclock.ts) and never announced. The tunnel's data goes to each API connection
 // that has not destroyed it; once all have, the initiator is told (END) and the circuits go.
 import type { ApiConnection } from '../api/types.ts';
 import type { Logger } from '../log.ts';
@@ -9,6 +12,7 @@ import { MAX_DATA, RelayCmd } from './cell.ts';
 import type { EndpointHooks, HopCircuit } from './hop.ts';
 import type { RelayMessage } from './relaymsg.ts';
 import type { OnionStats } from './stats.ts';
+import { CoverClock } from './coverclock.ts';
 
 const MAX_SECRETS = 8;
 
@@ -18,6 +22,7 @@ export class InTunnel {
   readonly secrets: string[] = [];
   sendVia: HopCircuit | undefined;
   orphanTimer: NodeJS.Timeout | undefined;
+  unclaimedTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly id: number,
@@ -31,12 +36,16 @@ export interface InboundContext {
   maxIncoming: number;
   /** How long a tunnel whose circuits all vanished waits for a RESUME. */
   orphanMs: number;
+  /** A tunnel opened while no API connection was here ends (END) after this long. */
+  unclaimedMs: number;
+  /** 'clock': cover answered on our own 20 ms clock; 'echo': each COVER echoed at once (old, leaks). */
+  coverReply?: 'clock' | 'echo';
   connections: () => ApiConnection[];
   allocTunnelId: () => number;
   releaseTunnelId: (id: number) => void;
 }
 
-const COVER_MARK = Symbol('cover');
+const COVER_ECHO = Symbol('cover echo');
 
 export class Inbound implements EndpointHooks {
   readonly tunnels = new Map<number, InTunnel>();
@@ -66,7 +75,8 @@ export class Inbound implements EndpointHooks {
         return;
       case RelayCmd.COVER:
         this.ctx.stats.coverReceivedBytes += msg.data.length;
-        hop.sendBack(RelayCmd.COVER_ECHO, msg.data);
+        if (hop.tunnel instanceof CoverClock) hop.tunnel.onCover(msg.data);
+        else if (hop.tunnel === COVER_ECHO) hop.sendBack(RelayCmd.COVER_ECHO, msg.data);
         return;
       case RelayCmd.END:
         if (t) this.end(t, false);
@@ -85,19 +95,29 @@ export class Inbound implements EndpointHooks {
       return;
     }
     if (data[0] === 1) {
-      hop.tunnel = COVER_MARK;
+      hop.tunnel =
+        this.ctx.coverReply === 'echo'
+          ? COVER_ECHO
+          : new CoverClock((d) => hop.sendBack(RelayCmd.COVER_ECHO, d));
       hop.sendBack(RelayCmd.OPENED, new Uint8Array(0));
       return;
     }
-    const receivers = new Set(this.ctx.connections().filter((c) => !c.closed));
-    if (receivers.size === 0 || this.tunnels.size >= this.ctx.maxIncoming) {
+    // The limit is about this relay's tables, not about anyone being connected: the same either way.
+    if (this.tunnels.size >= this.ctx.maxIncoming) {
       hop.sendBack(RelayCmd.REFUSED, new Uint8Array(0));
       return;
     }
+    const receivers = new Set(this.ctx.connections().filter((c) => !c.closed));
     const t = new InTunnel(this.ctx.allocTunnelId(), receivers);
     this.tunnels.set(t.id, t);
     this.attach(t, hop);
     for (const c of receivers) c.send({ type: MessageType.ONION_TUNNEL_INCOMING, tunnelId: t.id });
+    if (receivers.size === 0) {
+      // Nobody to deliver to: carry on like a live tunnel nobody answers, then end it as a client
+      // ends a tunnel without an offer (DESTROY -> END), not at once (that would be the oracle).
+      t.unclaimedTimer = setTimeout(() => this.end(t, true), this.ctx.unclaimedMs);
+      t.unclaimedTimer.unref();
+    }
     hop.sendBack(RelayCmd.OPENED, new Uint8Array(0));
   }
 
@@ -128,6 +148,7 @@ export class Inbound implements EndpointHooks {
   }
 
   onClosed(hop: HopCircuit): void {
+    if (hop.tunnel instanceof CoverClock) hop.tunnel.stop();
     const t = hop.tunnel instanceof InTunnel ? hop.tunnel : undefined;
     if (!t || !this.tunnels.has(t.id)) return;
     const i = t.circuits.indexOf(hop);
@@ -159,6 +180,7 @@ export class Inbound implements EndpointHooks {
   end(t: InTunnel, tellInitiator: boolean): void {
     if (!this.tunnels.delete(t.id)) return;
     clearTimeout(t.orphanTimer);
+    clearTimeout(t.unclaimedTimer);
     for (const s of t.secrets) this.bySecret.delete(s);
     if (tellInitiator) for (const h of t.circuits) h.sendBack(RelayCmd.END, new Uint8Array(0));
     for (const h of [...t.circuits]) {

@@ -1,5 +1,6 @@
 // The Onion module: anonymous tunnels of fixed-size cells with rounds and cover traffic.
 // Wires the parts together: onion keys, links, the circuit router, inbound/outbound tunnels, the API.
+import { dirname, join } from 'node:path';
 import { formatAddress } from '../../shared/address.ts';
 import { startApiServer } from '../api/server.ts';
 import { Ingress } from '../ingress.ts';
@@ -7,9 +8,12 @@ import type { ModuleFactory, RelayModule } from '../module.ts';
 import { RelayCmd } from './cell.ts';
 import { readOnionConfig } from './config.ts';
 import { onionInstances } from './debug.ts';
+import type { HopObserver } from './hop.ts';
 import { Inbound } from './inbound.ts';
 import { LinkManager } from './links.ts';
 import { OnionKeys } from './onionkey.ts';
+import { Families } from './family.ts';
+import { Guards, PathBias } from './guards.ts';
 import { buildTo } from './paths.ts';
 import { ReassemblyBudget } from './relaymsg.ts';
 import { Router } from './router.ts';
@@ -42,7 +46,9 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
   const reassembly = new ReassemblyBudget(cfg.reassemblyBytes);
   let links!: LinkManager;
   let service!: OnionService;
+  const observer: HopObserver = {};
   const hopCtx = {
+    observer,
     links: () => links,
     identity: hostkey.identity,
     log,
@@ -58,6 +64,8 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     stats,
     maxIncoming: cfg.maxIncomingTunnels,
     orphanMs: cfg.buildTimeoutMs + cfg.graceMs + 1000,
+    unclaimedMs: cfg.unclaimedTunnelMs,
+    coverReply: cfg.coverReply,
     connections: () => service.connections(),
     allocTunnelId: () => service.allocTunnelId(),
     releaseTunnelId: (id) => service.releaseTunnelId(id),
@@ -101,6 +109,19 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     maxMessage: MAX_MESSAGE,
     reassembly,
   };
+  const guards =
+    cfg.numGuards > 0
+      ? new Guards({
+          file: cfg.guardState ?? join(dirname(config.file), `onion-guards-${selfId.slice(0, 16)}.json`),
+          count: cfg.numGuards,
+          lifetimeMs: cfg.guardLifetimeDays * 86_400_000,
+          downMs: cfg.guardDownSeconds * 1000,
+          retryMs: cfg.guardRetrySeconds * 1000,
+          log,
+        })
+      : undefined;
+  const bias = new PathBias(log, (id) => guards?.remove(id));
+  const families = new Families(selfId, cfg.family, cfg.families, cfg.distinctSubnets);
   service = new OnionService({
     out: {
       origin,
@@ -108,11 +129,15 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
       selfId,
       hops: cfg.hops,
       log,
+      guards,
+      bias,
+      families,
       buildTimeoutMs: cfg.buildTimeoutMs,
       graceMs: cfg.graceMs,
     },
     roundMs: cfg.roundSeconds * 1000,
     coverTunnel: cfg.coverTunnel,
+    buildInSlot: cfg.buildInSlot,
     maxTunnelsPerConnection: cfg.maxTunnelsPerConnection,
   });
   service.inbound = inbound;
@@ -131,6 +156,9 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     throw e;
   }
   service.start();
+  // Sweep a few times per idle period: a silent circuit goes within 1.25 × idle_circuit_ms.
+  const sweep = setInterval(() => router.sweepIdle(cfg.idleCircuitMs), Math.max(250, cfg.idleCircuitMs / 4));
+  sweep.unref();
   const gauges = () => {
     const out = [...links.all].filter((l) => l.outbound).length;
     return {
@@ -154,12 +182,18 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     coverReady: () => !!service.cover?.current,
     ingress,
     tunnelPath: (id) => service.out.get(id)?.current?.path.map((p) => `${p.host}:${p.port}`) ?? [],
+    guards: () => guards?.ids() ?? [],
+    avoided: () => bias.avoidedIds(),
+    observeHops: (fn) => {
+      observer.onCell = fn;
+    },
+    coverPath: () => service.cover?.current?.path.map((p) => `${p.host}:${p.port}`) ?? [],
     tryResume: async (id, secret) => {
       const t = service.out.get(id);
       const cur = t?.current;
       if (!t || !cur) return false;
       const s = secret ?? cur.layers[cur.layers.length - 1]!.resumeSecret;
-      const outCtx = { origin, peers, selfId, hops: cfg.hops, log };
+      const outCtx = { origin, peers, selfId, hops: cfg.hops, log, guards, bias, families };
       const circ = await buildTo(outCtx, t.dest, Date.now() + cfg.buildTimeoutMs, async () => true);
       const reply = circ.expect(
         circ.layers.length - 1,
@@ -179,6 +213,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     metrics: () => onionMetrics(gauges(), stats),
     async stop() {
       stopStatus();
+      clearInterval(sweep);
       onionInstances.delete(p2p);
       service.stop();
       inbound.close();

@@ -5,7 +5,7 @@ import type { Logger } from '../log.ts';
 import { CellCmd, CMD_OFFSET, newCell, PAYLOAD_OFFSET, RelayCmd, setCircId } from './cell.ts';
 import { ntorClient, x25519Generate } from './crypto.ts';
 import { decodeExtended, encodeExtend } from './extend.ts';
-import { withTimeout } from './hop.ts';
+import { TAG_LIMIT, withTimeout } from './hop.ts';
 import { HopLayer, originUnwrap, originWrap } from './layers.ts';
 import type { Link } from './link.ts';
 import type { LinkManager, PeerAddress } from './links.ts';
@@ -53,6 +53,7 @@ export class OriginCircuit implements CircuitEnd {
   private waiter: Waiter | undefined;
   private createdWaiter: ((cell: Uint8Array | null) => void) | undefined;
   private msgId = 0;
+  private macFailures = 0;
 
   constructor(
     private readonly ctx: OriginContext,
@@ -72,7 +73,14 @@ export class OriginCircuit implements CircuitEnd {
     }
     const j = originUnwrap(this.layers, cell);
     if (j < 0) {
+      // No hop's MAC fits: a hop modified or injected it. Past a few, a new circuit (as for a lost one).
       this.ctx.stats.cellsUnrecognized++;
+      this.ctx.stats.macFailures++;
+      if (++this.macFailures >= TAG_LIMIT) {
+        this.ctx.stats.taggedCircuits++;
+        this.ctx.log.info(`circuit torn down: ${this.macFailures} cells failed their MAC here (tagging?)`);
+        this.close('cells failing their MAC');
+      }
       return;
     }
     let msg: RelayMessage | undefined;
@@ -179,38 +187,57 @@ export class OriginCircuit implements CircuitEnd {
   }
 }
 
-/** Picks a replacement for a hop that failed (undefined: give up). */
-export type ReplaceHop = (index: number, failed: HopPeer) => Promise<HopPeer | undefined>;
+/** A build step failed at hop `index` of the path (its link or CREATE for 0, its EXTEND for others). */
+export class HopFailure extends Error {
+  constructor(
+    message: string,
+    readonly index: number,
+    readonly kind: 'link' | 'create' | 'extend',
+  ) {
+    super(message);
+  }
+}
 
-/** Build a circuit along `path` (the last entry is the destination); intermediate hops that fail are replaced. */
+export interface BuildHooks {
+  /** Hop `extender` was asked to EXTEND; `ok`: it answered EXTENDED. */
+  onExtend?(extender: HopPeer, ok: boolean): void;
+}
+
+/**
+ * Build a circuit along `path` (the last entry is the destination). A failing hop is not replaced
+ * in place (a hop answering EXTEND_FAILED until the next draw suits it could steer the path): the
+ * build fails with a HopFailure naming the hop, and the caller starts over with a fresh path.
+ */
 export async function buildCircuit(
   ctx: OriginContext,
   path: HopPeer[],
-  replace: ReplaceHop,
+  hooks: BuildHooks = {},
 ): Promise<OriginCircuit> {
-  const hops = [...path];
-  let link: Link | undefined;
-  for (let tries = 0; !link; tries++) {
-    try {
-      link = await withTimeout(ctx.links.get(hops[0]!), ctx.stepTimeoutMs, 'link to first hop');
-    } catch (e) {
-      const alt = hops.length > 1 && tries < 3 ? await replace(0, hops[0]!) : undefined;
-      if (!alt) throw e;
-      hops[0] = alt;
-    }
+  let link: Link;
+  try {
+    link = await withTimeout(ctx.links.get(path[0]!), ctx.stepTimeoutMs, 'link to first hop');
+  } catch (e) {
+    ctx.stats.buildFailures++;
+    throw new HopFailure((e as Error).message, 0, 'link');
   }
   const circId = ctx.router.allocCircId(link);
   if (circId === null) throw new Error('first link has no free circuit ids');
   const circ = new OriginCircuit(ctx, link, circId);
   ctx.router.register(link, circId, circ);
+  let step = 0;
   try {
-    await circ.create(hops[0]!);
-    for (let i = 1; i < hops.length; i++) {
-      for (let tries = 0; !(await circ.extend(hops[i]!)); tries++) {
-        const alt = i < hops.length - 1 && tries < 3 ? await replace(i, hops[i]!) : undefined;
-        if (!alt) throw new Error(`cannot extend to hop ${i}`);
-        hops[i] = alt;
+    await circ.create(path[0]!).catch((e) => {
+      throw new HopFailure((e as Error).message, 0, 'create');
+    });
+    for (step = 1; step < path.length; step++) {
+      let ok = false;
+      try {
+        ok = await circ.extend(path[step]!);
+      } finally {
+        // No answer counts as a failure too: a hop may stay silent instead of saying EXTEND_FAILED.
+        if (!circ.closed) hooks.onExtend?.(path[step - 1]!, ok);
       }
+      if (!ok) throw new HopFailure(`hop ${step - 1} could not extend to hop ${step}`, step - 1, 'extend');
     }
   } catch (e) {
     circ.close(`build failed: ${(e as Error).message}`);

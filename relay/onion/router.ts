@@ -126,6 +126,20 @@ export class Router {
     link.send(reply);
   }
 
+  /**
+   * Close hop circuits that carried nothing either way for `idleMs` (a vanished initiator, a half
+   * built circuit, or someone filling max_hop_circuits with circuits it never uses).
+   */
+  sweepIdle(idleMs: number, now = performance.now()): number {
+    const idle = new Set<HopCircuit>();
+    for (const m of this.table.values())
+      for (const end of m.values())
+        if (end instanceof HopCircuit && !end.closed && now - end.lastActive >= idleMs) idle.add(end);
+    for (const h of idle) h.destroy(`idle for ${idleMs} ms`, 'both');
+    this.opts.stats.idleCircuitsClosed += idle.size;
+    return idle.size;
+  }
+
   onLinkClosed(link: Link): void {
     const m = this.table.get(link);
     if (!m) return;

@@ -5,6 +5,7 @@ import { parseHostkey } from './keycache.ts';
 import { type ApiConnection, type ApiHandler, ApiViolation } from '../api/types.ts';
 import type { Ingress } from '../ingress.ts';
 import { type ApiMessage, MessageType } from '../../shared/wire/types.ts';
+import { RelayCmd } from './cell.ts';
 import type { Inbound } from './inbound.ts';
 import type { HopPeer } from './origin.ts';
 import { type OutContext, OutTunnel } from './outbound.ts';
@@ -23,6 +24,11 @@ export interface ServiceOptions {
   roundMs: number;
   coverTunnel: boolean;
   maxTunnelsPerConnection: number;
+  /**
+   * A BUILD that arrives while the cover tunnel runs waits for the round's one build slot and takes
+   * it instead of the cover build; its READY waits for the boundary (issue 15 point 2).
+   */
+  buildInSlot?: boolean;
 }
 
 export class OnionService implements ApiHandler {
@@ -44,6 +50,10 @@ export class OnionService implements ApiHandler {
   inbound!: Inbound;
   private stopped = false;
   private readonly spreadMs: number;
+  /** Held BUILDs (build_in_slot), oldest first: each takes one round's build slot. */
+  private readonly slotWaiters: (() => boolean)[] = [];
+  /** Resolved at the next boundary. */
+  private boundaryWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: ServiceOptions) {
     // Next-round circuits are built in the window [boundary - lead, boundary - lead/2], each at its own
@@ -168,6 +178,19 @@ export class OnionService implements ApiHandler {
     });
     st.own.add(t);
     this.out.set(id, t);
+    const held = !!this.opts.buildInSlot && this.opts.coverTunnel && !!this.cover;
+    if (held) {
+      // Built where the cover build would have been: in this round's random build slot (or the
+      // next round's if it has passed), instead of it. Until then the cover tunnel runs on.
+      await new Promise<void>((resolve) =>
+        this.slotWaiters.push(() => {
+          if (t.closed) return false; // gone while held: the slot goes to the next in line
+          resolve();
+          return true;
+        }),
+      );
+      if (t.closed) return;
+    }
     try {
       await t.open();
     } catch (e) {
@@ -178,6 +201,16 @@ export class OnionService implements ApiHandler {
       return;
     }
     if (t.closed || conn.closed) return this.endOut(t, 'client gone');
+    if (held) {
+      // READY at the boundary, when a cover tunnel's new circuit would take over: the old cover
+      // circuit is retired exactly as in an idle round, and the call's circuit carries on.
+      await new Promise<void>((resolve) => this.boundaryWaiters.push(resolve));
+      if (t.closed || conn.closed) return this.endOut(t, 'client gone');
+      t.current?.send(RelayCmd.PADDING, new Uint8Array(0));
+      const c = this.cover;
+      this.cover = undefined;
+      if (c?.current) c.retire(c.current);
+    }
     st.ready.add(id);
     conn.send({ type: MessageType.ONION_TUNNEL_READY, tunnelId: id, hostkey: dest.der });
   }
@@ -200,21 +233,25 @@ export class OnionService implements ApiHandler {
 
   private prebuild(boundary: number): void {
     const later = (fn: () => void) => setTimeout(fn, Math.random() * this.spreadMs).unref();
-    for (const t of this.out.values()) later(() => void t.prepareNext(boundary));
+    // Only tunnels already carrying a circuit: a held BUILD is built in this round's slot for this boundary.
+    for (const t of this.out.values()) if (t.current) later(() => void t.prepareNext(boundary));
     if (!this.opts.coverTunnel) return;
     // One new circuit per round on our links, calling or not. While tunnels of our own are rebuilt
     // for this round, the cover tunnel (unused then: COVER is refused while a tunnel is READY) keeps
     // its circuit instead of building another, so an observer counting builds per round sees the
-    // same number idle and in a call; it is there at once when the call ends.
-    if (this.out.size > 0 && this.cover) return;
-    later(
-      () =>
-        void this.buildCover().then((c) => {
-          if (Date.now() >= boundary) return this.installCover(c); // late: switch at once
-          this.nextCover?.close('replaced');
-          this.nextCover = c;
-        }),
-    );
+    // same number idle and in a call; it is there at once when the call ends. With build_in_slot
+    // a held BUILD takes this slot instead, and no cover is built while own tunnels run.
+    const own = this.out.size - this.slotWaiters.length;
+    if (this.slotWaiters.length === 0 && own > 0 && (this.cover || this.opts.buildInSlot)) return;
+    later(() => {
+      while (this.slotWaiters.length > 0) if (this.slotWaiters.shift()!()) return;
+      if (this.opts.buildInSlot && this.out.size > 0) return;
+      void this.buildCover().then((c) => {
+        if (Date.now() >= boundary) return this.installCover(c); // late: switch at once
+        this.nextCover?.close('replaced');
+        this.nextCover = c;
+      });
+    });
   }
 
   private boundary(): void {
@@ -222,6 +259,7 @@ export class OnionService implements ApiHandler {
     this.inbound.onBoundary();
     if (this.nextCover) this.installCover(this.nextCover);
     this.nextCover = undefined;
+    for (const w of this.boundaryWaiters.splice(0)) w();
   }
 
   private installCover(t: OutTunnel | undefined): void {
@@ -232,6 +270,9 @@ export class OnionService implements ApiHandler {
     }
     const prev = this.cover;
     this.cover = t;
+    // Its first cell says "new circuit" as a real tunnel's PADDING does at every boundary, so no
+    // boundary tells a real tunnel from cover to its hops by an extra cell.
+    t.current?.send(RelayCmd.PADDING, new Uint8Array(0));
     if (prev?.current) prev.retire(prev.current);
   }
 
@@ -240,7 +281,13 @@ export class OnionService implements ApiHandler {
     const ctx = this.opts.out;
     const dest = await drawPeer(ctx, new Set());
     if (!dest || this.stopped) return undefined;
-    const t = new OutTunnel(ctx, 0, dest, true, { onData: () => {}, onEnded: () => {} });
+    const t: OutTunnel = new OutTunnel(ctx, 0, dest, true, {
+      onData: () => {},
+      // A lost cover circuit: forget it, so the next round builds one even while a call runs.
+      onEnded: () => {
+        if (this.cover === t) this.cover = undefined;
+      },
+    });
     try {
       await t.open();
       return t;

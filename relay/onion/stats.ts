@@ -12,6 +12,12 @@ export interface OnionStats {
   circuitsBuilt: number;
   buildFailures: number;
   switchovers: number;
+  /** Cells that reached a circuit's end (initiator or destination) and failed their MAC there. */
+  macFailures: number;
+  /** Circuits an end tore down for cells failing their MAC (a hop tagging or corrupting cells). */
+  taggedCircuits: number;
+  /** Hop circuits closed for carrying nothing for idle_circuit_ms. */
+  idleCircuitsClosed: number;
   /** RELAY cells and API DATA dropped because they waited too long in this busy relay's input queue. */
   shed: number;
   /** New middle-hop circuits refused (torn down at their EXTEND) while short of CPU. */
@@ -34,5 +40,8 @@ export function newStats(): OnionStats {
     switchovers: 0,
     shed: 0,
     circuitsRefused: 0,
+    macFailures: 0,
+    taggedCircuits: 0,
+    idleCircuitsClosed: 0,
   };
 }

@@ -33,6 +33,10 @@ export function statusLine(g: OnionGauges, since: OnionStats, seconds: number): 
       `short of CPU${g.shortOfCpu ? ' now' : ''}: ${since.circuitsRefused} new middle-hop circuits refused`,
     );
   if (since.shed > 0) parts.push(`overloaded: ${since.shed} stale cells and DATA dropped`);
+  if (since.macFailures > 0)
+    parts.push(
+      `${since.macFailures} cells failed their MAC at a circuit end, ${since.taggedCircuits} circuits torn down for it (a hop tagging cells?)`,
+    );
   const bad = since.relayViolations + since.cellsUnknownCircuit;
   if (bad > 0)
     parts.push(

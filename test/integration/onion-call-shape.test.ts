@@ -1,0 +1,71 @@
+// Issue 15 point 2 (relay part): a call is born where cover would have been. With build_in_slot, a
+// BUILD that arrives while the cover tunnel runs waits for the round's one random build slot and
+// takes it instead of the cover build, and READY comes at the boundary (when a new cover circuit
+// would take over). So relay 0 builds exactly one circuit per round, inside the build window,
+// whether idle, while a call starts, runs or ends.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { MessageType } from '../../shared/wire/types.ts';
+import { type OnionNet, startOnionNet, waitFor } from './onion-support.ts';
+
+const ROUND = 4000;
+const SLOT = process.env.ONION_OLD_BUILD ? 'false' : 'true'; // the old way, to compare
+const LEAD = 2000; // min(round/2, 2 × (build_timeout + 1 s)): builds fall in [b - 2 s, b - 1 s] + build time
+let on: OnionNet;
+beforeAll(async () => {
+  on = await startOnionNet(
+    5,
+    { 'onion.round_seconds': String(ROUND / 1000), 'onion.build_timeout_ms': '1000' },
+    (i): Record<string, string> =>
+      i === 0
+        ? { 'onion.build_in_slot': SLOT }
+        : { 'onion.cover_tunnel': 'false', 'onion.build_in_slot': SLOT },
+  );
+});
+afterAll(async () => {
+  await on?.stop();
+});
+
+const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
+const boundaryAfter = (t: number) => (Math.floor(t / ROUND) + 1) * ROUND;
+
+it('builds one circuit per round in the build slot: idle, call start, call, call end', {
+  timeout: 90_000,
+}, async () => {
+  const d0 = on.debug(0);
+  await waitFor(() => d0.coverReady(), 15_000, 'the cover tunnel');
+  // Record when relay 0 finishes each circuit build.
+  const builds: number[] = [];
+  let seen = d0.stats.circuitsBuilt;
+  const poll = setInterval(() => {
+    for (; seen < d0.stats.circuitsBuilt; seen++) builds.push(Date.now());
+  }, 5);
+  const start = boundaryAfter(Date.now());
+  await sleepUntil(start + 2 * ROUND + 300); // two idle rounds
+  const a = await on.client(0);
+  const d = await on.client(4);
+  const inc = d.next(MessageType.ONION_TUNNEL_INCOMING);
+  const ready = await a.request(on.buildTo(4), MessageType.ONION_TUNNEL_READY, 3 * ROUND);
+  const readyAt = Date.now();
+  const inId = (await inc).tunnelId;
+  await sleepUntil(boundaryAfter(Date.now()) + ROUND + 500); // a round in the call
+  // The call works: data both ways.
+  const got = d.next(MessageType.ONION_TUNNEL_DATA);
+  a.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: ready.tunnelId, data: new Uint8Array([1]) });
+  expect((await got).tunnelId).toBe(inId);
+  a.send({ type: MessageType.ONION_TUNNEL_DESTROY, tunnelId: ready.tunnelId });
+  const end = boundaryAfter(Date.now()) + 2 * ROUND; // the round it ended in and one more
+  await sleepUntil(end + 100);
+  clearInterval(poll);
+
+  const perRound: number[] = [];
+  for (let b = start; b < end; b += ROUND)
+    perRound.push(builds.filter((t) => t >= b && t < b + ROUND).length);
+  console.log(`builds per round: ${perRound.join(' ')}; READY ${readyAt % ROUND} ms after a boundary`);
+  expect(perRound.every((n) => n === 1)).toBe(true);
+  // Every build ends inside its round's build window, never at the moment a BUILD came in.
+  for (const t of builds.filter((t) => t >= start && t < end))
+    expect(boundaryAfter(t) - t).toBeLessThanOrEqual(LEAD);
+  // READY came at a boundary after the call's circuit was built, not when it was built.
+  const callBuild = builds.filter((t) => t < readyAt).at(-1)!;
+  expect(boundaryAfter(callBuild)).toBeLessThanOrEqual(readyAt);
+});

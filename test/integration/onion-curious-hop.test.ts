@@ -1,0 +1,231 @@
+// Issue 15, "one curious hop": every relay of a testnet records, per circuit it is a middle hop of
+// (first-hop and last-hop positions), the arrival times of the cells both ways, for cover circuits
+// and for call-shaped ones (both ends paced one DATA per 20 ms on their own clocks, as the client's
+// pacer does). A classifier built from what a real attacker would use (cross-correlation of the two
+// directions' inter-arrival series, its lag structure, bursts, rates, the delay from a forward cell
+// to the next backward one) must do no better than 60 % on held-out circuits; against the old
+// immediate echo (cover_reply = echo) it must do far better.
+//
+// NOT MET YET, so it runs only with ONION_CURIOUS=1 (a bench, not part of npm test): on this shared
+// 2-core machine every relay and both ends of every call share one event loop, and a call's two
+// directions both pass through the relays' input queues (relay/ingress.ts), which release them in
+// the same batches; the cover clock sends from a timer instead. So here a call's directions are more
+// correlated than cover's (binned count correlation ~0.84 against ~0.68), and the classifier reaches
+// 68-83 % on cover_reply = clock (77-92 % on the old echo). Real calls have their two ends on two
+// machines; measuring that needs the ends in separate processes (see docs/onion-protocol.md).
+import { afterEach, expect, it } from 'vitest';
+import type { ApiClient } from '../../relay/api/client.ts';
+import { CoverClock } from '../../relay/onion/coverclock.ts';
+import type { HopCircuit } from '../../relay/onion/hop.ts';
+import { InTunnel } from '../../relay/onion/inbound.ts';
+import { MessageType } from '../../shared/wire/types.ts';
+import { binnedXcorr, cv, diffs, paceLikeClient, type Trace, watchHop, xcorr } from './onion-curious.ts';
+import { type OnionNet, startOnionNet, waitFor } from './onion-support.ts';
+
+const ROUND = 2000;
+// Cover from relays 0-2, calls from 3-5 to them: 9 paced streams each way, as light as this shared
+// machine allows (all relays share one event loop; overload turns every stream into bursts).
+const COVER_FROM = [0, 1, 2];
+const CALLS: [number, number][] = [
+  [3, 0],
+  [4, 1],
+  [5, 2],
+];
+let on: OnionNet | undefined;
+afterEach(async () => {
+  await on?.stop();
+  on = undefined;
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function ranks(x: number[]): number[] {
+  const r = new Array<number>(x.length);
+  x.map((v, i) => [v, i] as const)
+    .sort((a, b) => a[0] - b[0])
+    .forEach(([, i], k) => {
+      r[i] = k;
+    });
+  return r;
+}
+
+/** The attacker's features of one circuit as one hop saw it. */
+function features(t: Trace): number[] {
+  const f = diffs(t.fwd);
+  const b = diffs(t.back);
+  const xc = xcorr(ranks(f), ranks(b), 5).map(Math.abs);
+  const best = xc.indexOf(Math.max(...xc));
+  // Delay from each forward cell to the next backward one: an echo keeps it near one round trip.
+  const gaps: number[] = [];
+  let j = 0;
+  for (const x of t.fwd) {
+    while (j < t.back.length && t.back[j]! < x) j++;
+    if (j < t.back.length) gaps.push(t.back[j]! - x);
+  }
+  const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / Math.max(1, a.length);
+  const sd = (a: number[]) => Math.sqrt(mean(a.map((v) => (v - mean(a)) ** 2)));
+  return [
+    Math.max(...xc),
+    Math.abs(best - 5),
+    xc[5]!,
+    binnedXcorr(t, 100, 5),
+    cv(t.fwd),
+    cv(t.back),
+    t.back.length / t.fwd.length,
+    b.filter((d) => d < 3).length / b.length,
+    sd(gaps),
+    mean(gaps),
+  ];
+}
+
+/** Mean held-out accuracy of nearest-centroid, 5-NN and the best one-feature threshold, over random splits. */
+function classify(cover: number[][], call: number[][], splits = 40): Record<string, number> {
+  const acc: Record<string, number[]> = { centroid: [], knn5: [], stump: [] };
+  const n = Math.min(cover.length, call.length);
+  for (let s = 0; s < splits; s++) {
+    const shuffle = <T>(a: T[]) => [...a].sort(() => Math.random() - 0.5);
+    const c0 = shuffle(cover).slice(0, n);
+    const c1 = shuffle(call).slice(0, n);
+    const half = Math.floor(n / 2);
+    const train = [
+      ...c0.slice(0, half).map((x) => [x, 0] as const),
+      ...c1.slice(0, half).map((x) => [x, 1] as const),
+    ];
+    const test = [
+      ...c0.slice(half).map((x) => [x, 0] as const),
+      ...c1.slice(half).map((x) => [x, 1] as const),
+    ];
+    const dims = train[0]![0].length;
+    const mu = Array.from({ length: dims }, (_, d) => train.reduce((a, [x]) => a + x[d]!, 0) / train.length);
+    const sdv = Array.from(
+      { length: dims },
+      (_, d) => Math.sqrt(train.reduce((a, [x]) => a + (x[d]! - mu[d]!) ** 2, 0) / train.length) || 1,
+    );
+    const z = (x: readonly number[]) => x.map((v, d) => (v - mu[d]!) / sdv[d]!);
+    const dist = (a: number[], b: number[]) => a.reduce((s2, v, d) => s2 + (v - b[d]!) ** 2, 0);
+    const trainZ = train.map(([x, y]) => [z(x), y] as const);
+    const centroid = [0, 1].map((cls) => {
+      const m = trainZ.filter(([, y]) => y === cls);
+      return Array.from({ length: dims }, (_, d) => m.reduce((a, [x]) => a + x[d]!, 0) / m.length);
+    });
+    const score = (predict: (x: number[]) => number) =>
+      test.filter(([x, y]) => predict(z(x)) === y).length / test.length;
+    acc.centroid!.push(score((x) => (dist(x, centroid[0]!) <= dist(x, centroid[1]!) ? 0 : 1)));
+    acc.knn5!.push(
+      score((x) => {
+        const near = [...trainZ].sort((a, b) => dist(x, a[0]) - dist(x, b[0])).slice(0, 5);
+        return near.filter(([, y]) => y === 1).length >= 3 ? 1 : 0;
+      }),
+    );
+    // The single feature and threshold that split the training set best, applied to the test set.
+    let bestStump = { d: 0, th: 0, sign: 1, ok: -1 };
+    for (let d = 0; d < dims; d++)
+      for (const [x] of trainZ)
+        for (const sign of [1, -1]) {
+          const ok = trainZ.filter(([v, y]) => (sign * (v[d]! - x[d]!) > 0 ? 1 : 0) === y).length;
+          if (ok > bestStump.ok) bestStump = { d, th: x[d]!, sign, ok };
+        }
+    acc.stump!.push(score((x) => (bestStump.sign * (x[bestStump.d]! - bestStump.th) > 0 ? 1 : 0)));
+  }
+  return Object.fromEntries(
+    Object.entries(acc).map(([k, v]) => [k, v.reduce((a, b) => a + b, 0) / v.length]),
+  );
+}
+
+/**
+ * Cover from every relay and calls between relay pairs, all at once for `ms`; every relay records.
+ * Each view is labelled by following its circuit to the end (circuit ids are random 32-bit, so the
+ * id a hop's next hop knows it by finds that hop's circuit): a cover clock there, or a tunnel.
+ */
+async function curiousHop(reply: 'clock' | 'echo', ms = 18_000) {
+  on = await startOnionNet(6, {
+    'onion.round_seconds': String(ROUND / 1000),
+    'onion.build_timeout_ms': '1000',
+    'onion.cover_reply': reply,
+  });
+  for (let i = 0; i < 6; i++) await waitFor(() => on!.debug(i).coverReady(), 15_000, `cover of relay ${i}`);
+  const coverConns = await Promise.all(COVER_FROM.map((i) => on!.client(i)));
+  const tunnels: { a: ApiClient; d: ApiClient; out: number; in: number }[] = [];
+  for (const [x, y] of CALLS) {
+    const a = await on.client(x);
+    const d = await on.client(y);
+    const inc = d.next(MessageType.ONION_TUNNEL_INCOMING);
+    const ready = await a.request(on.buildTo(y), MessageType.ONION_TUNNEL_READY, 10_000);
+    tunnels.push({ a, d, out: ready.tunnelId, in: (await inc).tunnelId });
+  }
+  const frame = new Uint8Array(115);
+  const stops = [
+    ...coverConns.map((c) => paceLikeClient(() => c.send({ type: MessageType.ONION_COVER, coverSize: 115 }))),
+    ...tunnels.flatMap((t) => [
+      paceLikeClient(() => t.a.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: t.out, data: frame })),
+      paceLikeClient(() => t.d.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: t.in, data: frame })),
+    ]),
+  ];
+  await sleep(1000); // warm up
+  const hops = on.net.relays.map((_, i) => watchHop(on!.debug(i)));
+  await sleep(ms);
+  for (const h of hops) h.stop();
+  for (const s of stops) s();
+  const byPrevId = new Map(hops.flatMap((h) => [...h.byPrevId]));
+  const endOf = (h: HopCircuit) => {
+    let x: HopCircuit | undefined = h;
+    for (let i = 0; x?.next && i < 8; i++) x = byPrevId.get(x.next.circId);
+    return x && !x.next ? x.tunnel : undefined;
+  };
+  const cover: Trace[] = [];
+  const call: Trace[] = [];
+  for (const h of hops)
+    for (const [hop, t] of h.traces) {
+      if (t.fwd.length < 40 || t.back.length < 40) continue;
+      const end = endOf(hop);
+      if (end instanceof CoverClock || (end !== undefined && typeof end === 'symbol')) cover.push(t);
+      else if (end instanceof InTunnel) call.push(t);
+    }
+  if (process.env.ONION_CURIOUS_DEBUG) {
+    const m = (fs: number[][]) =>
+      fs[0]!.map((_, d) => (fs.reduce((a, f) => a + f[d]!, 0) / fs.length).toFixed(3));
+    console.log(
+      `feature means cover ${m(cover.map(features)).join(' ')}\n              call  ${m(call.map(features)).join(' ')}`,
+    );
+  }
+  return { acc: classify(cover.map(features), call.map(features)), n: [cover.length, call.length] };
+}
+
+const bench = !!process.env.ONION_CURIOUS;
+
+it.runIf(bench)(
+  'one curious hop cannot tell cover from calls (≤ 60 % on held-out circuits)',
+  {
+    timeout: 180_000,
+  },
+  async () => {
+    const r = await curiousHop('clock');
+    const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+    console.log(
+      `cover_reply=clock: ${r.n[0]} cover and ${r.n[1]} call circuit views; held-out accuracy ` +
+        Object.entries(r.acc)
+          .map(([k, v]) => `${k} ${pct(v)}`)
+          .join(', '),
+    );
+    expect(r.n[0]).toBeGreaterThanOrEqual(20);
+    expect(r.n[1]).toBeGreaterThanOrEqual(20);
+    for (const v of Object.values(r.acc)) expect(v).toBeLessThanOrEqual(0.6);
+  },
+);
+
+it.runIf(bench)(
+  'the same classifier tells the old immediate echo from calls (comparison)',
+  {
+    timeout: 180_000,
+  },
+  async () => {
+    const r = await curiousHop('echo');
+    console.log(
+      `cover_reply=echo: ${r.n[0]} cover and ${r.n[1]} call circuit views; held-out accuracy ` +
+        Object.entries(r.acc)
+          .map(([k, v]) => `${k} ${(100 * v).toFixed(1)} %`)
+          .join(', '),
+    );
+    expect(Math.max(...Object.values(r.acc))).toBeGreaterThanOrEqual(0.85);
+  },
+);

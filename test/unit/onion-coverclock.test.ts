@@ -1,0 +1,40 @@
+// The cover clock: answers on its own 20 ms slots, never more than 3 at once, holds at most 8 echoes
+// (the oldest go), and stops once the initiator has been quiet (nothing queued, 200 ms without COVER).
+import { expect, it } from 'vitest';
+import { COVER_QUEUE_MAX, CoverClock } from '../../relay/onion/coverclock.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (const t0 = Date.now(); !cond(); await sleep(5)) if (Date.now() - t0 > 5000) throw new Error(what);
+}
+
+it('sends queued echoes on its own clock, bounded, and stops when the initiator stops', async () => {
+  const sent: { at: number; first: number; size: number }[] = [];
+  const clock = new CoverClock((d) => sent.push({ at: performance.now(), first: d[0]!, size: d.length }));
+  // A burst of 20 COVERs at once (a flood, or a stalled sender catching up): only 8 wait.
+  for (let i = 0; i < 20; i++) clock.onCover(new Uint8Array(115).fill(i));
+  await until(() => sent.length >= 9, 'the echoes');
+  // The newest 8, in order, then fresh random bytes while COVER is recent (200 ms), then nothing.
+  expect(sent.slice(0, 8).map((s) => s.first)).toEqual([12, 13, 14, 15, 16, 17, 18, 19]);
+  expect(sent.length).toBeGreaterThan(8);
+  expect(COVER_QUEUE_MAX).toBe(8);
+  expect(sent.every((s) => s.size === 115)).toBe(true);
+  // Never a burst of more than 3 within one tick.
+  for (let i = 3; i < sent.length; i++) expect(sent[i]!.at - sent[i - 3]!.at).toBeGreaterThan(1);
+  // Quiet for 200 ms with nothing queued: the clock stops.
+  let n = sent.length;
+  for (;;) {
+    await sleep(300);
+    if (sent.length === n) break;
+    n = sent.length;
+  }
+  // COVER again: it answers again (fresh phase), with fresh random bytes once the echo is out.
+  clock.onCover(new Uint8Array(60).fill(99));
+  await until(() => sent.length - n >= 2, 'the answer');
+  expect(sent.slice(n)[0]?.first).toBe(99);
+  expect(sent.slice(n).every((s) => s.size === 60)).toBe(true);
+  clock.stop();
+  const m = sent.length;
+  await sleep(100);
+  expect(sent.length).toBe(m);
+});
