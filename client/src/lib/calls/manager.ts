@@ -1,21 +1,18 @@
 // Calls on this client: places outgoing calls over a new onion tunnel, answers offers arriving on
 // incoming tunnels (verifying who calls), keeps at most one live call (others get BUSY), and
 // destroys tunnels that carry nothing useful. Transport-agnostic: see OnionPort.
+// Against strangers (issue 14): an offer is first checked against the key it presents, and only a
+// verified offer from a contact (or from anyone, if the user allows unknown callers) is answered.
+// Everything else gets silence, and its tunnel is dropped by the same timer that drops an empty
+// one, so a prober learns neither who the contacts are nor whether this client is open. A call
+// rings only once the caller proved it holds the keys (session.ts), so a replayed offer never rings.
 import { randomBytes } from '@noble/hashes/utils.js';
 import { identityOf, toHex } from '../../../../shared/identity.ts';
 import { bytesEqual } from '../crypto/bytes.ts';
 import { verifyHostkeySignature } from '../crypto/rsa.ts';
 import { type OfferFields, offerTranscript } from './handshake.ts';
 import { type CallDeps, type CallSession as Session, CallSession, type CallTimings } from './session.ts';
-import {
-  type CallFrame,
-  CALL_ID_BYTES,
-  decodeCallFrame,
-  encodeRefuse,
-  Kind,
-  type Offer,
-  RefuseReason,
-} from './wire.ts';
+import { type CallFrame, CALL_ID_BYTES, decodeCallFrame, Kind, type Offer } from './wire.ts';
 
 /** What the manager needs from the Onion API (implemented over the bridge in api/onion-port.ts). */
 export interface OnionPort {
@@ -36,7 +33,7 @@ export interface CallManagerOptions {
   contactKey: (identityHex: string) => Uint8Array | undefined;
   allowUnknownCallers: () => boolean;
   timings?: Partial<CallTimings>;
-  /** Incoming tunnels without a valid offer are destroyed after this long. */
+  /** Incoming tunnels without a verified offer are destroyed this long after they arrived. */
   offerWaitMs?: number;
   /** An offer this much older or newer than our clock is ignored (replayed offers). */
   offerMaxAgeMs?: number;
@@ -46,16 +43,26 @@ export interface CallManagerOptions {
    * user presses Call is not visible on the network. Default: at once.
    */
   buildDelayMs?: () => number;
+  /** Clock for offer timestamps and their age check (the relay's, as the bridge checks it). */
+  now?: () => number;
 }
 
 const MAX_TUNNELS = 32;
 const MAX_SEEN_CALLS = 256;
+/**
+ * A caller sends its offer as soon as its tunnel is up, and resends it every retransmit interval:
+ * a few seconds cover a slow path. Longer only lets junk tunnels sit in the table.
+ */
+export const OFFER_WAIT_MS = 5000;
 
 interface TunnelEntry {
   session?: Session;
   offer?: Offer;
   callerKey?: Uint8Array;
+  /** The offer is being verified: not evicted meanwhile (verification takes milliseconds). */
   handling?: boolean;
+  /** The offer was checked and is not answered: the rest of this tunnel is ignored. */
+  ignored?: boolean;
   timer?: ReturnType<typeof setTimeout>;
 }
 
@@ -137,6 +144,7 @@ export class CallManager {
       ownIdentity: this.ownIdentity,
       ownSpki: this.o.ownSpki,
       timings: this.o.timings,
+      now: this.o.now,
     };
   }
 
@@ -152,20 +160,48 @@ export class CallManager {
     this.drop(tunnelId);
   }
 
+  /** Offers being verified right now (for tests: zero once every verdict is in). */
+  get pendingChecks(): number {
+    let n = 0;
+    for (const e of this.tunnels.values()) if (e.handling) n++;
+    return n;
+  }
+
   private onIncoming(tunnelId: number): void {
     if (this.tunnels.has(tunnelId)) return;
-    if (this.tunnels.size >= MAX_TUNNELS) {
+    if (this.tunnels.size >= MAX_TUNNELS && !this.evictOldestIdle()) {
       this.o.onion.destroy(tunnelId);
       return;
     }
     const entry: TunnelEntry = {};
-    entry.timer = setTimeout(() => !entry.session && this.drop(tunnelId), this.o.offerWaitMs ?? 30_000);
+    // Armed at arrival and never moved: whatever the tunnel brings (nothing, junk, a forged or a
+    // stranger's offer), it goes at the same moment, so its end tells the sender nothing.
+    entry.timer = setTimeout(
+      () => !entry.session && this.drop(tunnelId),
+      this.o.offerWaitMs ?? OFFER_WAIT_MS,
+    );
     this.tunnels.set(tunnelId, entry);
+  }
+
+  /**
+   * Under pressure the oldest tunnel without a call goes first (a Map iterates in arrival order):
+   * dropping the newest instead let 32 junk tunnels keep every friend's new tunnel out. A tunnel
+   * whose offer waits for its caller key (sent right after it) is spared while others can go.
+   */
+  private evictOldestIdle(): boolean {
+    for (const spareHalfOffers of [true, false]) {
+      for (const [id, e] of this.tunnels) {
+        if (e.session || e.handling || (spareHalfOffers && e.offer && !e.ignored)) continue;
+        this.drop(id);
+        return true;
+      }
+    }
+    return false;
   }
 
   private onData(tunnelId: number, data: Uint8Array): void {
     const entry = this.tunnels.get(tunnelId);
-    if (!entry) return;
+    if (!entry || entry.ignored) return;
     let frame: CallFrame;
     try {
       frame = decodeCallFrame(data);
@@ -177,29 +213,20 @@ export class CallManager {
     } else if (frame.kind === Kind.OFFER) {
       entry.offer ??= frame;
       void this.handleOffer(tunnelId, entry);
-    } else if (frame.kind === Kind.CALLER_KEY && !entry.callerKey) {
-      entry.callerKey = frame.spki;
-      if (entry.offer) void this.handleOffer(tunnelId, entry);
+    } else if (frame.kind === Kind.CALLER_KEY) {
+      entry.callerKey ??= frame.spki;
+      void this.handleOffer(tunnelId, entry);
     }
   }
 
-  private callerKey(offer: Offer, entry: TunnelEntry): Uint8Array | 'unknown' | 'wait' {
-    const known = this.o.contactKey(toHex(offer.callerIdentity));
-    if (known) return known;
-    if (!this.o.allowUnknownCallers()) return 'unknown';
-    if (!entry.callerKey) return 'wait';
-    return bytesEqual(identityOf(entry.callerKey), offer.callerIdentity) ? entry.callerKey : 'unknown';
-  }
-
+  /**
+   * Verifies the offer against the key the caller presents, whoever it claims to be; then, and only
+   * then, asks whether that key is a contact. Every way to fail ends the same: silence.
+   */
   private async handleOffer(tunnelId: number, entry: TunnelEntry): Promise<void> {
-    const offer = entry.offer!;
-    if (entry.handling || entry.session) return;
-    const age = Math.abs(Date.now() - offer.timestamp);
-    if (age > (this.o.offerMaxAgeMs ?? 120_000) || this.seenCalls.has(toHex(offer.callId))) return;
-    const spki = this.callerKey(offer, entry);
-    if (spki === 'wait') return;
-    if (spki === 'unknown')
-      return this.o.onion.send(tunnelId, encodeRefuse(offer.callId, RefuseReason.NOT_ACCEPTED));
+    const offer = entry.offer;
+    const spki = entry.callerKey;
+    if (!offer || !spki || entry.handling || entry.session || entry.ignored) return;
     entry.handling = true;
     const fields: OfferFields = {
       callId: offer.callId,
@@ -209,26 +236,49 @@ export class CallManager {
       calleeIdentity: this.ownIdentity,
     };
     try {
-      if (!(await verifyHostkeySignature(spki, 'call', offerTranscript(fields), offer.sig))) {
-        return this.o.onion.send(tunnelId, encodeRefuse(offer.callId, RefuseReason.BAD_OFFER));
+      const fresh =
+        Math.abs(this.now() - offer.timestamp) <= (this.o.offerMaxAgeMs ?? 120_000) &&
+        !this.seenCalls.has(toHex(offer.callId));
+      // The signature is checked even when the identity does not match the key, so the work done
+      // does not depend on what the offer claims.
+      const signed = await verifyHostkeySignature(spki, 'call', offerTranscript(fields), offer.sig);
+      const verified = signed && fresh && bytesEqual(identityOf(spki), offer.callerIdentity);
+      if (!verified || !this.accepts(offer.callerIdentity, spki) || !this.tunnels.has(tunnelId)) {
+        entry.ignored = true;
+        return;
       }
-      if (!this.tunnels.has(tunnelId)) return;
       this.remember(toHex(offer.callId));
-      clearTimeout(entry.timer);
-      const busy = this.busy;
       const deps = this.deps({
         send: (b) => this.o.onion.send(tunnelId, b),
         canSend: () => this.tunnels.has(tunnelId),
         close: () => this.drop(tunnelId),
       });
-      const session = await CallSession.answer(deps, { identity: offer.callerIdentity, spki }, fields, busy);
+      const session = await CallSession.answer(deps, { identity: offer.callerIdentity, spki }, fields);
       entry.session = session;
-      if (!busy) this.setCurrent(session);
+      clearTimeout(entry.timer);
+      // Ring (or say busy) only once the caller proved it holds the offer's keys: a replayed offer
+      // is answered, but its sender can't open the answer, so it never rings here.
+      session.onConfirmed(() => {
+        const busy = this.busy;
+        session.confirmed(busy);
+        if (!busy) this.setCurrent(session);
+      });
     } catch {
       this.drop(tunnelId);
     } finally {
       entry.handling = false;
     }
+  }
+
+  /** A verified caller is let in if it is a contact with this very key, or if the user allows anyone. */
+  private accepts(identity: Uint8Array, spki: Uint8Array): boolean {
+    const known = this.o.contactKey(toHex(identity));
+    if (known) return bytesEqual(known, spki);
+    return this.o.allowUnknownCallers();
+  }
+
+  private now(): number {
+    return this.o.now?.() ?? Date.now();
   }
 
   private remember(callId: string): void {

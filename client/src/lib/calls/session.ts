@@ -2,6 +2,9 @@
 //   caller: connecting --RINGING--> ringing --ACCEPT--> connected --HANGUP--> ended
 //   callee: incoming --accept()--> connected ...; REJECT / BUSY / HANGUP end it from any live state.
 // The offer is resent until the answer arrives; every control message until it is acknowledged.
+// Key confirmation: once the caller has the keys it sends PINGs until it hears a sealed frame back;
+// the callee counts the call as real (and lets the manager ring it) only on the caller's first
+// authentic sealed frame. Anyone can replay a signed offer; only its author can open the answer.
 // The UI and the audio code (issue 8) use: state, onState, accept/reject/hangup, sendMedia/onMedia.
 import { randomBytes } from '@noble/hashes/utils.js';
 import { toHex } from '../../../../shared/identity.ts';
@@ -71,6 +74,9 @@ export class CallSession {
   private lingerDone = false;
   private offerFrames: Uint8Array[] = [];
   private answerFrame: Uint8Array | null = null;
+  /** Callee: the caller sent an authentic sealed frame (it holds the keys). Caller: the callee did. */
+  private keyConfirmed = false;
+  private readonly confirmedCbs = new Set<() => void>();
   private eph: EphemeralKey = newEphemeral();
 
   private constructor(
@@ -124,8 +130,11 @@ export class CallSession {
     return s;
   }
 
-  /** Callee side, for an offer already verified by the CallManager: answer, then ring (or say busy). */
-  static async answer(deps: CallDeps, peer: Peer, offer: OfferFields, busy: boolean): Promise<CallSession> {
+  /**
+   * Callee side, for an offer already verified by the CallManager: send the answer, then wait for
+   * the caller's key confirmation (onConfirmed); without it the session ends quietly.
+   */
+  static async answer(deps: CallDeps, peer: Peer, offer: OfferFields): Promise<CallSession> {
     const s = new CallSession('callee', offer.callId, peer, deps, offer);
     s.cipher = new FrameCipher(
       deriveKeys('callee', s.eph, offer.callerEph, offer, s.eph.public),
@@ -135,13 +144,30 @@ export class CallSession {
     s.answerFrame = encodeAnswer({ callId: offer.callId, eph: s.eph.public, sig });
     s.transmit(s.answerFrame);
     s.lastHeard = s.now();
-    if (busy) {
-      s.end('busy', 'already in a call');
-    } else {
-      s.reliable.send(Msg.RINGING);
-      s.timer(() => s.state === 'incoming' && s.end('missed', 'not answered', Msg.REJECT), s.t.ringTimeoutMs);
-    }
+    const confirmMs = s.t.retransmitMs * s.t.maxTries;
+    s.timer(() => !s.keyConfirmed && s.end('failed', 'the caller never confirmed its key'), confirmMs);
     return s;
+  }
+
+  /** Callee: called once, when the caller proved it holds the keys. */
+  onConfirmed(cb: () => void): () => void {
+    if (this.keyConfirmed) queueMicrotask(cb);
+    else this.confirmedCbs.add(cb);
+    return () => this.confirmedCbs.delete(cb);
+  }
+
+  /** Callee, after onConfirmed: ring, or tell the caller we are busy. */
+  confirmed(busy: boolean): void {
+    if (this.state !== 'incoming') return;
+    if (busy) {
+      this.end('busy', 'already in a call');
+      return;
+    }
+    this.reliable.send(Msg.RINGING);
+    this.timer(
+      () => this.state === 'incoming' && this.end('missed', 'not answered', Msg.REJECT),
+      this.t.ringTimeoutMs,
+    );
   }
 
   onState(cb: (s: CallState, reason: EndReason | null) => void): () => void {
@@ -232,6 +258,18 @@ export class CallSession {
       return;
     }
     this.lastHeard = this.now();
+    this.confirmKey(0);
+  }
+
+  /** Caller: PING until the callee's first sealed frame shows it got our key confirmation. */
+  private confirmKey(tries: number): void {
+    if (this.keyConfirmed || this.state === 'ended') return;
+    if (tries >= this.t.maxTries) {
+      this.end('failed', 'no response through the tunnel');
+      return;
+    }
+    this.sendSealed(encodeInner({ msg: Msg.PING }));
+    this.timer(() => this.confirmKey(tries + 1), this.t.retransmitMs);
   }
 
   private onSealed(plain: Uint8Array): void {
@@ -242,6 +280,11 @@ export class CallSession {
       return;
     }
     this.lastHeard = this.now();
+    if (!this.keyConfirmed) {
+      this.keyConfirmed = true;
+      for (const cb of [...this.confirmedCbs]) cb();
+      this.confirmedCbs.clear();
+    }
     if (inner.msg === Msg.ACK) {
       this.reliable.ack(inner.seq);
       return;
@@ -292,7 +335,8 @@ export class CallSession {
     if (this.cipher || this.state === 'ended') return;
     const n = this.offerFrames.length;
     if (tries >= this.t.maxTries * n) {
-      this.end('failed', 'no response through the tunnel');
+      // A callee answers nobody it does not accept (not even with a refusal): silence is all we get.
+      this.end('no-answer', 'no answer: they may be offline, or have not added you as a contact');
       return;
     }
     this.transmit(this.offerFrames[tries % n]!);
