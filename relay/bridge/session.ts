@@ -11,7 +11,8 @@ import type { Hostkey } from '../hostkey.ts';
 import type { Logger } from '../log.ts';
 import type { BridgeOptions } from './options.ts';
 import type { TokenBucket } from '../p2p/ratelimit.ts';
-import { isSignPurpose, MAX_SIGN_BYTES, signForAsync } from './sign.ts';
+import { isSignPurpose, MAX_SIGN_BYTES, type SignPurpose, signForAsync } from './sign.ts';
+import { CallSignPolicy } from './sign-call.ts';
 
 /** What a browser may send to each module (everything else is a violation). */
 const ROUTES: Record<'gossip' | 'onion', { from: number; to: number; accepts: Set<number> }> = {
@@ -25,6 +26,7 @@ const MAX_WS_QUEUED = 4 * 1024 * 1024;
 export class BridgeSession {
   private readonly api: Partial<Record<Route, ApiClient>> = {};
   private closed = false;
+  private readonly callPolicy: CallSignPolicy;
 
   constructor(
     readonly id: number,
@@ -38,6 +40,7 @@ export class BridgeSession {
      */
     private readonly signTokens: TokenBucket,
   ) {
+    this.callPolicy = new CallSignPolicy(hostkey.identity);
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     ws.on('close', () => this.shutdown());
     ws.on('error', (err) => this.close(1009, `websocket error: ${err.message}`));
@@ -87,6 +90,7 @@ export class BridgeSession {
   }
 
   private toBrowser(m: ApiMessage): void {
+    if (m.type === 564) this.callPolicy.sawTunnelData(m.data);
     this.send(encodeMessage(m), true);
   }
 
@@ -165,12 +169,24 @@ export class BridgeSession {
       this.sendJson({ t: 'error', id, code: 'rate-limited' });
       return;
     }
+    const refused = this.refusal(m.purpose, data);
+    if (refused) {
+      this.log.warn(`client ${this.id}: ${m.purpose} sign request refused: ${refused}`);
+      this.sendJson({ t: 'error', id, code: 'refused' });
+      return;
+    }
     // Off the event loop (RSA-4096 costs ~4 ms a signature); answers may overtake each other, the
     // id tells them apart. sendJson does nothing once the session closed.
     signForAsync(this.hostkey, m.purpose, data).then(
       (sig) => this.sendJson({ t: 'signed', id, sig: Buffer.from(sig).toString('base64url') }),
       (e: Error) => this.close(1011, `signing failed: ${e.message}`),
     );
+  }
+
+  /** The signing policy per purpose (sign-call.ts): null = sign. */
+  private refusal(purpose: SignPurpose, data: Uint8Array): string | null {
+    if (purpose === 'call') return this.callPolicy.check(data);
+    return null;
   }
 
   private sendJson(obj: unknown): void {

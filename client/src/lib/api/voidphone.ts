@@ -196,6 +196,8 @@ export class VoidPhone {
         allowUnknownCallers: () => this.allowUnknownCallers,
         timings: this.timings,
         buildDelayMs: () => (this.alignToRounds ? buildDelay(this.now(), roundMs) : 0),
+        // The bridge signs an offer only if it is dated within seconds of the relay's clock.
+        now: () => this.now(),
       });
       this.calls.onCall((s) => this.track(s));
     }
