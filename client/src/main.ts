@@ -9,7 +9,9 @@ import { CallAudio } from './lib/audio/index.ts';
 
 const params = new URLSearchParams(location.hash.slice(1));
 const token = params.get('token') ?? '';
-const vp = new VoidPhone(`ws://${location.host}/ws?token=${encodeURIComponent(token)}`, localStorage);
+// wss when the page came over https (a bridge with tls_cert/tls_key): same origin, same protection.
+const wsScheme = location.protocol === 'https:' ? 'wss' : 'ws';
+const vp = new VoidPhone(`${wsScheme}://${location.host}/ws?token=${encodeURIComponent(token)}`, localStorage);
 applyFragment(vp, params);
 // Voice on every connected call; ONION COVER at a call's rate and size whenever no voice runs and
 // the onion allows it (no BUILD unanswered, no READY tunnel held: spec 4.6.7).
