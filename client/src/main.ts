@@ -3,6 +3,7 @@
 // log or a Referer header.
 import { mount } from 'svelte';
 import App from './App.svelte';
+import { checkBrowser } from './lib/api/environment.ts';
 import { applyFragment } from './lib/api/fragment.ts';
 import { VoidPhone } from './lib/api/voidphone.ts';
 import { CallAudio } from './lib/audio/index.ts';
@@ -11,7 +12,10 @@ const params = new URLSearchParams(location.hash.slice(1));
 const token = params.get('token') ?? '';
 // wss when the page came over https (a bridge with tls_cert/tls_key): same origin, same protection.
 const wsScheme = location.protocol === 'https:' ? 'wss' : 'ws';
-const vp = new VoidPhone(`${wsScheme}://${location.host}/ws?token=${encodeURIComponent(token)}`, localStorage);
+const vp = new VoidPhone(
+  `${wsScheme}://${location.host}/ws?token=${encodeURIComponent(token)}`,
+  localStorage,
+);
 applyFragment(vp, params);
 // Voice on every connected call; ONION COVER at a call's rate and size whenever no voice runs and
 // the onion allows it (no BUILD unanswered, no READY tunnel held: spec 4.6.7).
@@ -24,5 +28,8 @@ const audio = new CallAudio({
 const g = globalThis as { voidphone?: VoidPhone; voidphoneAudio?: CallAudio };
 g.voidphone = vp;
 g.voidphoneAudio = audio;
-if (token) vp.start();
-mount(App, { target: document.getElementById('app')!, props: { vp, audio, hasToken: !!token } });
+// Without a secure context and the APIs a call needs, connecting would only show nobody online:
+// the page explains instead (App.svelte) and does not start.
+const lacks = checkBrowser();
+if (token && !lacks) vp.start();
+mount(App, { target: document.getElementById('app')!, props: { vp, audio, hasToken: !!token, lacks } });
