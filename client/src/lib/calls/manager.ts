@@ -57,6 +57,8 @@ export const OFFER_WAIT_MS = 5000;
 
 interface TunnelEntry {
   session?: Session;
+  /** Our own tunnel (a call we place): never a place for offers. */
+  outgoing?: boolean;
   offer?: Offer;
   callerKey?: Uint8Array;
   /** The offer is being verified: not evicted meanwhile (verification takes milliseconds). */
@@ -97,6 +99,9 @@ export class CallManager {
     if (this.busy) throw new Error('You are already in a call.');
     let tunnelId: number | null = null;
     let closed = false;
+    // The tunnel can be READY before the session exists (signing the offer takes a round trip to
+    // the bridge): its entry is made now and gets the session below.
+    const entry: TunnelEntry = { outgoing: true };
     // One retry: right after start-up the onion may not know enough peers for a path yet.
     const build = () => (closed ? Promise.reject(new Error('cancelled')) : this.o.onion.build(peer));
     const delay = Math.max(0, this.o.buildDelayMs?.() ?? 0);
@@ -111,7 +116,7 @@ export class CallManager {
           throw new Error('cancelled');
         }
         tunnelId = id;
-        this.tunnels.set(id, { session });
+        this.tunnels.set(id, entry);
       });
     const deps = this.deps({
       ready,
@@ -127,6 +132,7 @@ export class CallManager {
       { spki: peer.spki, identity: identityOf(peer.spki) },
       randomBytes(CALL_ID_BYTES),
     );
+    entry.session = session;
     this.setCurrent(session);
     return session;
   }
@@ -191,7 +197,7 @@ export class CallManager {
   private evictOldestIdle(): boolean {
     for (const spareHalfOffers of [true, false]) {
       for (const [id, e] of this.tunnels) {
-        if (e.session || e.handling || (spareHalfOffers && e.offer && !e.ignored)) continue;
+        if (e.session || e.outgoing || e.handling || (spareHalfOffers && e.offer && !e.ignored)) continue;
         this.drop(id);
         return true;
       }
@@ -210,6 +216,8 @@ export class CallManager {
     }
     if (entry.session) {
       void entry.session.receive(frame, data);
+    } else if (entry.outgoing) {
+      return; // our call's session is not there yet: nothing for it can have been asked for
     } else if (frame.kind === Kind.OFFER) {
       entry.offer ??= frame;
       void this.handleOffer(tunnelId, entry);
