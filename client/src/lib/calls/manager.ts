@@ -162,7 +162,7 @@ export class CallManager {
   private onTunnelError(tunnelId: number): void {
     const entry = this.tunnels.get(tunnelId);
     if (!entry) return;
-    entry.session?.fail('the tunnel to your friend broke');
+    entry.session?.tunnelLost();
     this.drop(tunnelId);
   }
 

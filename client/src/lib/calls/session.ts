@@ -48,6 +48,8 @@ import {
 export type { CallDeps, CallState, CallTimings, CallTransport, EndReason, Peer } from './types.ts';
 export { DEFAULT_TIMINGS } from './types.ts';
 
+const NO_ANSWER = 'no answer: they may be offline, or have not added you as a contact';
+
 export class CallSession {
   state: CallState;
   endReason: EndReason | null = null;
@@ -203,6 +205,15 @@ export class CallSession {
     this.end('failed', detail);
   }
 
+  /**
+   * The tunnel went away. Before any answer that is how a callee who does not take our call ends it
+   * (it drops the tunnel, silently, whoever we are): say so as "no answer", not as a failure.
+   */
+  tunnelLost(): void {
+    if (this.role === 'caller' && !this.cipher) this.end('no-answer', NO_ANSWER);
+    else this.fail('the tunnel to your friend broke');
+  }
+
   /** Opaque media payload (issue 8), sealed end to end; dropped unless connected. */
   sendMedia(frame: Uint8Array): boolean {
     if (this.state !== 'connected') return false;
@@ -336,7 +347,7 @@ export class CallSession {
     const n = this.offerFrames.length;
     if (tries >= this.t.maxTries * n) {
       // A callee answers nobody it does not accept (not even with a refusal): silence is all we get.
-      this.end('no-answer', 'no answer: they may be offline, or have not added you as a contact');
+      this.end('no-answer', NO_ANSWER);
       return;
     }
     this.transmit(this.offerFrames[tries % n]!);
