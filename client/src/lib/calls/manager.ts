@@ -65,6 +65,8 @@ interface TunnelEntry {
   handling?: boolean;
   /** The offer was checked and is not answered: the rest of this tunnel is ignored. */
   ignored?: boolean;
+  /** The offer wait ran out while the offer was being checked: drop it then, unless it became a call. */
+  expired?: boolean;
   timer?: ReturnType<typeof setTimeout>;
 }
 
@@ -182,10 +184,11 @@ export class CallManager {
     const entry: TunnelEntry = {};
     // Armed at arrival and never moved: whatever the tunnel brings (nothing, junk, a forged or a
     // stranger's offer), it goes at the same moment, so its end tells the sender nothing.
-    entry.timer = setTimeout(
-      () => !entry.session && this.drop(tunnelId),
-      this.o.offerWaitMs ?? OFFER_WAIT_MS,
-    );
+    entry.timer = setTimeout(() => {
+      // An offer still being checked (and answered) at the deadline decides when it is done.
+      if (entry.handling) entry.expired = true;
+      else if (!entry.session) this.drop(tunnelId);
+    }, this.o.offerWaitMs ?? OFFER_WAIT_MS);
     this.tunnels.set(tunnelId, entry);
   }
 
@@ -275,6 +278,7 @@ export class CallManager {
       this.drop(tunnelId);
     } finally {
       entry.handling = false;
+      if (entry.expired && !entry.session) this.drop(tunnelId);
     }
   }
 
