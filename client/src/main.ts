@@ -20,7 +20,8 @@ applyFragment(vp, params);
 // Voice on every connected call; ONION COVER at a call's rate and size whenever no voice runs and
 // the onion allows it (no BUILD unanswered, no READY tunnel held: spec 4.6.7).
 const audio = new CallAudio({
-  onCall: (cb) => vp.onCall(cb),
+  // Sessions, not rings: an incoming call's tunnel carries call traffic from the answer on.
+  onCall: (cb) => vp.onSession(cb),
   sendCover: (coverSize) => vp.conn.send({ type: 566, coverSize }),
   coverAllowed: () => vp.conn.status === 'open' && !!vp.onion?.coverAllowed(),
 });

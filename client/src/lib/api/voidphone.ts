@@ -98,6 +98,7 @@ export class VoidPhone {
   private notice = '';
   private readonly changeCbs = new Set<() => void>();
   private readonly callCbs = new Set<(s: CallSession) => void>();
+  private readonly sessionCbs = new Set<(s: CallSession) => void>();
   myName: string;
   allowUnknownCallers: boolean;
 
@@ -135,6 +136,15 @@ export class VoidPhone {
   onCall(cb: (s: CallSession) => void): () => void {
     this.callCbs.add(cb);
     return () => this.callCbs.delete(cb);
+  }
+
+  /**
+   * Every call session as soon as it carries traffic (an incoming one before it rings: it rings
+   * after the caller's key confirmation). For the audio and cover code, whose filler must start then.
+   */
+  onSession(cb: (s: CallSession) => void): () => void {
+    this.sessionCbs.add(cb);
+    return () => this.sessionCbs.delete(cb);
   }
 
   get currentCall(): CallSession | null {
@@ -275,6 +285,9 @@ export class VoidPhone {
         now: () => this.now(),
       });
       this.calls.onCall((s) => this.track(s));
+      this.calls.onSession((s) => {
+        for (const cb of [...this.sessionCbs]) cb(s);
+      });
     }
     if (hello.modules.gossip && hello.onion) {
       this.presence = new PresenceService({

@@ -76,6 +76,7 @@ export class CallManager {
   private readonly tunnels = new Map<number, TunnelEntry>();
   private readonly seenCalls = new Set<string>();
   private readonly callCbs = new Set<(s: Session) => void>();
+  private readonly sessionCbs = new Set<(s: Session) => void>();
   private readonly offs: (() => void)[];
 
   constructor(private readonly o: CallManagerOptions) {
@@ -91,6 +92,16 @@ export class CallManager {
   onCall(cb: (s: Session) => void): () => void {
     this.callCbs.add(cb);
     return () => this.callCbs.delete(cb);
+  }
+
+  /**
+   * Every session as soon as it carries traffic: an outgoing call at once, an incoming one when it is
+   * answered (before key confirmation, so before it rings), unless another call is live. For the
+   * traffic shaping (CallAudio's filler): the tunnel's packet rate must not wait for the ring.
+   */
+  onSession(cb: (s: Session) => void): () => void {
+    this.sessionCbs.add(cb);
+    return () => this.sessionCbs.delete(cb);
   }
 
   get busy(): boolean {
@@ -136,6 +147,7 @@ export class CallManager {
     );
     entry.session = session;
     this.setCurrent(session);
+    this.announce(session);
     return session;
   }
 
@@ -159,6 +171,10 @@ export class CallManager {
   private setCurrent(s: Session): void {
     this.current = s;
     for (const cb of [...this.callCbs]) cb(s);
+  }
+
+  private announce(s: Session): void {
+    for (const cb of [...this.sessionCbs]) cb(s);
   }
 
   private onTunnelError(tunnelId: number): void {
@@ -264,9 +280,18 @@ export class CallManager {
         canSend: () => this.tunnels.has(tunnelId),
         close: () => this.drop(tunnelId),
       });
-      const session = await CallSession.answer(deps, { identity: offer.callerIdentity, spki }, fields);
-      entry.session = session;
-      clearTimeout(entry.timer);
+      // The session is handed out before the answer is signed (a round trip to the bridge): the
+      // tunnel's filler starts now, not after the signature, so the packet rate has no seam there.
+      const session = await CallSession.answer(
+        deps,
+        { identity: offer.callerIdentity, spki },
+        fields,
+        (s) => {
+          entry.session = s;
+          clearTimeout(entry.timer);
+          if (!this.busy) this.announce(s);
+        },
+      );
       // Ring (or say busy) only once the caller proved it holds the offer's keys: a replayed offer
       // is answered, but its sender can't open the answer, so it never rings here.
       session.onConfirmed(() => {

@@ -48,6 +48,8 @@ import {
 export type { CallDeps, CallState, CallTimings, CallTransport, EndReason, Peer } from './types.ts';
 export { DEFAULT_TIMINGS } from './types.ts';
 
+/** The cover pacer's slot (one cell per 20 ms, docs/audio.md): a k-cell frame is paid back in k slots. */
+const SLOT_MS = 20;
 const NO_ANSWER = 'no answer: they may be offline, or have not added you as a contact';
 
 export class CallSession {
@@ -113,7 +115,9 @@ export class CallSession {
     };
     s.offer = offer;
     const sig = await deps.sign(offerTranscript(offer));
+    // The key first: it is the smaller frame (3 cells), so the offer can follow sooner (resendOffer).
     s.offerFrames = [
+      encodeCallerKey(callId, deps.ownSpki),
       encodeOffer({
         callId,
         timestamp: offer.timestamp,
@@ -121,7 +125,6 @@ export class CallSession {
         callerIdentity: deps.ownIdentity,
         sig,
       }),
-      encodeCallerKey(callId, deps.ownSpki),
     ];
     const ready = deps.transport.ready ?? Promise.resolve();
     ready.then(
@@ -136,13 +139,26 @@ export class CallSession {
    * Callee side, for an offer already verified by the CallManager: send the answer, then wait for
    * the caller's key confirmation (onConfirmed); without it the session ends quietly.
    */
-  static async answer(deps: CallDeps, peer: Peer, offer: OfferFields): Promise<CallSession> {
+  static async answer(
+    deps: CallDeps,
+    peer: Peer,
+    offer: OfferFields,
+    /** Called with the session before the answer is signed, so its filler can start at once. */
+    created?: (s: CallSession) => void,
+  ): Promise<CallSession> {
     const s = new CallSession('callee', offer.callId, peer, deps, offer);
     s.cipher = new FrameCipher(
       deriveKeys('callee', s.eph, offer.callerEph, offer, s.eph.public),
       offer.callId,
     );
-    const sig = await deps.sign(answerTranscript(offer, s.eph.public));
+    created?.(s);
+    let sig: Uint8Array;
+    try {
+      sig = await deps.sign(answerTranscript(offer, s.eph.public));
+    } catch (e) {
+      s.end('failed', `could not answer: ${(e as Error).message}`);
+      throw e;
+    }
     s.answerFrame = encodeAnswer({ callId: offer.callId, eph: s.eph.public, sig });
     s.transmit(s.answerFrame);
     s.lastHeard = s.now();
@@ -339,8 +355,11 @@ export class CallSession {
   }
 
   /**
-   * The offer and the caller's key take turns, each sent every `retransmitMs`: one multi-cell frame
-   * at a time, so the tunnel never carries a burst the pacer must pay back with a long silence.
+   * The caller's key and the offer take turns, the pair sent every `retransmitMs`: one multi-cell
+   * frame at a time, so the tunnel never carries a burst the pacer must pay back with a long silence.
+   * The second follows the first as soon as the pacer has paid the first back (one 20 ms slot per
+   * cell): the callee needs both to verify, and until it answers its cover runs alongside our
+   * tunnel traffic, which a link observer would see as extra cells.
    */
   private resendOffer(tries: number): void {
     if (this.cipher || this.state === 'ended') return;
@@ -350,8 +369,11 @@ export class CallSession {
       this.end('no-answer', NO_ANSWER);
       return;
     }
-    this.transmit(this.offerFrames[tries % n]!);
-    this.timer(() => this.resendOffer(tries + 1), this.t.retransmitMs / n);
+    const frame = this.offerFrames[tries % n]!;
+    this.transmit(frame);
+    const soon = Math.min(onionCells(frame.length) * SLOT_MS, this.t.retransmitMs / n);
+    const next = tries % n === 0 ? soon : (this.t.retransmitMs - soon) / Math.max(1, n - 1);
+    this.timer(() => this.resendOffer(tries + 1), next);
   }
 
   private end(reason: EndReason, detail: string, tell?: ControlMsg): void {
