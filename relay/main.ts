@@ -143,6 +143,16 @@ async function check(args: string[]): Promise<void> {
   process.stdout.write(`${config.file}: ok (${result.sections.join(', ') || 'no sections'})\n`);
 }
 
+/**
+ * The bridge's client link holds its token, so it never goes to the log: it is printed here once,
+ * on stdout, for the person at the terminal. A service's stdout is a log (the journal), so then it
+ * is not printed: [bridge] url_file gets it instead (mode 0600), or the operator set [bridge] token.
+ */
+function printClientLink(modules: readonly { name: string }[]): void {
+  const bridge = modules.find((m) => m.name === 'bridge') as { url?: string } | undefined;
+  if (bridge?.url && process.stdout.isTTY) process.stdout.write(`Open VoidPhone: ${bridge.url}\n`);
+}
+
 async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -170,6 +180,7 @@ async function run(args: string[]): Promise<void> {
   log.info(
     `relay ${toHex(relay.hostkey.identity)} running ${relay.modules.map((m) => m.name).join(', ') || 'no modules'}`,
   );
+  printClientLink(relay.modules);
   if (values['ready-json']) {
     const listening = Object.fromEntries(relay.modules.map((m) => [m.name, m.listening]));
     process.stdout.write(

@@ -642,6 +642,18 @@ export const OPTIONS: Record<OptionSection, readonly OptionRow[]> = {
       meaning:
         "The bridge subscribes to presence records at Gossip and validates their public shape and round, so this relay spreads friends' presence even when no browser is open on it.",
     },
+    {
+      keys: ['allow_insecure_remote'],
+      default: '`false`',
+      meaning:
+        'Lets a non-loopback `http_address` serve plain http. Only when something else protects it (a TLS reverse proxy, an ssh tunnel); the token and the signalling cross the network in the clear otherwise.',
+    },
+    {
+      keys: ['url_file'],
+      default: '(none)',
+      meaning:
+        'File the client link (with its token) is written to at start, mode 0600, replaced if present: for a relay run as a service, whose stdout is a log.',
+    },
   ],
   metrics: [
     {

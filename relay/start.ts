@@ -24,7 +24,8 @@ async function main(): Promise<void> {
     [
       '',
       `VoidPhone is running: ${demo.net.relays.length} relays on 127.0.0.1, rounds of ${values.round} s.`,
-      'Open these two links (two browser windows), then press Call next to the friend who is online:',
+      'Open these two links (two browser windows), press "Add contact" on each (a contact from a link',
+      'is stored only once you confirm it), then press Call next to the friend who is online:',
       '',
       `  alice: ${demo.alice}`,
       '',

@@ -3,7 +3,9 @@
 // signatures (domain-separated). Safe by default: loopback bind, a random token required on the
 // upgrade, Origin and Host checked, frame sizes capped, each refusal logged with its reason.
 import { timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type RequestListener } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { formatAddress } from '../../shared/address.ts';
@@ -13,6 +15,18 @@ import { readOptions } from './options.ts';
 import { startPresenceValidator } from './presence-check.ts';
 import { BridgeSession, describeApi } from './session.ts';
 import { securityHeaders, serveStatic } from './static.ts';
+
+function pathOf(url: string | undefined): string {
+  const q = (url ?? '').search(/[?#]/);
+  return q < 0 ? (url ?? '') : url!.slice(0, q);
+}
+
+/** Writes a file only its owner can read, replacing it if present (chmod first: no readable window). */
+function writeSecretFile(file: string, text: string): void {
+  if (existsSync(file)) chmodSync(file, 0o600);
+  writeFileSync(file, text, { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
 
 function tokenOk(given: string | null, expected: string): boolean {
   if (!given) return false;
@@ -31,20 +45,24 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
   let headers: Record<string, string> = {};
   const allowedHosts = () => new Set([...opts.allowedOrigins].map((o) => o.replace(/^https?:\/\//, '')));
 
-  const server = createServer((req, res) => {
+  const scheme = opts.tls ? 'https' : 'http';
+  const onRequest: RequestListener = (req, res) => {
     serveStatic(opts.clientDir, req, res, headers)
       .then(
         (refused) =>
           refused &&
           log.info(
-            `http ${req.socket.remoteAddress}: refused ${req.method} ${req.url?.slice(0, 80)}: ${refused}`,
+            // The path only: a query may hold the token (a GET /ws?token=… without an upgrade).
+            `http ${req.socket.remoteAddress}: refused ${req.method} ${pathOf(req.url).slice(0, 80)}: ${refused}`,
           ),
       )
       .catch((e) => {
         log.warn(`http: ${(e as Error).message}`);
         res.destroy();
       });
-  });
+  };
+  // With tls_cert/tls_key: https and wss, so a browser on another device gets a secure context.
+  const server = opts.tls ? createHttpsServer(opts.tls, onRequest) : createServer(onRequest);
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes });
 
   const refuse = (socket: Duplex, req: IncomingMessage, status: number, text: string, why: string) => {
@@ -104,21 +122,28 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
   const http = { host: opts.http.host, port };
   const address = formatAddress(http);
   if (opts.http.port === 0)
-    for (const o of [`http://${address}`, `http://localhost:${port}`]) opts.allowedOrigins.add(o);
-  origin = `http://${address}`;
-  headers = securityHeaders(`ws://${address}`);
+    for (const o of [`${scheme}://${address}`, `${scheme}://localhost:${port}`]) opts.allowedOrigins.add(o);
+  origin = `${scheme}://${address}`;
+  headers = securityHeaders(`${opts.tls ? 'wss' : 'ws'}://${address}`);
   const validator =
     opts.validatePresence && opts.gossipApi
       ? startPresenceValidator(opts.gossipApi, opts.roundSeconds * 1000, log, () => sessions.size === 0)
       : null;
-  log.info(`bridge for ${describeApi(opts)}; client URL: ${origin}/#token=${opts.token}`);
+  const url = `${origin}/#token=${opts.token}`;
+  // The token is never logged (issue 14): main.ts prints the link on a terminal, url_file keeps it.
+  if (opts.urlFile) writeSecretFile(opts.urlFile, `${url}\n`);
+  log.info(
+    `bridge for ${describeApi(opts)}; client at ${origin}/ (${
+      opts.urlFile ? `link with its token in ${opts.urlFile}, mode 0600` : 'link with its token not logged'
+    })`,
+  );
 
   return {
     name: 'bridge',
     listening: { http: address },
     /** Not part of RelayModule: what start.ts and tests use to build client URLs. */
     token: opts.token,
-    url: `${origin}/#token=${opts.token}`,
+    url,
     async stop() {
       validator?.stop();
       for (const s of sessions) s.close(1001, 'relay stopping');

@@ -12,8 +12,9 @@ import type { Logger } from '../log.ts';
 import type { BridgeOptions } from './options.ts';
 import type { TokenBucket } from '../p2p/ratelimit.ts';
 import { parseControl } from './control.ts';
+import { CallSignPolicy } from './sign-call.ts';
 import { presenceSignRefusal } from './sign-presence.ts';
-import { signForAsync } from './sign.ts';
+import { type SignPurpose, signForAsync } from './sign.ts';
 
 /** What a browser may send to each module (everything else is a violation). */
 const ROUTES: Record<'gossip' | 'onion', { from: number; to: number; accepts: Set<number> }> = {
@@ -26,6 +27,7 @@ const MAX_WS_QUEUED = 4 * 1024 * 1024;
 export class BridgeSession {
   private readonly api: Partial<Record<Route, ApiClient>> = {};
   private closed = false;
+  private readonly callPolicy: CallSignPolicy;
 
   constructor(
     readonly id: number,
@@ -39,6 +41,7 @@ export class BridgeSession {
      */
     private readonly signTokens: TokenBucket,
   ) {
+    this.callPolicy = new CallSignPolicy(hostkey.identity);
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     ws.on('close', () => this.shutdown());
     ws.on('error', (err) => this.close(1009, `websocket error: ${err.message}`));
@@ -88,6 +91,7 @@ export class BridgeSession {
   }
 
   private toBrowser(m: ApiMessage): void {
+    if (m.type === 564) this.callPolicy.sawTunnelData(m.data);
     this.send(encodeMessage(m), true);
   }
 
@@ -126,16 +130,17 @@ export class BridgeSession {
     if (m.t === 'bad') return void this.close(m.code, m.reason);
     if (m.t === 'ping') return void this.sendJson({ t: 'pong', id: m.id, now: Date.now() });
     const { id, purpose, data } = m;
-    const refusal =
-      purpose === 'presence' ? presenceSignRefusal(data, Date.now(), this.opts.roundSeconds * 1000) : null;
-    if (refusal) {
-      this.log.warn(`client ${this.id}: sign request refused: ${refusal}`);
-      this.sendJson({ t: 'error', id, code: 'refused', reason: refusal });
-      return;
-    }
+    // The rate limit first: the call policy marks an answered offer as used when it agrees, so a
+    // request it agreed to must not then be dropped for the rate (a retry would be refused).
     if (!this.signTokens.take()) {
       this.log.warn(`client ${this.id}: sign request refused: rate limit`);
       this.sendJson({ t: 'error', id, code: 'rate-limited' });
+      return;
+    }
+    const refused = this.refusal(purpose, data);
+    if (refused) {
+      this.log.warn(`client ${this.id}: ${purpose} sign request refused: ${refused}`);
+      this.sendJson({ t: 'error', id, code: 'refused', reason: refused });
       return;
     }
     // Off the event loop (RSA-4096 costs ~4 ms a signature); answers may overtake each other, the
@@ -144,6 +149,12 @@ export class BridgeSession {
       (sig) => this.sendJson({ t: 'signed', id, sig: Buffer.from(sig).toString('base64url') }),
       (e: Error) => this.close(1011, `signing failed: ${e.message}`),
     );
+  }
+
+  /** The signing policy per purpose (sign-call.ts, sign-presence.ts): null = sign. */
+  private refusal(purpose: SignPurpose, data: Uint8Array): string | null {
+    if (purpose === 'call') return this.callPolicy.check(data);
+    return presenceSignRefusal(data, Date.now(), this.opts.roundSeconds * 1000);
   }
 
   private sendJson(obj: unknown): void {

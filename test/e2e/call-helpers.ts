@@ -28,11 +28,12 @@ export async function demoNet(roundSeconds: number): Promise<Demo> {
   }
 }
 
-export function launch(): Promise<Browser> {
+export function launch(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
     args: [
+      ...extraArgs,
       '--no-sandbox',
       '--disable-gpu',
       '--disable-background-networking',
@@ -52,7 +53,11 @@ export interface ClientPage {
   logs: string[];
 }
 
-/** Each client in its own context (own storage), phone-ish width so screenshots show the mobile layout. */
+/**
+ * Each client in its own context (own storage), phone-ish width so screenshots show the mobile layout.
+ * The contacts in the link are only offered by the page (issue 14): this says yes to each, as the
+ * person would after comparing fingerprints.
+ */
 export async function openClient(browser: Browser, url: string): Promise<ClientPage> {
   const context = await browser.newContext({ viewport: { width: 420, height: 860 } });
   const page = await context.newPage();
@@ -60,6 +65,12 @@ export async function openClient(browser: Browser, url: string): Promise<ClientP
   page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
   await page.goto(url);
+  const offered = new URLSearchParams(new URL(url).hash.slice(1)).getAll('contact').length;
+  for (let i = 0; i < offered; i++)
+    await page
+      .getByRole('button', { name: /^Add .* as a contact$/ })
+      .first()
+      .click({ timeout: 10_000 });
   return { page, context, logs };
 }
 

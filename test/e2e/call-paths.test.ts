@@ -1,5 +1,5 @@
 // The other endings, in real Chromium on a 6-relay testnet: bob declines; bob is busy in a call
-// when carol calls; dave (not in bob's contacts) is refused. Screenshots of each state go to docs/.
+// when carol calls; dave (not in bob's contacts) hears nothing (bob answers strangers with silence). Screenshots of each state go to docs/.
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { Demo } from '../../relay/bridge/demo.ts';
@@ -85,9 +85,9 @@ describe('call endings', () => {
     await alice.page.getByText('They hung up.').waitFor({ timeout: 10_000 });
   });
 
-  it('dave is not in bob’s contacts: refused without ringing', async () => {
+  it('dave is not in bob’s contacts: no answer (silence), no ringing', async () => {
     await dave.page.getByRole('button', { name: 'Call bob' }).click();
-    await dave.page.getByText('they have not added you as a contact').waitFor({ timeout: WAIT });
+    await dave.page.getByText('have not added you as a contact').waitFor({ timeout: WAIT });
     await dave.page.screenshot({ path: `${SHOTS}09-refused.png` });
     const rang = await bob.page.getByRole('alertdialog').count();
     if (rang !== 0) throw new Error('bob rang for a stranger');

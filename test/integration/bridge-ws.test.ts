@@ -1,5 +1,6 @@
 // The bridge against real sockets: fake Gossip and Onion API servers (the spec's API is the seam),
 // a real HTTP/WebSocket server, and `ws` clients standing in for browsers.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,9 @@ import { create } from '../../relay/bridge/index.ts';
 import { PRESENCE_DATA_TYPE, PRESENCE_RECORD_BYTES } from '../../relay/bridge/presence-check.ts';
 import { checkPresenceShape, encodeSignedPresence, PRESENCE_VERSION } from '../../shared/presence/layout.ts';
 import { SIGN_PREFIX } from '../../relay/bridge/sign.ts';
+import { answerTranscript, type OfferFields, offerTranscript } from '../../shared/call-transcript.ts';
+import { identityOf } from '../../shared/identity.ts';
+import { encodeOffer } from '../../client/src/lib/calls/wire.ts';
 import { parseConfigText } from '../../relay/config.ts';
 import { loadHostkey, verifySignature } from '../../relay/hostkey.ts';
 import type { Logger } from '../../relay/log.ts';
@@ -282,6 +286,8 @@ describe('bridge: signing', () => {
   it('signs prefix || data for a purpose, caps size and rate', async () => {
     const c = await open();
     const data = presenceToSign(Math.floor(Date.now() / 10_000));
+    // The bucket is shared by the whole bridge: the test before may have emptied it.
+    await new Promise((r) => setTimeout(r, 1000));
     c.ws.send(JSON.stringify({ t: 'sign', id: 1, purpose: 'presence', data: data.toString('base64url') }));
     const signed = await until(() => c.json.find((m) => m.t === 'signed' && m.id === 1), 'signature');
     const sig = Buffer.from(String(signed.sig), 'base64url');
@@ -295,6 +301,59 @@ describe('bridge: signing', () => {
       JSON.stringify({ t: 'sign', id: 9, purpose: 'call', data: Buffer.alloc(1025).toString('base64url') }),
     );
     expect((await c.closed).code).toBe(1008);
+  });
+});
+
+describe('bridge: what it signs for a call (issue 14)', () => {
+  let nextId = 100;
+  /** One sign request; 'rate-limited' answers are retried (the bucket is shared with other tests). */
+  async function sign(c: Client, data: Uint8Array): Promise<'signed' | 'refused'> {
+    for (;;) {
+      const id = nextId++;
+      c.ws.send(
+        JSON.stringify({ t: 'sign', id, purpose: 'call', data: Buffer.from(data).toString('base64url') }),
+      );
+      const m = await until(() => c.json.find((j) => j.id === id), `answer to sign ${id}`);
+      if (m.t === 'signed') return 'signed';
+      if (m.code === 'refused') return 'refused';
+      expect(m.code).toBe('rate-limited');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  const me = () => identityOf(hostkeySpki);
+  const friend = new Uint8Array(32).fill(7);
+  const offer = (o: Partial<OfferFields>): OfferFields => ({
+    callId: Uint8Array.from(randomBytes(8)),
+    timestamp: Date.now(),
+    callerEph: new Uint8Array(32).fill(1),
+    callerIdentity: me(),
+    calleeIdentity: friend,
+    ...o,
+  });
+
+  it('signs an offer dated now; refuses one dated 10 minutes away, or from another caller, or junk', async () => {
+    const c = await open();
+    expect(await sign(c, offerTranscript(offer({})))).toBe('signed');
+    expect(await sign(c, offerTranscript(offer({ timestamp: Date.now() + 600_000 })))).toBe('refused');
+    expect(await sign(c, offerTranscript(offer({ timestamp: Date.now() - 600_000 })))).toBe('refused');
+    expect(await sign(c, offerTranscript(offer({ callerIdentity: friend })))).toBe('refused');
+    expect(await sign(c, Buffer.from('anything at all'))).toBe('refused');
+    await logged(/call sign request refused: offer dated \d+ s from now/);
+    c.ws.close();
+  });
+
+  it('signs an answer only to an offer it delivered to this browser, and only once', async () => {
+    const c = await open();
+    const delivered = offer({ callerIdentity: friend, calleeIdentity: me() });
+    const never = offer({ callerIdentity: friend, calleeIdentity: me() });
+    const eph = new Uint8Array(32).fill(9);
+    expect(await sign(c, answerTranscript(never, eph))).toBe('refused');
+    const frame = encodeOffer({ ...delivered, eph: delivered.callerEph, sig: new Uint8Array(512) });
+    onion.conns.at(-1)!.send({ type: 564, tunnelId: 3, data: frame });
+    await until(() => c.api.find((m) => m.type === 564), 'TUNNEL DATA in the browser');
+    expect(await sign(c, answerTranscript(delivered, eph))).toBe('signed');
+    expect(await sign(c, answerTranscript(delivered, eph))).toBe('refused');
+    c.ws.close();
   });
 });
 

@@ -1,13 +1,20 @@
 // Call signalling, handshake and frame crypto between two (or three) CallManagers joined by an
 // in-memory stand-in for the Onion API (a seam the spec defines), with loss, duplication and reordering.
-import { afterEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Hostkey, loadHostkey } from '../../relay/hostkey.ts';
 import { signFor } from '../../relay/bridge/sign.ts';
 import { toHex } from '../../shared/identity.ts';
 import { FrameCipher } from '../../client/src/lib/calls/frames.ts';
-import { deriveKeys, newEphemeral, type OfferFields } from '../../client/src/lib/calls/handshake.ts';
+import {
+  deriveKeys,
+  newEphemeral,
+  type OfferFields,
+  offerTranscript,
+} from '../../client/src/lib/calls/handshake.ts';
 import { CallManager, type OnionPort } from '../../client/src/lib/calls/manager.ts';
 import type { CallSession, CallState } from '../../client/src/lib/calls/session.ts';
+import { decodeCallFrame, encodeCallerKey, encodeOffer, Kind } from '../../client/src/lib/calls/wire.ts';
 import { getKeys } from '../keypool.ts';
 import { mulberry32 } from '../prng.ts';
 
@@ -72,6 +79,8 @@ class Port implements OnionPort {
   destroyed: number[] = [];
   /** DATA messages this port sent (each one ONION TUNNEL DATA = one packet on the wire). */
   sent = 0;
+  /** Every frame sent, by tunnel id. */
+  readonly sentTo = new Map<number, Uint8Array[]>();
   constructor(
     private readonly net: FakeOnion,
     readonly name: string,
@@ -81,6 +90,7 @@ class Port implements OnionPort {
   }
   send(id: number, d: Uint8Array) {
     this.sent++;
+    this.sentTo.set(id, [...(this.sentTo.get(id) ?? []), d.slice()]);
     this.net.deliver(this, id, d);
   }
   destroy(id: number) {
@@ -303,13 +313,14 @@ describe('call signalling', () => {
     );
   });
 
-  it('a caller who is not a contact is refused, unless allowed', async () => {
+  it('a caller who is not a contact hears nothing (silence), unless allowed', async () => {
     const net = new FakeOnion();
-    const c = manager(net, carol, [bob]);
-    manager(net, bob, []);
+    const c = manager(net, carol, [bob], false, { ...FAST, maxTries: 10 });
+    const b = manager(net, bob, []);
     const refused = await c.call({ spki: bob.spkiDer, host: '127.0.0.1', port: 1 });
     await reach(refused, 'ended');
-    expect(refused.endReason).toBe('refused');
+    expect(refused.endReason).toBe('no-answer');
+    expect(portOf.get(b)!.sent).toBe(0);
 
     const net2 = new FakeOnion();
     const c2 = manager(net2, carol, [bob]);
@@ -347,8 +358,141 @@ describe('call signalling', () => {
     });
     const s = await m.call({ spki: bob.spkiDer, host: '127.0.0.1', port: 1 });
     await reach(s, 'ended');
-    expect(s.endReason).toBe('refused');
+    expect(s.endReason).toBe('no-answer');
     expect(rang).toBe(false);
+    expect(portOf.get(b)!.sent).toBe(0);
+  });
+});
+
+/** The two frames a caller sends: OFFER (claiming `claims`, signed by `signer`) and CALLER_KEY (`presents`). */
+function probe(o: { claims: Hostkey; presents: Hostkey; signer?: Hostkey; callee: Hostkey; ts?: number }) {
+  const fields: OfferFields = {
+    callId: randomBytes(8),
+    timestamp: o.ts ?? Date.now(),
+    callerEph: newEphemeral().public,
+    callerIdentity: o.claims.identity,
+    calleeIdentity: o.callee.identity,
+  };
+  const sig = o.signer ? signFor(o.signer, 'call', offerTranscript(fields)) : randomBytes(512);
+  return [
+    encodeOffer({ ...fields, eph: fields.callerEph, sig }),
+    encodeCallerKey(fields.callId, o.presents.spkiDer),
+  ];
+}
+
+/** Opens an incoming tunnel on `port` (as the onion would) and delivers `frames` through it. */
+function inject(port: Port, id: number, frames: Uint8Array[]): void {
+  for (const cb of port.incoming) cb(id);
+  for (const f of frames) for (const cb of port.data) cb(id, f);
+}
+
+describe('against strangers (issue 14)', () => {
+  it("an offer claiming a contact with a bad signature and a stranger's offer get the same answer: none, and the same end", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const net = new FakeOnion();
+      const b = new CallManager({
+        onion: net.port(bob),
+        sign: async (d) => signFor(bob, 'call', d),
+        ownSpki: bob.spkiDer,
+        contactKey: (id) => (id === toHex(alice.identity) ? alice.spkiDer : undefined),
+        allowUnknownCallers: () => false,
+        timings: FAST,
+        offerWaitMs: 4000,
+      });
+      managers.push(b);
+      const port = (b as unknown as { o: { onion: Port } }).o.onion;
+      const probes = {
+        contactJunkSig: probe({ claims: alice, presents: alice, callee: bob }),
+        contactSignedByOther: probe({ claims: alice, presents: alice, signer: carol, callee: bob }),
+        contactOtherKey: probe({ claims: alice, presents: carol, signer: carol, callee: bob }),
+        contactStale: probe({
+          claims: alice,
+          presents: alice,
+          signer: alice,
+          callee: bob,
+          ts: Date.now() - 600_000,
+        }),
+        stranger: probe({ claims: carol, presents: carol, signer: carol, callee: bob }),
+        strangerJunkSig: probe({ claims: carol, presents: carol, callee: bob }),
+      };
+      const ids = Object.keys(probes).map((_, i) => 100 + i);
+      for (const [i, frames] of Object.values(probes).entries()) inject(port, ids[i]!, frames);
+      // The control: the real contact, on tunnel 99, is answered (so the verdicts above were reached).
+      inject(port, 99, probe({ claims: alice, presents: alice, signer: alice, callee: bob }));
+      await vi.waitFor(() => expect(port.sentTo.get(99)?.length).toBeGreaterThan(0), {
+        timeout: 5000,
+        interval: 0,
+      });
+      while (b.pendingChecks > 0) await new Promise((r) => setImmediate(r));
+      expect(decodeCallFrame(port.sentTo.get(99)![0]!).kind).toBe(Kind.ANSWER);
+      // Same bytes for all: nothing at all.
+      for (const id of ids) expect(port.sentTo.get(id) ?? []).toEqual([]);
+      // Same end for all: the timer armed when the tunnel arrived, whatever it carried.
+      vi.advanceTimersByTime(3999);
+      expect(port.destroyed.filter((id) => ids.includes(id))).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(port.destroyed.filter((id) => ids.includes(id)).sort()).toEqual(ids);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("40 junk tunnels (and more while it rings) do not keep a friend's call from ringing", async () => {
+    const net = new FakeOnion();
+    const a = manager(net, alice, [bob]);
+    const b = manager(net, bob, [alice]);
+    const mallory = net.port(carol);
+    await Promise.all(Array.from({ length: 40 }, () => mallory.build({ spki: bob.spkiDer })));
+    expect((b as unknown as { tunnels: Map<number, unknown> }).tunnels.size).toBe(32);
+    const incoming = nextCall(b);
+    // Mallory keeps opening empty tunnels, one every 5 ms, all through the call's set-up.
+    const junk = setInterval(() => void mallory.build({ spki: bob.spkiDer }), 5);
+    try {
+      const out = await a.call({ spki: bob.spkiDer, host: '127.0.0.1', port: 1 });
+      const inc = await incoming;
+      await reach(out, 'ringing');
+      expect(inc.peerId).toBe(toHex(alice.identity));
+    } finally {
+      clearInterval(junk);
+    }
+    expect((b as unknown as { tunnels: Map<number, unknown> }).tunnels.size).toBeLessThanOrEqual(32);
+  });
+
+  it('a replayed offer is answered but never rings', async () => {
+    // Alice calls bob; mallory records her OFFER and CALLER_KEY on the way.
+    const net = new FakeOnion();
+    const a = manager(net, alice, [bob]);
+    const b = manager(net, bob, [alice]);
+    const { out } = await callAndAnswer(net, a, b, bob);
+    out.hangup();
+    const recorded = [...portOf.get(a)!.sentTo.values()]
+      .flat()
+      .filter((f) => [Kind.OFFER, Kind.CALLER_KEY].includes(decodeCallFrame(f).kind as 1 | 5))
+      .slice(0, 2);
+    expect(recorded.map((f) => decodeCallFrame(f).kind).sort()).toEqual([Kind.OFFER, Kind.CALLER_KEY]);
+    // Later (bob reloaded his page: no memory of that call id) mallory replays them.
+    const net2 = new FakeOnion();
+    const b2 = manager(net2, bob, [alice]);
+    let rang = false;
+    b2.onCall(() => {
+      rang = true;
+    });
+    const mallory = net2.port(carol);
+    const t = await mallory.build({ spki: bob.spkiDer });
+    const replay = setInterval(() => {
+      for (const f of recorded) mallory.send(t, f);
+    }, 20);
+    try {
+      const bobPort = portOf.get(b2)!;
+      // Bob verifies and answers (the signature is alice's)...
+      await vi.waitFor(() => expect(bobPort.sent).toBeGreaterThan(0), { timeout: 5000 });
+      // ...but mallory can't open the answer, so no key confirmation comes, and the tunnel goes.
+      await vi.waitFor(() => expect(bobPort.destroyed.length).toBe(1), { timeout: 8000 });
+      expect(rang).toBe(false);
+    } finally {
+      clearInterval(replay);
+    }
   });
 });
 

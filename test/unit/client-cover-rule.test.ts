@@ -172,7 +172,7 @@ describe('cover around a call attempt (CallAudio + CallManager over the port)', 
     });
     stops.push(() => calls.stop());
     const audio = new CallAudio({
-      onCall: (cb) => calls.onCall(cb as (s: CallSession) => void) as () => void,
+      onCall: (cb) => calls.onSession(cb as (s: CallSession) => void) as () => void,
       sendCover: (n) => model.conn.send({ type: 566, coverSize: n }),
       coverAllowed: () => p.coverAllowed(),
       cover: { ticker: timerTicker, intervalMs: 2 },

@@ -111,7 +111,7 @@ function client(key: Hostkey, relay: RelayModel, friend: Hostkey, mediaAfterMs: 
     buildDelayMs: () => 500, // the wait for the round boundary
   });
   const audio = new CallAudio({
-    onCall: (cb) => calls.onCall(cb as (s: CallSession) => void) as () => void,
+    onCall: (cb) => calls.onSession(cb as (s: CallSession) => void) as () => void,
     sendCover: (coverSize) => relay.conn.send({ type: 566, coverSize }),
     coverAllowed: () => port.coverAllowed(),
     cover: { ticker: timerTicker, now: () => Date.now() },

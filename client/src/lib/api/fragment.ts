@@ -1,4 +1,6 @@
 // The URL fragment `npm start` prints (format: shared/fragment.ts): name, own presence bundle, contacts.
+// Any web site can link here, so a new contact from the fragment is only offered: the page shows it
+// with its fingerprint and stores it when the user confirms (VoidPhone.offerContact).
 import { readFragment } from '../../../../shared/fragment.ts';
 import { parseContactString } from '../contacts/contact-string.ts';
 import type { VoidPhone } from './voidphone.ts';
@@ -14,7 +16,7 @@ export function applyFragment(vp: VoidPhone, params: URLSearchParams): void {
     try {
       const card = parseContactString(c);
       const known = vp.contacts.get(card.identity);
-      if (!known) vp.contacts.add(card);
+      if (!known) vp.offerContact(card);
       else if (fresh && card.presence) vp.contacts.add({ ...card, name: known.name }); // keep a name the user chose
     } catch {
       vp.say('A contact in the link was damaged and was not added.');

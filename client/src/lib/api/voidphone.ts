@@ -3,7 +3,7 @@
 import { BridgeConnection, type BridgeStatus, type Hello } from '../bridge/connection.ts';
 import { CallManager } from '../calls/manager.ts';
 import type { CallSession, CallState, CallTimings, EndReason } from '../calls/session.ts';
-import { fingerprint, formatContactString } from '../contacts/contact-string.ts';
+import { type ContactCard, fingerprint, formatContactString } from '../contacts/contact-string.ts';
 import { type Contact, ContactStore, type KeyValueStorage } from '../contacts/store.ts';
 import { SelfPresence } from '../presence/self.ts';
 import { PresenceService } from '../presence/service.ts';
@@ -13,13 +13,28 @@ import { BridgeOnionPort } from './onion-port.ts';
 export interface ContactView {
   identity: string;
   name: string;
+  /** The name, plus a short fingerprint when another contact has the same name. */
+  label: string;
   fingerprint: string;
   online: boolean;
 }
 
+/** A contact offered by a link (#contact=…): shown for confirmation, stored only once confirmed. */
+export interface PendingContactView {
+  identity: string;
+  name: string;
+  fingerprint: string;
+  /** Names of stored contacts called the same (the user must tell them apart by fingerprint). */
+  sameName: string[];
+}
+
 export interface CallView {
   peerId: string;
+  /** Contact name (told apart by short fingerprint if two share it), or "unknown caller …". */
   peerName: string;
+  peerFingerprint: string;
+  /** The caller is one of the contacts (else the user allowed unknown callers). */
+  peerKnown: boolean;
   role: 'caller' | 'callee';
   state: CallState;
   endReason: EndReason | null;
@@ -36,9 +51,30 @@ export interface Snapshot {
   myContactString: string;
   myFingerprint: string;
   contacts: ContactView[];
+  pendingContacts: PendingContactView[];
   call: CallView | null;
   tunnels: number;
   allowUnknownCallers: boolean;
+}
+
+/** Contacts a link may offer at once (each waits for the user's yes). */
+export const MAX_PENDING_CONTACTS = 16;
+
+/** First 8 hex digits of the fingerprint, as shown next to a name that is not unique. */
+export function shortFingerprint(identity: string): string {
+  return fingerprint(identity).slice(0, 9);
+}
+
+/** Labels that tell contacts apart: the name alone if unique, else name (short fingerprint). */
+export function contactLabels(list: { identity: string; name: string }[]): Map<string, string> {
+  const count = new Map<string, number>();
+  for (const c of list) count.set(c.name.toLowerCase(), (count.get(c.name.toLowerCase()) ?? 0) + 1);
+  return new Map(
+    list.map((c) => [
+      c.identity,
+      (count.get(c.name.toLowerCase()) ?? 0) > 1 ? `${c.name} (${shortFingerprint(c.identity)})` : c.name,
+    ]),
+  );
 }
 
 /** Ask for the tunnel this long before the next round boundary (or at once if closer than that). */
@@ -64,9 +100,11 @@ export class VoidPhone {
   private tracker: PresenceTracker | null = null;
   private contactList: Contact[] = [];
   private lastCall: CallSession | null = null;
+  private pending: ContactCard[] = [];
   private notice = '';
   private readonly changeCbs = new Set<() => void>();
   private readonly callCbs = new Set<(s: CallSession) => void>();
+  private readonly sessionCbs = new Set<(s: CallSession) => void>();
   myName: string;
   allowUnknownCallers: boolean;
 
@@ -112,6 +150,15 @@ export class VoidPhone {
     return () => this.callCbs.delete(cb);
   }
 
+  /**
+   * Every call session as soon as it carries traffic (an incoming one before it rings: it rings
+   * after the caller's key confirmation). For the audio and cover code, whose filler must start then.
+   */
+  onSession(cb: (s: CallSession) => void): () => void {
+    this.sessionCbs.add(cb);
+    return () => this.sessionCbs.delete(cb);
+  }
+
   get currentCall(): CallSession | null {
     return this.lastCall;
   }
@@ -130,6 +177,31 @@ export class VoidPhone {
 
   say(notice: string): void {
     this.notice = notice;
+    this.changed();
+  }
+
+  /**
+   * A contact from a link: held until the user confirms it (issue 14: any web site can link here).
+   * Skipped if that very key is already a contact.
+   */
+  offerContact(card: ContactCard): void {
+    if (this.contacts.get(card.identity) || this.pending.some((p) => p.identity === card.identity)) return;
+    if (this.pending.length >= MAX_PENDING_CONTACTS) return;
+    this.pending.push(card);
+    this.changed();
+  }
+
+  /** The user said yes: store it (a name the user chose earlier is kept by the store). */
+  confirmContact(identity: string): void {
+    const card = this.pending.find((p) => p.identity === identity);
+    if (!card) return;
+    this.pending = this.pending.filter((p) => p !== card);
+    this.contacts.add(card);
+    this.changed();
+  }
+
+  dismissContact(identity: string): void {
+    this.pending = this.pending.filter((p) => p.identity !== identity);
     this.changed();
   }
 
@@ -154,6 +226,8 @@ export class VoidPhone {
     const hello = this.conn.hello;
     const online = this.tracker?.friends;
     const c = this.lastCall;
+    const labels = contactLabels(this.contactList);
+    const peer = c ? this.contacts.get(c.peerId) : undefined;
     return {
       status: this.conn.status,
       error: this.conn.lastError,
@@ -167,12 +241,23 @@ export class VoidPhone {
       contacts: this.contactList.map((k) => ({
         identity: k.identity,
         name: k.name,
+        label: labels.get(k.identity) ?? k.name,
         fingerprint: fingerprint(k.identity),
         online: !!online?.has(k.identity),
       })),
+      pendingContacts: this.pending.map((p) => ({
+        identity: p.identity,
+        name: p.name,
+        fingerprint: fingerprint(p.identity),
+        sameName: this.contactList
+          .filter((k) => k.name.toLowerCase() === p.name.toLowerCase())
+          .map((k) => labels.get(k.identity) ?? k.name),
+      })),
       call: c && {
         peerId: c.peerId,
-        peerName: this.contacts.get(c.peerId)?.name ?? `unknown caller ${fingerprint(c.peerId).slice(0, 9)}`,
+        peerName: peer ? (labels.get(c.peerId) ?? peer.name) : `unknown caller ${shortFingerprint(c.peerId)}`,
+        peerFingerprint: fingerprint(c.peerId),
+        peerKnown: !!peer,
         role: c.role,
         state: c.state,
         endReason: c.endReason,
@@ -212,8 +297,13 @@ export class VoidPhone {
         allowUnknownCallers: () => this.allowUnknownCallers,
         timings: this.timings,
         buildDelayMs: () => (this.alignToRounds ? buildDelay(this.now(), roundMs) : 0),
+        // The bridge signs an offer only if it is dated within seconds of the relay's clock.
+        now: () => this.now(),
       });
       this.calls.onCall((s) => this.track(s));
+      this.calls.onSession((s) => {
+        for (const cb of [...this.sessionCbs]) cb(s);
+      });
     }
     if (hello.modules.gossip && hello.onion) {
       this.presence = new PresenceService({

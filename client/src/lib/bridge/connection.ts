@@ -167,7 +167,11 @@ export class BridgeConnection {
       else
         p.reject(
           new Error(
-            m.code === 'rate-limited' ? 'your relay is busy; try again' : `relay error: ${String(m.code)}`,
+            m.code === 'rate-limited'
+              ? 'your relay is busy; try again'
+              : m.code === 'refused'
+                ? 'your relay refused to sign this (is the clock of this computer right?)'
+                : `relay error: ${String(m.code)}`,
           ),
         );
     }

@@ -8,7 +8,11 @@
 import { x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { concatBytes, u64, utf8 } from '../crypto/bytes.ts';
+import { answerTranscript, type OfferFields, offerTranscript } from '../../../../shared/call-transcript.ts';
+import { utf8 } from '../crypto/bytes.ts';
+
+// The transcripts live in shared/ because the bridge reads them before it signs (sign-call.ts).
+export { answerTranscript, type OfferFields, offerTranscript };
 
 export interface EphemeralKey {
   secret: Uint8Array;
@@ -18,31 +22,6 @@ export interface EphemeralKey {
 export function newEphemeral(): EphemeralKey {
   const secret = x25519.utils.randomSecretKey();
   return { secret, public: x25519.getPublicKey(secret) };
-}
-
-export interface OfferFields {
-  callId: Uint8Array;
-  timestamp: number;
-  callerEph: Uint8Array;
-  callerIdentity: Uint8Array;
-  calleeIdentity: Uint8Array;
-}
-
-/** What the caller signs: binds the call id, time, its ephemeral key and both identities. */
-export function offerTranscript(o: OfferFields): Uint8Array {
-  return concatBytes(
-    utf8('offer'),
-    o.callId,
-    u64(o.timestamp),
-    o.callerEph,
-    o.callerIdentity,
-    o.calleeIdentity,
-  );
-}
-
-/** What the callee signs: the whole offer plus its own ephemeral key. */
-export function answerTranscript(o: OfferFields, calleeEph: Uint8Array): Uint8Array {
-  return concatBytes(utf8('answer'), offerTranscript(o), calleeEph);
 }
 
 export interface SessionKeys {

@@ -1,21 +1,18 @@
 // Calls on this client: places outgoing calls over a new onion tunnel, answers offers arriving on
 // incoming tunnels (verifying who calls), keeps at most one live call (others get BUSY), and
 // destroys tunnels that carry nothing useful. Transport-agnostic: see OnionPort.
+// Against strangers (issue 14): an offer is first checked against the key it presents, and only a
+// verified offer from a contact (or from anyone, if the user allows unknown callers) is answered.
+// Everything else gets silence, and its tunnel is dropped by the same timer that drops an empty
+// one, so a prober learns neither who the contacts are nor whether this client is open. A call
+// rings only once the caller proved it holds the keys (session.ts), so a replayed offer never rings.
 import { randomBytes } from '@noble/hashes/utils.js';
 import { identityOf, toHex } from '../../../../shared/identity.ts';
 import { bytesEqual } from '../crypto/bytes.ts';
 import { verifyHostkeySignature } from '../crypto/rsa.ts';
 import { type OfferFields, offerTranscript } from './handshake.ts';
 import { type CallDeps, type CallSession as Session, CallSession, type CallTimings } from './session.ts';
-import {
-  type CallFrame,
-  CALL_ID_BYTES,
-  decodeCallFrame,
-  encodeRefuse,
-  Kind,
-  type Offer,
-  RefuseReason,
-} from './wire.ts';
+import { type CallFrame, CALL_ID_BYTES, decodeCallFrame, Kind, type Offer } from './wire.ts';
 
 /** What the manager needs from the Onion API (implemented over the bridge in api/onion-port.ts). */
 export interface OnionPort {
@@ -36,7 +33,7 @@ export interface CallManagerOptions {
   contactKey: (identityHex: string) => Uint8Array | undefined;
   allowUnknownCallers: () => boolean;
   timings?: Partial<CallTimings>;
-  /** Incoming tunnels without a valid offer are destroyed after this long. */
+  /** Incoming tunnels without a verified offer are destroyed this long after they arrived. */
   offerWaitMs?: number;
   /** An offer this much older or newer than our clock is ignored (replayed offers). */
   offerMaxAgeMs?: number;
@@ -46,16 +43,30 @@ export interface CallManagerOptions {
    * user presses Call is not visible on the network. Default: at once.
    */
   buildDelayMs?: () => number;
+  /** Clock for offer timestamps and their age check (the relay's, as the bridge checks it). */
+  now?: () => number;
 }
 
 const MAX_TUNNELS = 32;
 const MAX_SEEN_CALLS = 256;
+/**
+ * A caller sends its offer as soon as its tunnel is up, and resends it every retransmit interval:
+ * a few seconds cover a slow path. Longer only lets junk tunnels sit in the table.
+ */
+export const OFFER_WAIT_MS = 5000;
 
 interface TunnelEntry {
   session?: Session;
+  /** Our own tunnel (a call we place): never a place for offers. */
+  outgoing?: boolean;
   offer?: Offer;
   callerKey?: Uint8Array;
+  /** The offer is being verified: not evicted meanwhile (verification takes milliseconds). */
   handling?: boolean;
+  /** The offer was checked and is not answered: the rest of this tunnel is ignored. */
+  ignored?: boolean;
+  /** The offer wait ran out while the offer was being checked: drop it then, unless it became a call. */
+  expired?: boolean;
   timer?: ReturnType<typeof setTimeout>;
 }
 
@@ -65,6 +76,7 @@ export class CallManager {
   private readonly tunnels = new Map<number, TunnelEntry>();
   private readonly seenCalls = new Set<string>();
   private readonly callCbs = new Set<(s: Session) => void>();
+  private readonly sessionCbs = new Set<(s: Session) => void>();
   private readonly offs: (() => void)[];
 
   constructor(private readonly o: CallManagerOptions) {
@@ -82,6 +94,16 @@ export class CallManager {
     return () => this.callCbs.delete(cb);
   }
 
+  /**
+   * Every session as soon as it carries traffic: an outgoing call at once, an incoming one when it is
+   * answered (before key confirmation, so before it rings), unless another call is live. For the
+   * traffic shaping (CallAudio's filler): the tunnel's packet rate must not wait for the ring.
+   */
+  onSession(cb: (s: Session) => void): () => void {
+    this.sessionCbs.add(cb);
+    return () => this.sessionCbs.delete(cb);
+  }
+
   get busy(): boolean {
     return this.current !== null && this.current.state !== 'ended';
   }
@@ -90,6 +112,9 @@ export class CallManager {
     if (this.busy) throw new Error('You are already in a call.');
     let tunnelId: number | null = null;
     let closed = false;
+    // The tunnel can be READY before the session exists (signing the offer takes a round trip to
+    // the bridge): its entry is made now and gets the session below.
+    const entry: TunnelEntry = { outgoing: true };
     // One retry: right after start-up the onion may not know enough peers for a path yet.
     const build = () => (closed ? Promise.reject(new Error('cancelled')) : this.o.onion.build(peer));
     const delay = Math.max(0, this.o.buildDelayMs?.() ?? 0);
@@ -104,7 +129,7 @@ export class CallManager {
           throw new Error('cancelled');
         }
         tunnelId = id;
-        this.tunnels.set(id, { session });
+        this.tunnels.set(id, entry);
       });
     const deps = this.deps({
       ready,
@@ -120,7 +145,9 @@ export class CallManager {
       { spki: peer.spki, identity: identityOf(peer.spki) },
       randomBytes(CALL_ID_BYTES),
     );
+    entry.session = session;
     this.setCurrent(session);
+    this.announce(session);
     return session;
   }
 
@@ -137,6 +164,7 @@ export class CallManager {
       ownIdentity: this.ownIdentity,
       ownSpki: this.o.ownSpki,
       timings: this.o.timings,
+      now: this.o.now,
     };
   }
 
@@ -145,27 +173,60 @@ export class CallManager {
     for (const cb of [...this.callCbs]) cb(s);
   }
 
+  private announce(s: Session): void {
+    for (const cb of [...this.sessionCbs]) cb(s);
+  }
+
   private onTunnelError(tunnelId: number): void {
     const entry = this.tunnels.get(tunnelId);
     if (!entry) return;
-    entry.session?.fail('the tunnel to your friend broke');
+    entry.session?.tunnelLost();
     this.drop(tunnelId);
+  }
+
+  /** Offers being verified right now (for tests: zero once every verdict is in). */
+  get pendingChecks(): number {
+    let n = 0;
+    for (const e of this.tunnels.values()) if (e.handling) n++;
+    return n;
   }
 
   private onIncoming(tunnelId: number): void {
     if (this.tunnels.has(tunnelId)) return;
-    if (this.tunnels.size >= MAX_TUNNELS) {
+    if (this.tunnels.size >= MAX_TUNNELS && !this.evictOldestIdle()) {
       this.o.onion.destroy(tunnelId);
       return;
     }
     const entry: TunnelEntry = {};
-    entry.timer = setTimeout(() => !entry.session && this.drop(tunnelId), this.o.offerWaitMs ?? 30_000);
+    // Armed at arrival and never moved: whatever the tunnel brings (nothing, junk, a forged or a
+    // stranger's offer), it goes at the same moment, so its end tells the sender nothing.
+    entry.timer = setTimeout(() => {
+      // An offer still being checked (and answered) at the deadline decides when it is done.
+      if (entry.handling) entry.expired = true;
+      else if (!entry.session) this.drop(tunnelId);
+    }, this.o.offerWaitMs ?? OFFER_WAIT_MS);
     this.tunnels.set(tunnelId, entry);
+  }
+
+  /**
+   * Under pressure the oldest tunnel without a call goes first (a Map iterates in arrival order):
+   * dropping the newest instead let 32 junk tunnels keep every friend's new tunnel out. A tunnel
+   * whose offer waits for its caller key (sent right after it) is spared while others can go.
+   */
+  private evictOldestIdle(): boolean {
+    for (const spareHalfOffers of [true, false]) {
+      for (const [id, e] of this.tunnels) {
+        if (e.session || e.outgoing || e.handling || (spareHalfOffers && e.offer && !e.ignored)) continue;
+        this.drop(id);
+        return true;
+      }
+    }
+    return false;
   }
 
   private onData(tunnelId: number, data: Uint8Array): void {
     const entry = this.tunnels.get(tunnelId);
-    if (!entry) return;
+    if (!entry || entry.ignored) return;
     let frame: CallFrame;
     try {
       frame = decodeCallFrame(data);
@@ -174,32 +235,25 @@ export class CallManager {
     }
     if (entry.session) {
       void entry.session.receive(frame, data);
+    } else if (entry.outgoing) {
+      return; // our call's session is not there yet: nothing for it can have been asked for
     } else if (frame.kind === Kind.OFFER) {
       entry.offer ??= frame;
       void this.handleOffer(tunnelId, entry);
-    } else if (frame.kind === Kind.CALLER_KEY && !entry.callerKey) {
-      entry.callerKey = frame.spki;
-      if (entry.offer) void this.handleOffer(tunnelId, entry);
+    } else if (frame.kind === Kind.CALLER_KEY) {
+      entry.callerKey ??= frame.spki;
+      void this.handleOffer(tunnelId, entry);
     }
   }
 
-  private callerKey(offer: Offer, entry: TunnelEntry): Uint8Array | 'unknown' | 'wait' {
-    const known = this.o.contactKey(toHex(offer.callerIdentity));
-    if (known) return known;
-    if (!this.o.allowUnknownCallers()) return 'unknown';
-    if (!entry.callerKey) return 'wait';
-    return bytesEqual(identityOf(entry.callerKey), offer.callerIdentity) ? entry.callerKey : 'unknown';
-  }
-
+  /**
+   * Verifies the offer against the key the caller presents, whoever it claims to be; then, and only
+   * then, asks whether that key is a contact. Every way to fail ends the same: silence.
+   */
   private async handleOffer(tunnelId: number, entry: TunnelEntry): Promise<void> {
-    const offer = entry.offer!;
-    if (entry.handling || entry.session) return;
-    const age = Math.abs(Date.now() - offer.timestamp);
-    if (age > (this.o.offerMaxAgeMs ?? 120_000) || this.seenCalls.has(toHex(offer.callId))) return;
-    const spki = this.callerKey(offer, entry);
-    if (spki === 'wait') return;
-    if (spki === 'unknown')
-      return this.o.onion.send(tunnelId, encodeRefuse(offer.callId, RefuseReason.NOT_ACCEPTED));
+    const offer = entry.offer;
+    const spki = entry.callerKey;
+    if (!offer || !spki || entry.handling || entry.session || entry.ignored) return;
     entry.handling = true;
     const fields: OfferFields = {
       callId: offer.callId,
@@ -209,26 +263,59 @@ export class CallManager {
       calleeIdentity: this.ownIdentity,
     };
     try {
-      if (!(await verifyHostkeySignature(spki, 'call', offerTranscript(fields), offer.sig))) {
-        return this.o.onion.send(tunnelId, encodeRefuse(offer.callId, RefuseReason.BAD_OFFER));
+      const fresh =
+        Math.abs(this.now() - offer.timestamp) <= (this.o.offerMaxAgeMs ?? 120_000) &&
+        !this.seenCalls.has(toHex(offer.callId));
+      // The signature is checked even when the identity does not match the key, so the work done
+      // does not depend on what the offer claims.
+      const signed = await verifyHostkeySignature(spki, 'call', offerTranscript(fields), offer.sig);
+      const verified = signed && fresh && bytesEqual(identityOf(spki), offer.callerIdentity);
+      if (!verified || !this.accepts(offer.callerIdentity, spki) || !this.tunnels.has(tunnelId)) {
+        entry.ignored = true;
+        return;
       }
-      if (!this.tunnels.has(tunnelId)) return;
       this.remember(toHex(offer.callId));
-      clearTimeout(entry.timer);
-      const busy = this.busy;
       const deps = this.deps({
         send: (b) => this.o.onion.send(tunnelId, b),
         canSend: () => this.tunnels.has(tunnelId),
         close: () => this.drop(tunnelId),
       });
-      const session = await CallSession.answer(deps, { identity: offer.callerIdentity, spki }, fields, busy);
-      entry.session = session;
-      if (!busy) this.setCurrent(session);
+      // The session is handed out before the answer is signed (a round trip to the bridge): the
+      // tunnel's filler starts now, not after the signature, so the packet rate has no seam there.
+      const session = await CallSession.answer(
+        deps,
+        { identity: offer.callerIdentity, spki },
+        fields,
+        (s) => {
+          entry.session = s;
+          clearTimeout(entry.timer);
+          if (!this.busy) this.announce(s);
+        },
+      );
+      // Ring (or say busy) only once the caller proved it holds the offer's keys: a replayed offer
+      // is answered, but its sender can't open the answer, so it never rings here.
+      session.onConfirmed(() => {
+        const busy = this.busy;
+        session.confirmed(busy);
+        if (!busy) this.setCurrent(session);
+      });
     } catch {
       this.drop(tunnelId);
     } finally {
       entry.handling = false;
+      if (entry.expired && !entry.session) this.drop(tunnelId);
     }
+  }
+
+  /** A verified caller is let in if it is a contact with this very key, or if the user allows anyone. */
+  private accepts(identity: Uint8Array, spki: Uint8Array): boolean {
+    const known = this.o.contactKey(toHex(identity));
+    if (known) return bytesEqual(known, spki);
+    return this.o.allowUnknownCallers();
+  }
+
+  private now(): number {
+    return this.o.now?.() ?? Date.now();
   }
 
   private remember(callId: string): void {

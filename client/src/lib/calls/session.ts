@@ -2,6 +2,9 @@
 //   caller: connecting --RINGING--> ringing --ACCEPT--> connected --HANGUP--> ended
 //   callee: incoming --accept()--> connected ...; REJECT / BUSY / HANGUP end it from any live state.
 // The offer is resent until the answer arrives; every control message until it is acknowledged.
+// Key confirmation: once the caller has the keys it sends PINGs until it hears a sealed frame back;
+// the callee counts the call as real (and lets the manager ring it) only on the caller's first
+// authentic sealed frame. Anyone can replay a signed offer; only its author can open the answer.
 // The UI and the audio code (issue 8) use: state, onState, accept/reject/hangup, sendMedia/onMedia.
 import { randomBytes } from '@noble/hashes/utils.js';
 import { toHex } from '../../../../shared/identity.ts';
@@ -45,6 +48,10 @@ import {
 export type { CallDeps, CallState, CallTimings, CallTransport, EndReason, Peer } from './types.ts';
 export { DEFAULT_TIMINGS } from './types.ts';
 
+/** The cover pacer's slot (one cell per 20 ms, docs/audio.md): a k-cell frame is paid back in k slots. */
+const SLOT_MS = 20;
+const NO_ANSWER = 'no answer: they may be offline, or have not added you as a contact';
+
 export class CallSession {
   state: CallState;
   endReason: EndReason | null = null;
@@ -71,6 +78,9 @@ export class CallSession {
   private lingerDone = false;
   private offerFrames: Uint8Array[] = [];
   private answerFrame: Uint8Array | null = null;
+  /** Callee: the caller sent an authentic sealed frame (it holds the keys). Caller: the callee did. */
+  private keyConfirmed = false;
+  private readonly confirmedCbs = new Set<() => void>();
   private eph: EphemeralKey = newEphemeral();
 
   private constructor(
@@ -105,7 +115,9 @@ export class CallSession {
     };
     s.offer = offer;
     const sig = await deps.sign(offerTranscript(offer));
+    // The key first: it is the smaller frame (3 cells), so the offer can follow sooner (resendOffer).
     s.offerFrames = [
+      encodeCallerKey(callId, deps.ownSpki),
       encodeOffer({
         callId,
         timestamp: offer.timestamp,
@@ -113,7 +125,6 @@ export class CallSession {
         callerIdentity: deps.ownIdentity,
         sig,
       }),
-      encodeCallerKey(callId, deps.ownSpki),
     ];
     const ready = deps.transport.ready ?? Promise.resolve();
     ready.then(
@@ -124,24 +135,57 @@ export class CallSession {
     return s;
   }
 
-  /** Callee side, for an offer already verified by the CallManager: answer, then ring (or say busy). */
-  static async answer(deps: CallDeps, peer: Peer, offer: OfferFields, busy: boolean): Promise<CallSession> {
+  /**
+   * Callee side, for an offer already verified by the CallManager: send the answer, then wait for
+   * the caller's key confirmation (onConfirmed); without it the session ends quietly.
+   */
+  static async answer(
+    deps: CallDeps,
+    peer: Peer,
+    offer: OfferFields,
+    /** Called with the session before the answer is signed, so its filler can start at once. */
+    created?: (s: CallSession) => void,
+  ): Promise<CallSession> {
     const s = new CallSession('callee', offer.callId, peer, deps, offer);
     s.cipher = new FrameCipher(
       deriveKeys('callee', s.eph, offer.callerEph, offer, s.eph.public),
       offer.callId,
     );
-    const sig = await deps.sign(answerTranscript(offer, s.eph.public));
+    created?.(s);
+    let sig: Uint8Array;
+    try {
+      sig = await deps.sign(answerTranscript(offer, s.eph.public));
+    } catch (e) {
+      s.end('failed', `could not answer: ${(e as Error).message}`);
+      throw e;
+    }
     s.answerFrame = encodeAnswer({ callId: offer.callId, eph: s.eph.public, sig });
     s.transmit(s.answerFrame);
     s.lastHeard = s.now();
-    if (busy) {
-      s.end('busy', 'already in a call');
-    } else {
-      s.reliable.send(Msg.RINGING);
-      s.timer(() => s.state === 'incoming' && s.end('missed', 'not answered', Msg.REJECT), s.t.ringTimeoutMs);
-    }
+    const confirmMs = s.t.retransmitMs * s.t.maxTries;
+    s.timer(() => !s.keyConfirmed && s.end('failed', 'the caller never confirmed its key'), confirmMs);
     return s;
+  }
+
+  /** Callee: called once, when the caller proved it holds the keys. */
+  onConfirmed(cb: () => void): () => void {
+    if (this.keyConfirmed) queueMicrotask(cb);
+    else this.confirmedCbs.add(cb);
+    return () => this.confirmedCbs.delete(cb);
+  }
+
+  /** Callee, after onConfirmed: ring, or tell the caller we are busy. */
+  confirmed(busy: boolean): void {
+    if (this.state !== 'incoming') return;
+    if (busy) {
+      this.end('busy', 'already in a call');
+      return;
+    }
+    this.reliable.send(Msg.RINGING);
+    this.timer(
+      () => this.state === 'incoming' && this.end('missed', 'not answered', Msg.REJECT),
+      this.t.ringTimeoutMs,
+    );
   }
 
   onState(cb: (s: CallState, reason: EndReason | null) => void): () => void {
@@ -175,6 +219,15 @@ export class CallSession {
   /** The transport broke under us (e.g. the onion reported the tunnel gone). */
   fail(detail: string): void {
     this.end('failed', detail);
+  }
+
+  /**
+   * The tunnel went away. Before any answer that is how a callee who does not take our call ends it
+   * (it drops the tunnel, silently, whoever we are): say so as "no answer", not as a failure.
+   */
+  tunnelLost(): void {
+    if (this.role === 'caller' && !this.cipher) this.end('no-answer', NO_ANSWER);
+    else this.fail('the tunnel to your friend broke');
   }
 
   /** Opaque media payload (issue 8), sealed end to end; dropped unless connected. */
@@ -232,6 +285,18 @@ export class CallSession {
       return;
     }
     this.lastHeard = this.now();
+    this.confirmKey(0);
+  }
+
+  /** Caller: PING until the callee's first sealed frame shows it got our key confirmation. */
+  private confirmKey(tries: number): void {
+    if (this.keyConfirmed || this.state === 'ended') return;
+    if (tries >= this.t.maxTries) {
+      this.end('failed', 'no response through the tunnel');
+      return;
+    }
+    this.sendSealed(encodeInner({ msg: Msg.PING }));
+    this.timer(() => this.confirmKey(tries + 1), this.t.retransmitMs);
   }
 
   private onSealed(plain: Uint8Array): void {
@@ -242,6 +307,11 @@ export class CallSession {
       return;
     }
     this.lastHeard = this.now();
+    if (!this.keyConfirmed) {
+      this.keyConfirmed = true;
+      for (const cb of [...this.confirmedCbs]) cb();
+      this.confirmedCbs.clear();
+    }
     if (inner.msg === Msg.ACK) {
       this.reliable.ack(inner.seq);
       return;
@@ -285,18 +355,25 @@ export class CallSession {
   }
 
   /**
-   * The offer and the caller's key take turns, each sent every `retransmitMs`: one multi-cell frame
-   * at a time, so the tunnel never carries a burst the pacer must pay back with a long silence.
+   * The caller's key and the offer take turns, the pair sent every `retransmitMs`: one multi-cell
+   * frame at a time, so the tunnel never carries a burst the pacer must pay back with a long silence.
+   * The second follows the first as soon as the pacer has paid the first back (one 20 ms slot per
+   * cell): the callee needs both to verify, and until it answers its cover runs alongside our
+   * tunnel traffic, which a link observer would see as extra cells.
    */
   private resendOffer(tries: number): void {
     if (this.cipher || this.state === 'ended') return;
     const n = this.offerFrames.length;
     if (tries >= this.t.maxTries * n) {
-      this.end('failed', 'no response through the tunnel');
+      // A callee answers nobody it does not accept (not even with a refusal): silence is all we get.
+      this.end('no-answer', NO_ANSWER);
       return;
     }
-    this.transmit(this.offerFrames[tries % n]!);
-    this.timer(() => this.resendOffer(tries + 1), this.t.retransmitMs / n);
+    const frame = this.offerFrames[tries % n]!;
+    this.transmit(frame);
+    const soon = Math.min(onionCells(frame.length) * SLOT_MS, this.t.retransmitMs / n);
+    const next = tries % n === 0 ? soon : (this.t.retransmitMs - soon) / Math.max(1, n - 1);
+    this.timer(() => this.resendOffer(tries + 1), next);
   }
 
   private end(reason: EndReason, detail: string, tell?: ControlMsg): void {
