@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { onionInstances } from '../../relay/onion/debug.ts';
-import { demoNet, until, waitOnline } from '../e2e/call-helpers.ts';
+import { demoNet, waitOnline } from '../e2e/call-helpers.ts';
 import { conversation, type Direction, type Figures, figures, type Script } from '../e2e/conversation.ts';
 import { echoPerSecond, heard, lags, pathGainDb } from '../e2e/hearing.ts';
 import { openAudioClient, type PageGlobals } from '../e2e/link-rates.ts';
@@ -160,16 +160,37 @@ async function voidCall(
       waitOnline(bob, 'alice', 4 * roundS * 1000),
     ]);
     const onion1 = onionInstances.get(demo.net.relays[1]!.p2p.onion!)!;
-    await until(async () => onion1.coverReady(), "alice's relay has a cover tunnel", 4 * roundS * 1000);
     if (echo) rig.couple('B', -6, 20);
     await alice.page.getByRole('button', { name: 'Call bob' }).click();
     const ring = bob.page.getByRole('alertdialog', { name: 'alice is calling' });
     await ring.waitFor({ timeout: 3 * roundS * 1000 });
     await ring.getByRole('button', { name: 'Accept' }).click();
     // Alice starts talking the moment her page says the call is on, as a person would.
-    await alice.page.getByRole('heading', { name: 'In call with bob' }).waitFor({ timeout: 15_000 });
+    await alice.page
+      .getByRole('heading', { name: 'In call with bob' })
+      .waitFor({ timeout: 4 * roundS * 1000 + 10_000 });
     const switches0 = onion1.stats.switchovers;
+    // Bob's jitter buffer over the call's first seconds: how the delay settles.
+    const trace: string[] = [];
+    const t0 = Date.now();
+    let tracing = true;
+    const poll = (async () => {
+      while (tracing && Date.now() - t0 < 12_000) {
+        const st = await bob.page.evaluate(() =>
+          (globalThis as unknown as PageGlobals).voidphoneAudio.stats(),
+        );
+        if (st)
+          trace.push(
+            `${((Date.now() - t0) / 1000).toFixed(1)}s:${st.bufferMs.toFixed(0)}/${st.targetMs.toFixed(0)}`,
+          );
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
     const rec = await converse(rig, script);
+    tracing = false;
+    await poll;
+    if (process.env.VOIDPHONE_BENCH_DEBUG)
+      console.log(`  bob's jitter buffer delay/target (ms): ${trace.join(' ')}`);
     const switches = onion1.stats.switchovers - switches0;
     const s = async (p: Page) =>
       p.evaluate(() => {

@@ -31,6 +31,13 @@ export interface JitterBufferOptions {
   quantile: number;
   /** Frames held at most; farther ahead means the stream jumped and playout jumps too. */
   capacity: number;
+  /**
+   * Frames of history at the start (about 0.5 s). The history then grows to `window` by half a
+   * frame per frame received: a start-up burst (the first frames held up on the way while the
+   * call came up) leaves it within about a second instead of sizing the delay for a whole window,
+   * and the delay comes down to what the path needs from the call's first second on.
+   */
+  startWindow: number;
   /** Pulls in a row with nothing to play, after which playout resyncs (the sender stopped). */
   maxStall: number;
   /**
@@ -45,6 +52,7 @@ export const DEFAULT_JITTER_OPTIONS: JitterBufferOptions = {
   marginMs: 20,
   maxDelayMs: 400,
   window: 150,
+  startWindow: 25,
   quantile: 0.95,
   capacity: 64,
   maxStall: 25,
@@ -94,6 +102,8 @@ export class JitterBuffer {
   private high = 0;
   private readonly s = { received: 0, played: 0, lost: 0, late: 0, duplicate: 0, dropped: 0, expanded: 0 };
   private resyncs = 0;
+  /** Frames received since the stream (re)started: the history in use grows with it. */
+  private since = 0;
 
   constructor(opts: Partial<JitterBufferOptions> = {}) {
     this.o = { ...DEFAULT_JITTER_OPTIONS, ...opts };
@@ -127,6 +137,7 @@ export class JitterBuffer {
     this.highest = Math.max(this.highest ?? seq, seq);
     this.est.add(transit);
     this.s.received++;
+    this.since++;
     return result;
   }
 
@@ -156,7 +167,7 @@ export class JitterBuffer {
     return {
       ...this.s,
       resyncs: this.resyncs,
-      targetMs: this.est.quantile(this.o.quantile) - this.est.quantile(0) + this.o.marginMs,
+      targetMs: this.q(this.o.quantile) - this.q(0) + this.o.marginMs,
       delayMs: this.next === undefined ? 0 : this.delayMs(),
       jitterMs: this.est.jitterMs,
       buffered: this.frames.size,
@@ -169,18 +180,24 @@ export class JitterBuffer {
    * about, the delay stays: else a drop would follow every spike's stall, two glitches for one.
    */
   private settled(): boolean {
-    const slowest = this.schedule - this.o.frameMs - this.est.quantile(1);
+    const slowest = this.schedule - this.o.frameMs - this.q(1);
     return this.high >= this.o.settle && slowest >= this.o.marginMs - this.o.frameMs / 2;
   }
 
   /** Slack at its slot of a frame as late as the `quantile`-th one in the window. */
   private lateSlack(): number {
-    return this.schedule - this.est.quantile(this.o.quantile);
+    return this.schedule - this.q(this.o.quantile);
+  }
+
+  /** Quantile of the history in use: short at the start, the whole window after a few seconds. */
+  private q(quantile: number): number {
+    const n = Math.min(this.o.window, Math.max(this.o.startWindow, this.since >> 1));
+    return this.est.quantile(quantile, n);
   }
 
   /** Playout delay above the fastest frame in the window. */
   private delayMs(): number {
-    return this.schedule - this.est.quantile(0);
+    return this.schedule - this.q(0);
   }
 
   private play(seq: number): Pull {
@@ -237,6 +254,7 @@ export class JitterBuffer {
     this.stall = 0;
     this.high = 0;
     this.est.reset();
+    this.since = 0;
     this.resyncs++;
   }
 }

@@ -50,6 +50,8 @@ export class VoiceSession {
   private highest: number | undefined;
   private startedAt = 0;
   private badPayloads = 0;
+  /** performance.now() of the last payload from the peer (0: none yet). */
+  private lastHeard = 0;
   private peerMuted = false;
   muted = false;
   private stopped = false;
@@ -123,6 +125,7 @@ export class VoiceSession {
     const seq = this.highest === undefined ? f.seq : unwrapSeq(f.seq, this.highest);
     this.highest = Math.max(this.highest ?? seq, seq);
     this.rtt.incoming(f);
+    this.lastHeard = performance.now();
     this.peerMuted = (f.flags & Flag.MUTED) !== 0;
     const opus = f.flags & Flag.VOICE ? f.opus : new Uint8Array(0);
     if (pl.jb.push(seq, opus, performance.now()) === 'resync') this.highest = seq;
@@ -164,7 +167,15 @@ export class VoiceSession {
       badPayloads: this.badPayloads,
       muted: this.muted,
       peerMuted: this.peerMuted,
+      micOk: !this.micError && this.micLive(),
+      silentForMs: this.startedAt ? performance.now() - (this.lastHeard || this.startedAt) : 0,
     };
+  }
+
+  /** The microphone track still delivers (unplugged or revoked mid-call ends it). */
+  private micLive(): boolean {
+    const t = this.stream?.getAudioTracks()[0];
+    return !this.stream || (!!t && t.readyState === 'live');
   }
 
   async stop(): Promise<void> {
