@@ -37,6 +37,30 @@ export const MIC_CONSTRAINTS: MediaTrackConstraints = {
   sampleRate: 48000,
 };
 
+/**
+ * Send side beyond the microphone's own latency (ms): the 20 ms capture frame, the render quantum
+ * and FIFO between the track and the capture worklet (~10, measured through PulseAudio devices:
+ * docs/audio.md), Opus's 6.5 ms look-ahead.
+ */
+export const SEND_MS = 20 + 10 + 6.5;
+/** Receive side beyond the ring and the device: one 128-sample render quantum. */
+export const RECEIVE_MS = 128 / 48;
+
+/**
+ * Output latency of the context (ms). Where the browser reports outputLatency 0 (Chromium on some
+ * Linux sound servers), the output timestamp tells it: the sample at contextTime reaches the
+ * speaker at performanceTime, so what was just rendered (currentTime) reaches it that much later.
+ */
+export function outputMs(ctx: AudioContext): number {
+  const reported = (ctx.baseLatency + (ctx.outputLatency || 0)) * 1000;
+  if (ctx.outputLatency > 0 || typeof ctx.getOutputTimestamp !== 'function') return reported;
+  const ts = ctx.getOutputTimestamp();
+  if (ts.contextTime === undefined || ts.performanceTime === undefined || ts.performanceTime === 0)
+    return reported;
+  const est = (ctx.currentTime - ts.contextTime) * 1000 + ts.performanceTime - performance.now();
+  return est > reported && est < 1000 ? est : reported;
+}
+
 export class VoiceSession {
   ctx: AudioContext | undefined;
   readonly tap: AudioTap | undefined;
@@ -145,14 +169,16 @@ export class VoiceSession {
     const pc = this.playout?.counters;
     const ctx = this.ctx;
     if (jb) this.loss.sample(jb.lost, jb.played, performance.now());
-    const outMs = ctx ? (ctx.baseLatency + (ctx.outputLatency || 0)) * 1000 : 0;
+    const outMs = ctx ? outputMs(ctx) : 0;
     const ringMs = pc ? pc.ringLevel / 48 : 0;
     const rtt = this.rtt.rttMs;
+    const fixedMs = this.inputMs() + SEND_MS + RECEIVE_MS;
     return {
       durationMs: this.startedAt ? performance.now() - this.startedAt : 0,
       rttMs: rtt,
-      // Mouth to ear: capture frame (20) + path (rtt/2) + jitter buffer + ring + device output.
-      latencyMs: rtt === undefined || !jb ? undefined : 20 + rtt / 2 + jb.delayMs + ringMs + outMs,
+      // Mouth to ear as a person hears it: the peer's microphone and capture frame, the path
+      // (rtt/2), jitter buffer, ring, and this side's device output (see the constants below).
+      latencyMs: rtt === undefined || !jb ? undefined : fixedMs + rtt / 2 + jb.delayMs + ringMs + outMs,
       jitterMs: jb?.jitterMs ?? 0,
       lossPct: this.loss.percent(),
       bufferMs: jb?.delayMs ?? 0,
@@ -170,6 +196,21 @@ export class VoiceSession {
       micOk: !this.micError && this.micLive(),
       silentForMs: this.startedAt ? performance.now() - (this.lastHeard || this.startedAt) : 0,
     };
+  }
+
+  /**
+   * Microphone to page (ms): what the track reports of its capture latency (Chromium's
+   * MediaStreamTrack.stats), else its settings, else a typical 10 ms. The peer's is not known here;
+   * both ends run the same code on similar devices, so ours stands in for theirs.
+   */
+  private inputMs(): number {
+    const t = this.stream?.getAudioTracks()[0] as
+      | (MediaStreamTrack & { stats?: { averageLatency?: number } })
+      | undefined;
+    const avg = t?.stats?.averageLatency;
+    if (typeof avg === 'number' && avg > 0 && avg < 500) return avg;
+    const set = (t?.getSettings() as { latency?: number } | undefined)?.latency;
+    return typeof set === 'number' && set > 0 && set < 0.5 ? set * 1000 : 10;
   }
 
   /** The microphone track still delivers (unplugged or revoked mid-call ends it). */
