@@ -16,6 +16,7 @@ import { echoPerSecond, heard, lags, pathGainDb } from '../e2e/hearing.ts';
 import { openAudioClient, type PageGlobals } from '../e2e/link-rates.ts';
 import { type PulseRig, type Recording, startPulse } from '../e2e/pulse-rig.ts';
 import { percentile, startVite } from '../e2e/voice-helpers.ts';
+import { type WebSocket, WebSocketServer } from 'ws';
 
 type Stats = import('../../client/src/lib/audio/stats.ts').CallStats;
 
@@ -96,6 +97,7 @@ type RigWindow = {
 type HarnessWindow = {
   voiceHarness: {
     start(o: object): Promise<void>;
+    peer(url: string): Promise<void>;
     stats(): Stats;
     stop(): Promise<void>;
   };
@@ -138,6 +140,73 @@ async function harnessLoop(
     };
   } finally {
     await b.close();
+  }
+}
+
+/**
+ * Forwards each page's payloads to the other page (A is the first to connect), with optional loss
+ * and jitter: a call without relays, so the product's audio path between two browsers can be
+ * heard on the devices where the onion testnet is too slow to come up.
+ */
+async function forwarder(net: { loss: number; baseMs: number; jitterMs: number }) {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => wss.once('listening', r));
+  const peers: WebSocket[] = [];
+  wss.on('connection', (ws) => {
+    const me = peers.length;
+    peers.push(ws);
+    ws.on('message', (data: Buffer) => {
+      if (Math.random() < net.loss) return;
+      const to = peers[1 - me];
+      setTimeout(() => to?.send(data), net.baseMs + Math.random() * net.jitterMs);
+    });
+  });
+  const port = (wss.address() as { port: number }).port;
+  return { url: `ws://127.0.0.1:${port}`, close: () => wss.close() };
+}
+
+/** The product's audio path between two browsers on their devices, no relays (forwarder above). */
+async function directCall(
+  rig: PulseRig,
+  script: Script,
+  url: string,
+  net: { loss: number; baseMs: number; jitterMs: number },
+  echo: boolean,
+): Promise<Run | undefined> {
+  const fwd = await forwarder(net);
+  const browsers: Browser[] = [];
+  try {
+    const pages: Page[] = [];
+    for (const p of ['A', 'B'] as const) {
+      const b = await rig.launch(p);
+      browsers.push(b);
+      const page = await b.newPage();
+      await page.goto(`${url}/src/lib/audio/harness/index.html`);
+      await page.waitForFunction(() => 'voiceHarness' in window, null, { timeout: 15_000 });
+      await page.evaluate((u) => (window as unknown as HarnessWindow).voiceHarness.peer(u), fwd.url);
+      pages.push(page);
+    }
+    if (echo) rig.couple('B', -6, 20);
+    const rec = await converse(rig, script);
+    const st = await Promise.all(
+      pages.map((p) => p.evaluate(() => (window as unknown as HarnessWindow).voiceHarness.stats())),
+    );
+    for (const p of pages) await p.evaluate(() => (window as unknown as HarnessWindow).voiceHarness.stop());
+    const fig = figures(script, rec);
+    const lossy = net.loss > 0 ? `, ${net.loss * 100}% loss, 0-${net.jitterMs} ms jitter` : '';
+    const extra =
+      `delay shown: A ${f1(st[0]!.latencyMs ?? Number.NaN)} ms, B ${f1(st[1]!.latencyMs ?? Number.NaN)} ms; ` +
+      `jitter buffer ${f1(st[0]!.bufferMs)}/${f1(st[1]!.bufferMs)} ms; lost ${st[0]!.lost}/${st[1]!.lost}, concealed ${st[0]!.concealed}/${st[1]!.concealed}`;
+    return (
+      fig && {
+        name: `VoidPhone audio path, page to page without relays${lossy}${echo ? ', callee speaker coupled to mic' : ''}`,
+        fig,
+        extra,
+      }
+    );
+  } finally {
+    for (const b of browsers) await b.close();
+    fwd.close();
   }
 }
 
@@ -270,6 +339,18 @@ export async function run(args: string[]): Promise<void> {
           `  mouth-to-ear p50 ${f1(h.p50)} p95 ${f1(h.p95)} ms; heard ${h.pct.toFixed(1)}%; median correlation ${h.peak.toFixed(2)}; ` +
             `lost ${h.stats.lost} concealed ${h.stats.concealed} late ${h.stats.late}; jitter buffer ${f1(h.stats.bufferMs)} ms; delay shown ${f1(h.stats.latencyMs ?? Number.NaN)} ms`,
         );
+      }
+    }
+    if (want('direct')) {
+      const clean = { loss: 0, baseMs: 10, jitterMs: 0 };
+      for (const [net, echo, sc] of [
+        [clean, false, script],
+        [{ loss: 0.05, baseMs: 10, jitterMs: 40 }, false, script],
+        [clean, true, conversation(tmp, { turns: 3, double: false })],
+      ] as const) {
+        const r = await directCall(rig, sc, vite.url, net, echo);
+        if (r) print(r);
+        else console.log(`direct ${JSON.stringify(net)}: a direction carried nothing`);
       }
     }
     if (want('call')) {

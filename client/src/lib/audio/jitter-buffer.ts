@@ -38,6 +38,13 @@ export interface JitterBufferOptions {
    * and the delay comes down to what the path needs from the call's first second on.
    */
   startWindow: number;
+  /**
+   * Excess delay (ms above the band) the player takes out by playing slightly fast (see
+   * `excessMs()` and playout.ts) instead of dropping whole frames: a steady, smooth playout delay
+   * the echo canceller can follow. Above it (a start-up backlog, a path that got much faster)
+   * frames are dropped as before. 0 = always drop (no stretching player).
+   */
+  stretchMs: number;
   /** Pulls in a row with nothing to play, after which playout resyncs (the sender stopped). */
   maxStall: number;
   /**
@@ -53,6 +60,7 @@ export const DEFAULT_JITTER_OPTIONS: JitterBufferOptions = {
   maxDelayMs: 400,
   window: 150,
   startWindow: 25,
+  stretchMs: 0,
   quantile: 0.95,
   capacity: 64,
   maxStall: 25,
@@ -154,13 +162,24 @@ export class JitterBuffer {
       return { kind: 'conceal', seq: next, reason: 'expand' };
     }
     this.high = slack > this.o.marginMs + this.o.frameMs / 2 ? this.high + 1 : 0;
-    if ((slack > this.o.marginMs + this.o.frameMs || this.settled()) && this.frames.has(next + 1)) {
+    const dropAbove = this.o.marginMs + Math.max(this.o.frameMs, this.o.stretchMs);
+    const settled = this.o.stretchMs === 0 && this.settled();
+    if ((slack > dropAbove || settled) && this.frames.has(next + 1)) {
       this.high = 0;
       this.frames.delete(next);
       this.s.dropped++;
       return this.play(next + 1);
     }
     return this.play(next);
+  }
+
+  /**
+   * How far (ms) the late frames' slack is above `marginMs` (negative: below), at the last pull;
+   * undefined before playout starts. A stretching player plays faster while it is positive.
+   */
+  excessMs(): number | undefined {
+    if (this.next === undefined || this.est.size === 0) return undefined;
+    return this.lateSlack() - this.o.marginMs;
   }
 
   stats(): JitterStats {

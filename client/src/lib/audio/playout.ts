@@ -37,6 +37,23 @@ export interface Tick {
   overflows: number;
 }
 
+/** Fastest and slowest the player plays to take out or build up delay: ±2 % = 20 ms a second. */
+export const MAX_STRETCH = 0.02;
+/** Excess within ±this (ms) plays at exactly 1.0: bit-exact audio while the delay is right. */
+const DEADBAND_MS = 3;
+
+/**
+ * Playback rate for an excess delay (ms, from JitterBuffer.excessMs): proportional, taking the
+ * excess out in about a second, capped at ±MAX_STRETCH, 1.0 inside the deadband. Rounded to 0.1 %
+ * so the worklet is told only of real changes. The delay then glides (≤ 0.4 ms per 20 ms) instead
+ * of stepping by whole frames, and the echo canceller keeps its lock.
+ */
+export function playbackRate(excessMs: number | undefined): number {
+  if (excessMs === undefined || Math.abs(excessMs) <= DEADBAND_MS) return 1;
+  const r = Math.max(-MAX_STRETCH, Math.min(MAX_STRETCH, excessMs / 1000));
+  return Math.round((1 + r) * 1000) / 1000;
+}
+
 export class Playout {
   readonly jb: JitterBuffer;
   private readonly concealer = new Concealer(FRAME);
@@ -58,6 +75,9 @@ export class Playout {
   readonly gaps: { at: number; ms: number }[] = [];
 
   private readonly clock = new FrameClock();
+  /** The worklet plays at `rate` (1 ± MAX_STRETCH) when the jitter buffer stretches. */
+  private rate = 1;
+  private readonly stretch: boolean;
 
   /**
    * @param now the receiver clock (ms) that push() times use.
@@ -70,6 +90,7 @@ export class Playout {
     jitter?: Partial<JitterBufferOptions>,
   ) {
     this.jb = new JitterBuffer(jitter);
+    this.stretch = (jitter?.stretchMs ?? 0) > 0;
     this.openDecoder();
   }
 
@@ -87,6 +108,13 @@ export class Playout {
     // Pulls are timed by the device clock, not by when the main thread got round to the tick, so
     // a stalled main thread does not look like a schedule change to the jitter buffer.
     const p = this.jb.pull(this.clock.toMs(msg.tick, this.now()));
+    if (this.stretch) {
+      const rate = playbackRate(this.jb.excessMs());
+      if (rate !== this.rate) {
+        this.rate = rate;
+        this.node.port.postMessage({ rate });
+      }
+    }
     if (p.kind === 'silence') return;
     if (p.kind === 'frame') this.endGap();
     else this.counters.longestGapMs = Math.max(this.counters.longestGapMs, ++this.gapRun * 20);

@@ -29,6 +29,9 @@ export interface VoiceSessionOptions {
   silentWithoutMic?: boolean;
 }
 
+/** Excess delay (ms) the player glides out at up to 2 %; beyond it frames are dropped at once. */
+export const STRETCH_MS = 60;
+
 export const MIC_CONSTRAINTS: MediaTrackConstraints = {
   echoCancellation: true,
   noiseSuppression: true,
@@ -106,7 +109,12 @@ export class VoiceSession {
     });
     playback.connect(ctx.destination);
     const prefill = this.o.prefill ?? 1536;
-    this.playout = new Playout(playback, () => performance.now(), prefill, this.o.jitter);
+    // The delay glides (stretch) instead of stepping by frames unless far off: the echo canceller
+    // follows a glide, a step of tens of ms loses its lock (issue 17).
+    this.playout = new Playout(playback, () => performance.now(), prefill, {
+      stretchMs: STRETCH_MS,
+      ...this.o.jitter,
+    });
     playback.port.onmessage = (e) => {
       if (e.data.tap) this.tap?.output(e.data.tap, e.data.frame);
       else this.playout?.tick(e.data);

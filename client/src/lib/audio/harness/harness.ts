@@ -46,6 +46,27 @@ const harness = {
     });
     await session.start();
   },
+  /**
+   * One side of a call without relays: the product's VoiceSession on the page's default
+   * microphone (the product's constraints: echo cancellation on), its payloads to and from a
+   * WebSocket that the benchmark forwards to the other page (test/bench/_device-voice.ts).
+   */
+  async peer(url: string): Promise<void> {
+    const ws = new WebSocket(url);
+    ws.binaryType = 'arraybuffer';
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = reject;
+    });
+    session = new VoiceSession({
+      tap: false,
+      send: (p) => {
+        if (ws.readyState === WebSocket.OPEN) ws.send(p.slice());
+      },
+    });
+    ws.onmessage = (e) => session?.receive(new Uint8Array(e.data as ArrayBuffer));
+    await session.start();
+  },
   stats: () => session?.stats(),
   ctx: () => session?.ctx,
   inLatency: () => (stream?.getAudioTracks()[0]?.getSettings() as { latency?: number } | undefined)?.latency,
