@@ -97,7 +97,7 @@ type RigWindow = {
 type HarnessWindow = {
   voiceHarness: {
     start(o: object): Promise<void>;
-    peer(url: string): Promise<void>;
+    peer(url: string, jitter?: Record<string, number>): Promise<void>;
     stats(): Stats;
     stop(): Promise<void>;
   };
@@ -172,6 +172,7 @@ async function directCall(
   url: string,
   net: { loss: number; baseMs: number; jitterMs: number },
   echo: boolean,
+  stretchMs = 0,
 ): Promise<Run | undefined> {
   const fwd = await forwarder(net);
   const browsers: Browser[] = [];
@@ -183,7 +184,10 @@ async function directCall(
       const page = await b.newPage();
       await page.goto(`${url}/src/lib/audio/harness/index.html`);
       await page.waitForFunction(() => 'voiceHarness' in window, null, { timeout: 15_000 });
-      await page.evaluate((u) => (window as unknown as HarnessWindow).voiceHarness.peer(u), fwd.url);
+      await page.evaluate(
+        ([u, st]) => (window as unknown as HarnessWindow).voiceHarness.peer(u, { stretchMs: st }),
+        [fwd.url, stretchMs] as const,
+      );
       pages.push(page);
     }
     if (echo) rig.couple('B', -6, 20);
@@ -199,7 +203,7 @@ async function directCall(
       `jitter buffer ${f1(st[0]!.bufferMs)}/${f1(st[1]!.bufferMs)} ms; lost ${st[0]!.lost}/${st[1]!.lost}, concealed ${st[0]!.concealed}/${st[1]!.concealed}`;
     return (
       fig && {
-        name: `VoidPhone audio path, page to page without relays${lossy}${echo ? ', callee speaker coupled to mic' : ''}`,
+        name: `VoidPhone audio path, page to page without relays${lossy}${echo ? ', callee speaker coupled to mic' : ''}${stretchMs ? ', delay glides (stretchMs 60)' : ''}`,
         fig,
         extra,
       }
@@ -348,9 +352,11 @@ export async function run(args: string[]): Promise<void> {
         [{ loss: 0.05, baseMs: 10, jitterMs: 40 }, false, script],
         [clean, true, conversation(tmp, { turns: 3, double: false })],
       ] as const) {
-        const r = await directCall(rig, sc, vite.url, net, echo);
-        if (r) print(r);
-        else console.log(`direct ${JSON.stringify(net)}: a direction carried nothing`);
+        for (const stretch of echo ? [0, 60] : [0]) {
+          const r = await directCall(rig, sc, vite.url, net, echo, stretch);
+          if (r) print(r);
+          else console.log(`direct ${JSON.stringify(net)}: a direction carried nothing`);
+        }
       }
     }
     if (want('call')) {

@@ -2,11 +2,11 @@
 // fast (playbackRate) instead of dropping whole 20 ms frames, so the echo canceller keeps its lock.
 import { describe, expect, it } from 'vitest';
 import { JitterBuffer } from '../../client/src/lib/audio/jitter-buffer.ts';
-import { MAX_STRETCH, playbackRate } from '../../client/src/lib/audio/playout.ts';
+import { MAX_STRETCH, playbackRate, RateControl } from '../../client/src/lib/audio/playout.ts';
 import { workletMain } from '../../client/src/lib/audio/worklet-main.ts';
 
 describe('playbackRate', () => {
-  it('plays at exactly 1 inside the deadband and before playout starts', () => {
+  it('plays at exactly 1 near zero and before playout starts', () => {
     expect(playbackRate(undefined)).toBe(1);
     expect(playbackRate(2)).toBe(1);
     expect(playbackRate(-3)).toBe(1);
@@ -19,9 +19,23 @@ describe('playbackRate', () => {
   });
 });
 
+describe('RateControl', () => {
+  it('glides only once the excess leaves the band, and plays at 1.0 again near zero', () => {
+    const rc = new RateControl();
+    expect(rc.update(8)).toBe(1); // the wobble inside the band: bit-exact playout
+    expect(rc.update(-9)).toBe(1);
+    expect(rc.update(15)).toBeCloseTo(1.015, 6); // out of the band: glide
+    expect(rc.update(8)).toBeCloseTo(1.008, 6); // keeps gliding back towards zero
+    expect(rc.update(2)).toBe(1); // there
+    expect(rc.update(8)).toBe(1);
+    expect(rc.update(undefined)).toBe(1);
+  });
+});
+
 /** Frames arrive every 20 ms after 30 ms; the player pulls every 20/rate ms from `startAt`. */
 function glide(startAt: number, stretchMs: number, seconds = 8) {
   const jb = new JitterBuffer({ stretchMs });
+  const rc = new RateControl();
   const delays: number[] = [];
   let t = startAt;
   let seq = 0;
@@ -33,7 +47,7 @@ function glide(startAt: number, stretchMs: number, seconds = 8) {
     }
     jb.pull(t);
     delays.push(jb.stats().delayMs);
-    t += 20 / playbackRate(jb.excessMs());
+    t += 20 / rc.update(jb.excessMs());
     seq++;
   }
   return { jb, delays, pulls: seq };

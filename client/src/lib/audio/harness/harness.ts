@@ -51,7 +51,7 @@ const harness = {
    * microphone (the product's constraints: echo cancellation on), its payloads to and from a
    * WebSocket that the benchmark forwards to the other page (test/bench/_device-voice.ts).
    */
-  async peer(url: string): Promise<void> {
+  async peer(url: string, jitter: Record<string, number> = {}): Promise<void> {
     const ws = new WebSocket(url);
     ws.binaryType = 'arraybuffer';
     await new Promise((resolve, reject) => {
@@ -60,6 +60,7 @@ const harness = {
     });
     session = new VoiceSession({
       tap: false,
+      jitter,
       send: (p) => {
         if (ws.readyState === WebSocket.OPEN) ws.send(p.slice());
       },
