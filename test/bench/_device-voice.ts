@@ -15,8 +15,8 @@ import { conversation, type Direction, type Figures, figures, type Script } from
 import { echoPerSecond, heard, lags, pathGainDb } from '../e2e/hearing.ts';
 import { openAudioClient, type PageGlobals } from '../e2e/link-rates.ts';
 import { type PulseRig, type Recording, startPulse } from '../e2e/pulse-rig.ts';
+import { forwarder } from '../e2e/voice-forwarder.ts';
 import { percentile, startVite } from '../e2e/voice-helpers.ts';
-import { type WebSocket, WebSocketServer } from 'ws';
 
 type Stats = import('../../client/src/lib/audio/stats.ts').CallStats;
 
@@ -141,28 +141,6 @@ async function harnessLoop(
   } finally {
     await b.close();
   }
-}
-
-/**
- * Forwards each page's payloads to the other page (A is the first to connect), with optional loss
- * and jitter: a call without relays, so the product's audio path between two browsers can be
- * heard on the devices where the onion testnet is too slow to come up.
- */
-async function forwarder(net: { loss: number; baseMs: number; jitterMs: number }) {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise((r) => wss.once('listening', r));
-  const peers: WebSocket[] = [];
-  wss.on('connection', (ws) => {
-    const me = peers.length;
-    peers.push(ws);
-    ws.on('message', (data: Buffer) => {
-      if (Math.random() < net.loss) return;
-      const to = peers[1 - me];
-      setTimeout(() => to?.send(data), net.baseMs + Math.random() * net.jitterMs);
-    });
-  });
-  const port = (wss.address() as { port: number }).port;
-  return { url: `ws://127.0.0.1:${port}`, close: () => wss.close() };
 }
 
 /** The product's audio path between two browsers on their devices, no relays (forwarder above). */
