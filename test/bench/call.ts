@@ -1,4 +1,7 @@
-// `npm run bench -- call [--calls=N] [--round=S] [--rounds=R] [--seconds=S]`: three parts.
+// `npm run bench -- call [--parts=devices,setup,onion,path] [--devices=rig,harness,call,echo]
+// [--calls=N] [--round=S] [--rounds=R] [--seconds=S]`: four parts (all by default).
+// 0. A call as a person hears it, through real (PulseAudio) devices (_device-voice.ts): the figures
+//    of issue 17's table with their goals, against the browser's own WebRTC audio on the same rig.
 // 1. Call set-up time in real Chromium on a local testnet. Alice clicks "Call bob"; we time, on
 //    alice's call session, click → ringing (bob's page rings and says so) and click → connected
 //    (bob's page accepts as soon as it rings).
@@ -25,13 +28,29 @@ export async function run(args: string[]): Promise<void> {
     const crossHost = (await import('./_cross-host-call.ts')) as { run(args: string[]): Promise<void> };
     return crossHost.run(args);
   }
-  await runSetup(args);
-  console.log('\n--- a call over the onion (mouth-to-ear, gaps at switch-overs, link bytes) ---');
-  const onionVoice = (await import('./_onion-voice.ts')) as { run(args: string[]): Promise<void> };
-  await onionVoice.run(args.filter((a) => /^--(round|rounds)=/.test(a)));
-  console.log('\n--- the audio path alone, no relays (mouth-to-ear, concealment) ---');
-  const voice = (await import('./_voice.ts')) as { run(args: string[]): Promise<void> };
-  await voice.run(args.filter((a) => !/^--(calls|round|rounds)\b/.test(a)));
+  const parts = args
+    .find((a) => a.startsWith('--parts='))
+    ?.slice(8)
+    .split(',');
+  const want = (p: string) => !parts || parts.includes(p);
+  if (want('devices')) {
+    console.log('\n--- a call as a person hears it: real (PulseAudio) devices, speech in, speech out ---');
+    const devices = (await import('./_device-voice.ts')) as { run(args: string[]): Promise<void> };
+    await devices.run(args.filter((a) => /^--(round|devices)=/.test(a)));
+  }
+  if (want('setup')) await runSetup(args);
+  if (want('onion')) {
+    console.log(
+      '\n--- a call over the onion (page taps: mouth-to-ear, gaps at switch-overs, link bytes) ---',
+    );
+    const onionVoice = (await import('./_onion-voice.ts')) as { run(args: string[]): Promise<void> };
+    await onionVoice.run(args.filter((a) => /^--(round|rounds)=/.test(a)));
+  }
+  if (want('path')) {
+    console.log('\n--- the audio path alone, no relays (page taps: mouth-to-ear, concealment) ---');
+    const voice = (await import('./_voice.ts')) as { run(args: string[]): Promise<void> };
+    await voice.run(args.filter((a) => !/^--(calls|round|rounds|parts|devices)\b/.test(a)));
+  }
 }
 
 async function runSetup(args: string[]): Promise<void> {

@@ -9,10 +9,16 @@ import { type Browser, chromium } from 'playwright-core';
 export const SAMPLE_RATE = 48000;
 
 /** Speech WAV (48 kHz mono 16-bit), followed by `padSeconds` of silence. */
-export function speechWav(dir: string, text: string, name = 'speech.wav', padSeconds = 0.3): string {
+export function speechWav(
+  dir: string,
+  text: string,
+  name = 'speech.wav',
+  padSeconds = 0.3,
+  voice?: string,
+): string {
   const raw = join(dir, `${name}.raw.wav`);
   const out = join(dir, name);
-  execFileSync('espeak-ng', ['-s', '150', '-w', raw, text]);
+  execFileSync('espeak-ng', [...(voice ? ['-v', voice] : []), '-s', '150', '-w', raw, text]);
   execFileSync('sox', [raw, '-r', '48000', '-c', '1', '-b', '16', out, 'pad', '0', String(padSeconds)]);
   return out;
 }

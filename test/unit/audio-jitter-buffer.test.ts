@@ -231,4 +231,16 @@ describe('jitter buffer', () => {
     expect(jb.push(40_000, frame(1), t)).toBe('ok');
     expect(jb.stats().resyncs).toBe(1);
   });
+
+  it('sheds a start-up backlog within about a second, not the 3 s history window (issue 17)', () => {
+    // The call's first 15 frames were held up 300 ms on the way (a queue that drained at the call's
+    // start) and arrive together; then the path is steady. The old buffer sized its delay to that
+    // one burst for the whole 3 s window, and the caller's first words came ~300 ms late for 3-4 s.
+    const run = simulate({ frames: 400, jitter: (s) => (s < 15 ? 300 - s * 20 : 0) });
+    // delays[] is sampled every second from the first pull.
+    expect(run.delays[2]!).toBeLessThanOrEqual(45);
+    expect(run.delays[3]!).toBeLessThanOrEqual(45);
+    // Nothing was lost for it: the backlog was played or skipped at the start, the rest in time.
+    expect(run.jb.stats().late).toBe(0);
+  });
 });

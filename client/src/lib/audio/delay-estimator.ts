@@ -35,10 +35,17 @@ export class DelayEstimator {
     this.lastTransit = transit;
   }
 
-  /** The q-quantile of the window's transits (q = 0 gives the fastest frame). */
-  quantile(q: number): number {
+  /**
+   * The q-quantile of the transits of the last `last` frames (default: the whole window; q = 0
+   * gives the fastest frame).
+   */
+  quantile(q: number, last = this.count): number {
+    const n = Math.min(this.count, Math.max(1, last));
     if (this.count === 0) return 0;
-    const sorted = Array.from(this.transits.subarray(0, this.count)).sort((a, b) => a - b);
-    return sorted[Math.min(this.count - 1, Math.max(0, Math.ceil(q * this.count) - 1))]!;
+    const len = this.transits.length;
+    const recent = new Array<number>(n);
+    for (let i = 0; i < n; i++) recent[i] = this.transits[(this.head - 1 - i + len) % len]!;
+    recent.sort((a, b) => a - b);
+    return recent[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))]!;
   }
 }

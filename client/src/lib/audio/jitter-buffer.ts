@@ -31,6 +31,20 @@ export interface JitterBufferOptions {
   quantile: number;
   /** Frames held at most; farther ahead means the stream jumped and playout jumps too. */
   capacity: number;
+  /**
+   * Frames of history at the start (about 0.5 s). The history then grows to `window` by half a
+   * frame per frame received: a start-up burst (the first frames held up on the way while the
+   * call came up) leaves it within about a second instead of sizing the delay for a whole window,
+   * and the delay comes down to what the path needs from the call's first second on.
+   */
+  startWindow: number;
+  /**
+   * Excess delay (ms above the band) the player takes out by playing slightly fast (see
+   * `excessMs()` and playout.ts) instead of dropping whole frames: a steady, smooth playout delay
+   * the echo canceller can follow. Above it (a start-up backlog, a path that got much faster)
+   * frames are dropped as before. 0 = always drop (no stretching player).
+   */
+  stretchMs: number;
   /** Pulls in a row with nothing to play, after which playout resyncs (the sender stopped). */
   maxStall: number;
   /**
@@ -45,6 +59,8 @@ export const DEFAULT_JITTER_OPTIONS: JitterBufferOptions = {
   marginMs: 20,
   maxDelayMs: 400,
   window: 150,
+  startWindow: 25,
+  stretchMs: 0,
   quantile: 0.95,
   capacity: 64,
   maxStall: 25,
@@ -94,6 +110,8 @@ export class JitterBuffer {
   private high = 0;
   private readonly s = { received: 0, played: 0, lost: 0, late: 0, duplicate: 0, dropped: 0, expanded: 0 };
   private resyncs = 0;
+  /** Frames received since the stream (re)started: the history in use grows with it. */
+  private since = 0;
 
   constructor(opts: Partial<JitterBufferOptions> = {}) {
     this.o = { ...DEFAULT_JITTER_OPTIONS, ...opts };
@@ -127,6 +145,7 @@ export class JitterBuffer {
     this.highest = Math.max(this.highest ?? seq, seq);
     this.est.add(transit);
     this.s.received++;
+    this.since++;
     return result;
   }
 
@@ -143,7 +162,9 @@ export class JitterBuffer {
       return { kind: 'conceal', seq: next, reason: 'expand' };
     }
     this.high = slack > this.o.marginMs + this.o.frameMs / 2 ? this.high + 1 : 0;
-    if ((slack > this.o.marginMs + this.o.frameMs || this.settled()) && this.frames.has(next + 1)) {
+    const dropAbove = this.o.marginMs + Math.max(this.o.frameMs, this.o.stretchMs);
+    const settled = this.o.stretchMs === 0 && this.settled();
+    if ((slack > dropAbove || settled) && this.frames.has(next + 1)) {
       this.high = 0;
       this.frames.delete(next);
       this.s.dropped++;
@@ -152,11 +173,20 @@ export class JitterBuffer {
     return this.play(next);
   }
 
+  /**
+   * How far (ms) the late frames' slack is above `marginMs` (negative: below), at the last pull;
+   * undefined before playout starts. A stretching player plays faster while it is positive.
+   */
+  excessMs(): number | undefined {
+    if (this.next === undefined || this.est.size === 0) return undefined;
+    return this.lateSlack() - this.o.marginMs;
+  }
+
   stats(): JitterStats {
     return {
       ...this.s,
       resyncs: this.resyncs,
-      targetMs: this.est.quantile(this.o.quantile) - this.est.quantile(0) + this.o.marginMs,
+      targetMs: this.q(this.o.quantile) - this.q(0) + this.o.marginMs,
       delayMs: this.next === undefined ? 0 : this.delayMs(),
       jitterMs: this.est.jitterMs,
       buffered: this.frames.size,
@@ -169,18 +199,24 @@ export class JitterBuffer {
    * about, the delay stays: else a drop would follow every spike's stall, two glitches for one.
    */
   private settled(): boolean {
-    const slowest = this.schedule - this.o.frameMs - this.est.quantile(1);
+    const slowest = this.schedule - this.o.frameMs - this.q(1);
     return this.high >= this.o.settle && slowest >= this.o.marginMs - this.o.frameMs / 2;
   }
 
   /** Slack at its slot of a frame as late as the `quantile`-th one in the window. */
   private lateSlack(): number {
-    return this.schedule - this.est.quantile(this.o.quantile);
+    return this.schedule - this.q(this.o.quantile);
+  }
+
+  /** Quantile of the history in use: short at the start, the whole window after a few seconds. */
+  private q(quantile: number): number {
+    const n = Math.min(this.o.window, Math.max(this.o.startWindow, this.since >> 1));
+    return this.est.quantile(quantile, n);
   }
 
   /** Playout delay above the fastest frame in the window. */
   private delayMs(): number {
-    return this.schedule - this.est.quantile(0);
+    return this.schedule - this.q(0);
   }
 
   private play(seq: number): Pull {
@@ -237,6 +273,7 @@ export class JitterBuffer {
     this.stall = 0;
     this.high = 0;
     this.est.reset();
+    this.since = 0;
     this.resyncs++;
   }
 }

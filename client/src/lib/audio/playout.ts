@@ -37,6 +37,41 @@ export interface Tick {
   overflows: number;
 }
 
+/** Fastest and slowest the player plays to take out or build up delay: ±2 % = 20 ms a second. */
+export const MAX_STRETCH = 0.02;
+/** A glide starts when the excess leaves ±START_MS (the band the buffer tolerates anyway)... */
+const START_MS = 10;
+/** ...and ends inside ±STOP_MS: between glides the audio plays at exactly 1.0, bit-exact. */
+const STOP_MS = 3;
+
+/**
+ * Playback rate for an excess delay (ms, from JitterBuffer.excessMs): proportional, taking the
+ * excess out in about a second, capped at ±MAX_STRETCH, rounded to 0.1 % so the worklet is told
+ * only of real changes. The delay then glides (≤ 0.4 ms per 20 ms) instead of stepping by whole
+ * frames, and the echo canceller keeps its lock.
+ */
+export function playbackRate(excessMs: number | undefined): number {
+  if (excessMs === undefined || Math.abs(excessMs) <= STOP_MS) return 1;
+  const r = Math.max(-MAX_STRETCH, Math.min(MAX_STRETCH, excessMs / 1000));
+  return Math.round((1 + r) * 1000) / 1000;
+}
+
+/**
+ * When to glide: only once the excess leaves the band (±START_MS), until it is back near zero
+ * (±STOP_MS). The slack wobbles by a few ms with every pull (render quanta, arrival spread); a
+ * rate that followed the wobble would play off 1.0 most of the time.
+ */
+export class RateControl {
+  private gliding = false;
+
+  update(excessMs: number | undefined): number {
+    if (excessMs === undefined) this.gliding = false;
+    else if (Math.abs(excessMs) > START_MS) this.gliding = true;
+    else if (Math.abs(excessMs) <= STOP_MS) this.gliding = false;
+    return this.gliding ? playbackRate(excessMs) : 1;
+  }
+}
+
 export class Playout {
   readonly jb: JitterBuffer;
   private readonly concealer = new Concealer(FRAME);
@@ -58,6 +93,10 @@ export class Playout {
   readonly gaps: { at: number; ms: number }[] = [];
 
   private readonly clock = new FrameClock();
+  /** The worklet plays at `rate` (1 ± MAX_STRETCH) when the jitter buffer stretches. */
+  private rate = 1;
+  private readonly rateControl = new RateControl();
+  private readonly stretch: boolean;
 
   /**
    * @param now the receiver clock (ms) that push() times use.
@@ -70,6 +109,7 @@ export class Playout {
     jitter?: Partial<JitterBufferOptions>,
   ) {
     this.jb = new JitterBuffer(jitter);
+    this.stretch = (jitter?.stretchMs ?? 0) > 0;
     this.openDecoder();
   }
 
@@ -87,6 +127,13 @@ export class Playout {
     // Pulls are timed by the device clock, not by when the main thread got round to the tick, so
     // a stalled main thread does not look like a schedule change to the jitter buffer.
     const p = this.jb.pull(this.clock.toMs(msg.tick, this.now()));
+    if (this.stretch) {
+      const rate = this.rateControl.update(this.jb.excessMs());
+      if (rate !== this.rate) {
+        this.rate = rate;
+        this.node.port.postMessage({ rate });
+      }
+    }
     if (p.kind === 'silence') return;
     if (p.kind === 'frame') this.endGap();
     else this.counters.longestGapMs = Math.max(this.counters.longestGapMs, ++this.gapRun * 20);

@@ -23,6 +23,35 @@ export interface CallStats {
   badPayloads: number;
   muted: boolean;
   peerMuted: boolean;
+  /** False when no microphone opened: the session sends coded silence (the peer hears nothing). */
+  micOk: boolean;
+  /** Time since the last frame came from the peer (ms; the call's age while none came yet). */
+  silentForMs: number;
+}
+
+export interface Quality {
+  word: string;
+  cls: 'wait' | 'good' | 'fair' | 'poor';
+  /** Why, when not good: what the person should know. */
+  why?: string;
+}
+
+/** Nothing from the peer for this long and the call is one-way, whatever the other figures say. */
+export const ONE_WAY_MS = 2000;
+
+/**
+ * The badge a person reads. It must never say "Good" while a side hears nothing: no microphone
+ * (the friend hears silence), nothing arriving from the friend (one-way audio), or heavy loss.
+ * ITU-T G.114: up to ~150 ms one way is not noticed; past 400 ms talk gets hard.
+ */
+export function callQuality(s: CallStats): Quality {
+  if (!s.micOk) return { word: 'One-way', cls: 'poor', why: 'no microphone: your friend hears silence' };
+  if (s.silentForMs >= ONE_WAY_MS && s.durationMs >= ONE_WAY_MS)
+    return { word: 'One-way', cls: 'poor', why: "nothing arrives from your friend: you can't hear them" };
+  if (s.latencyMs === undefined) return { word: 'Measuring…', cls: 'wait' };
+  if (s.lossPct > 10 || s.latencyMs > 400) return { word: 'Poor', cls: 'poor' };
+  if (s.lossPct > 3 || s.latencyMs > 200) return { word: 'Fair', cls: 'fair' };
+  return { word: 'Good', cls: 'good' };
 }
 
 /** Loss over a sliding window of ~5 s, from cumulative lost/played counters sampled over time. */

@@ -29,6 +29,14 @@ export interface VoiceSessionOptions {
   silentWithoutMic?: boolean;
 }
 
+/**
+ * Excess delay (ms) the player glides out at up to 2 % instead of dropping frames (beyond it frames
+ * are dropped at once). Off (0) by default until the device bench's echo run shows it wins: a
+ * glide resamples the voice by up to 2 %, and under 0-40 ms jitter the loopback e2e's waveform
+ * correlation fell from > 0.3 to 0.15 with it on. Turn on with `jitter: { stretchMs: 60 }`.
+ */
+export const STRETCH_MS = 0;
+
 export const MIC_CONSTRAINTS: MediaTrackConstraints = {
   echoCancellation: true,
   noiseSuppression: true,
@@ -36,6 +44,30 @@ export const MIC_CONSTRAINTS: MediaTrackConstraints = {
   channelCount: 1,
   sampleRate: 48000,
 };
+
+/**
+ * Send side beyond the microphone's own latency (ms): the 20 ms capture frame, the render quantum
+ * and FIFO between the track and the capture worklet (~10, measured through PulseAudio devices:
+ * docs/audio.md), Opus's 6.5 ms look-ahead.
+ */
+export const SEND_MS = 20 + 10 + 6.5;
+/** Receive side beyond the ring and the device: one 128-sample render quantum. */
+export const RECEIVE_MS = 128 / 48;
+
+/**
+ * Output latency of the context (ms). Where the browser reports outputLatency 0 (Chromium on some
+ * Linux sound servers), the output timestamp tells it: the sample at contextTime reaches the
+ * speaker at performanceTime, so what was just rendered (currentTime) reaches it that much later.
+ */
+export function outputMs(ctx: AudioContext): number {
+  const reported = (ctx.baseLatency + (ctx.outputLatency || 0)) * 1000;
+  if (ctx.outputLatency > 0 || typeof ctx.getOutputTimestamp !== 'function') return reported;
+  const ts = ctx.getOutputTimestamp();
+  if (ts.contextTime === undefined || ts.performanceTime === undefined || ts.performanceTime === 0)
+    return reported;
+  const est = (ctx.currentTime - ts.contextTime) * 1000 + ts.performanceTime - performance.now();
+  return est > reported && est < 1000 ? est : reported;
+}
 
 export class VoiceSession {
   ctx: AudioContext | undefined;
@@ -50,6 +82,8 @@ export class VoiceSession {
   private highest: number | undefined;
   private startedAt = 0;
   private badPayloads = 0;
+  /** performance.now() of the last payload from the peer (0: none yet). */
+  private lastHeard = 0;
   private peerMuted = false;
   muted = false;
   private stopped = false;
@@ -80,7 +114,12 @@ export class VoiceSession {
     });
     playback.connect(ctx.destination);
     const prefill = this.o.prefill ?? 1536;
-    this.playout = new Playout(playback, () => performance.now(), prefill, this.o.jitter);
+    // With stretchMs the delay glides instead of stepping by frames unless far off: the echo
+    // canceller follows a glide, a step of tens of ms loses its lock (issue 17).
+    this.playout = new Playout(playback, () => performance.now(), prefill, {
+      stretchMs: STRETCH_MS,
+      ...this.o.jitter,
+    });
     playback.port.onmessage = (e) => {
       if (e.data.tap) this.tap?.output(e.data.tap, e.data.frame);
       else this.playout?.tick(e.data);
@@ -123,6 +162,7 @@ export class VoiceSession {
     const seq = this.highest === undefined ? f.seq : unwrapSeq(f.seq, this.highest);
     this.highest = Math.max(this.highest ?? seq, seq);
     this.rtt.incoming(f);
+    this.lastHeard = performance.now();
     this.peerMuted = (f.flags & Flag.MUTED) !== 0;
     const opus = f.flags & Flag.VOICE ? f.opus : new Uint8Array(0);
     if (pl.jb.push(seq, opus, performance.now()) === 'resync') this.highest = seq;
@@ -142,14 +182,16 @@ export class VoiceSession {
     const pc = this.playout?.counters;
     const ctx = this.ctx;
     if (jb) this.loss.sample(jb.lost, jb.played, performance.now());
-    const outMs = ctx ? (ctx.baseLatency + (ctx.outputLatency || 0)) * 1000 : 0;
+    const outMs = ctx ? outputMs(ctx) : 0;
     const ringMs = pc ? pc.ringLevel / 48 : 0;
     const rtt = this.rtt.rttMs;
+    const fixedMs = this.inputMs() + SEND_MS + RECEIVE_MS;
     return {
       durationMs: this.startedAt ? performance.now() - this.startedAt : 0,
       rttMs: rtt,
-      // Mouth to ear: capture frame (20) + path (rtt/2) + jitter buffer + ring + device output.
-      latencyMs: rtt === undefined || !jb ? undefined : 20 + rtt / 2 + jb.delayMs + ringMs + outMs,
+      // Mouth to ear as a person hears it: the peer's microphone and capture frame, the path
+      // (rtt/2), jitter buffer, ring, and this side's device output (see the constants below).
+      latencyMs: rtt === undefined || !jb ? undefined : fixedMs + rtt / 2 + jb.delayMs + ringMs + outMs,
       jitterMs: jb?.jitterMs ?? 0,
       lossPct: this.loss.percent(),
       bufferMs: jb?.delayMs ?? 0,
@@ -164,7 +206,30 @@ export class VoiceSession {
       badPayloads: this.badPayloads,
       muted: this.muted,
       peerMuted: this.peerMuted,
+      micOk: !this.micError && this.micLive(),
+      silentForMs: this.startedAt ? performance.now() - (this.lastHeard || this.startedAt) : 0,
     };
+  }
+
+  /**
+   * Microphone to page (ms): what the track reports of its capture latency (Chromium's
+   * MediaStreamTrack.stats), else its settings, else a typical 10 ms. The peer's is not known here;
+   * both ends run the same code on similar devices, so ours stands in for theirs.
+   */
+  private inputMs(): number {
+    const t = this.stream?.getAudioTracks()[0] as
+      | (MediaStreamTrack & { stats?: { averageLatency?: number } })
+      | undefined;
+    const avg = t?.stats?.averageLatency;
+    if (typeof avg === 'number' && avg > 0 && avg < 500) return avg;
+    const set = (t?.getSettings() as { latency?: number } | undefined)?.latency;
+    return typeof set === 'number' && set > 0 && set < 0.5 ? set * 1000 : 10;
+  }
+
+  /** The microphone track still delivers (unplugged or revoked mid-call ends it). */
+  private micLive(): boolean {
+    const t = this.stream?.getAudioTracks()[0];
+    return !this.stream || (!!t && t.readyState === 'live');
   }
 
   async stop(): Promise<void> {

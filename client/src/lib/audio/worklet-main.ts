@@ -6,6 +6,8 @@
 //   with the context frame of its first sample (the capture clock paces the whole send side).
 // voice-playback: plays a bounded ring of decoded PCM, posts a `tick` every 960 rendered samples
 //   (the device clock paces the jitter buffer's pulls), and with `tap` also posts what it played.
+//   At a `rate` a hair off 1 (playout.ts playbackRate) it reads the ring interpolated and ticks
+//   per 960 samples consumed, so the playout delay glides instead of stepping by whole frames.
 
 declare class AudioWorkletProcessor {
   readonly port: MessagePort;
@@ -56,7 +58,6 @@ export function workletMain(): void {
     private read = 0;
     private level = 0;
     private playing = false;
-    private rendered = 0;
     private underruns = 0;
     private overflows = 0;
     private tapBuf = new Float32Array(FRAME);
@@ -64,6 +65,10 @@ export function workletMain(): void {
     private tapFrame = 0;
     private alive = true;
     private readonly o: PlaybackOptions;
+    /** Ring samples consumed per output sample (1 ± 0.02 while the delay glides) and the phase. */
+    private rate = 1;
+    private frac = 0;
+    private consumed = 0;
 
     constructor(opts: { processorOptions?: Partial<PlaybackOptions> }) {
       super();
@@ -72,6 +77,8 @@ export function workletMain(): void {
       this.port.onmessage = (e: MessageEvent) => {
         if (e.data === 'stop') this.alive = false;
         else if (e.data instanceof Float32Array) this.write(e.data);
+        else if (typeof e.data?.rate === 'number' && Math.abs(e.data.rate - 1) <= 0.05)
+          this.rate = e.data.rate;
       };
     }
 
@@ -90,24 +97,45 @@ export function workletMain(): void {
 
     process(_inputs: Float32Array[][], outputs: Float32Array[][]): boolean {
       const out = outputs[0]![0]!;
-      if (!this.playing && this.level >= this.o.prefill) this.playing = true;
-      if (this.playing && this.level < out.length) {
+      // Samples this quantum reads at the current rate, plus one for the interpolation.
+      const need = Math.ceil(out.length * this.rate + this.frac) + 1;
+      if (!this.playing && this.level >= Math.max(this.o.prefill, need)) this.playing = true;
+      if (this.playing && this.level < need) {
         this.playing = false; // underrun: play silence until the ring is primed again
         this.underruns++;
       }
+      const before = Math.floor(this.consumed / FRAME);
       if (this.playing) {
         const cap = this.ring.length;
-        for (let i = 0; i < out.length; i++) out[i] = this.ring[(this.read + i) % cap]!;
-        this.read = (this.read + out.length) % cap;
-        this.level -= out.length;
+        if (this.rate === 1 && this.frac === 0) {
+          for (let i = 0; i < out.length; i++) out[i] = this.ring[(this.read + i) % cap]!;
+          this.read = (this.read + out.length) % cap;
+          this.level -= out.length;
+          this.consumed += out.length;
+        } else {
+          // Linear interpolation at a rate a hair off 1: the delay glides by <= 2 % of the time.
+          for (let i = 0; i < out.length; i++) {
+            const a = this.ring[this.read]!;
+            const b = this.ring[(this.read + 1) % cap]!;
+            out[i] = a + (b - a) * this.frac;
+            this.frac += this.rate;
+            const step = Math.floor(this.frac);
+            this.frac -= step;
+            this.read = (this.read + step) % cap;
+            this.level -= step;
+            this.consumed += step;
+          }
+        }
       } else {
         out.fill(0);
       }
       for (let c = 1; c < outputs[0]!.length; c++) outputs[0]![c]!.set(out);
       if (this.o.tap) this.tapOut(out);
-      const before = Math.floor(this.rendered / FRAME);
-      this.rendered += out.length;
-      if (Math.floor(this.rendered / FRAME) !== before) {
+      // One tick per frame's worth of samples consumed (not rendered): playing fast pulls sooner,
+      // so the jitter buffer sees its delay come down smoothly. While silent (not playing), the
+      // device clock paces the ticks.
+      if (!this.playing) this.consumed += out.length;
+      if (Math.floor(this.consumed / FRAME) !== before) {
         this.port.postMessage({
           tick: currentFrame,
           level: this.level,

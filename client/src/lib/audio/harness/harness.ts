@@ -12,6 +12,7 @@ interface NetOptions {
 }
 
 let session: VoiceSession | undefined;
+let stream: MediaStream | undefined;
 let seed = 42;
 function random(): number {
   seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -31,7 +32,7 @@ function toBase64(pcm: Float32Array): string {
 const harness = {
   async start(o: Partial<NetOptions> = {}): Promise<void> {
     const net: NetOptions = { loss: 0, baseMs: 5, jitterMs: 0, aec: false, ...o };
-    const stream = await navigator.mediaDevices.getUserMedia({
+    stream = await navigator.mediaDevices.getUserMedia({
       audio: { echoCancellation: net.aec, noiseSuppression: true, autoGainControl: true, channelCount: 1 },
     });
     session = new VoiceSession({
@@ -45,7 +46,31 @@ const harness = {
     });
     await session.start();
   },
+  /**
+   * One side of a call without relays: the product's VoiceSession on the page's default
+   * microphone (the product's constraints: echo cancellation on), its payloads to and from a
+   * WebSocket that the benchmark forwards to the other page (test/bench/_device-voice.ts).
+   */
+  async peer(url: string, jitter: Record<string, number> = {}): Promise<void> {
+    const ws = new WebSocket(url);
+    ws.binaryType = 'arraybuffer';
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = reject;
+    });
+    session = new VoiceSession({
+      tap: false,
+      jitter,
+      send: (p) => {
+        if (ws.readyState === WebSocket.OPEN) ws.send(p.slice());
+      },
+    });
+    ws.onmessage = (e) => session?.receive(new Uint8Array(e.data as ArrayBuffer));
+    await session.start();
+  },
   stats: () => session?.stats(),
+  ctx: () => session?.ctx,
+  inLatency: () => (stream?.getAudioTracks()[0]?.getSettings() as { latency?: number } | undefined)?.latency,
   workletFrom: () => session?.workletFrom,
   setMuted: (m: boolean) => session?.setMuted(m),
   latencies: () => ({ base: session?.ctx?.baseLatency ?? 0, output: session?.ctx?.outputLatency ?? 0 }),
