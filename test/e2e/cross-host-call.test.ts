@@ -115,7 +115,8 @@ async function placeCall(tries: number) {
     await until(
       async () => (await ring.isVisible()) || (await aliceCall())?.state === 'ended',
       'bob rings or the call fails',
-      8 * ROUND_S * 1000,
+      // The call's own timeouts (two builds, then offers through the tunnel) decide before this.
+      12 * ROUND_S * 1000,
     );
     if (await ring.isVisible()) return ring;
     const why = await aliceCall();
