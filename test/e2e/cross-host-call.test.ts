@@ -49,7 +49,8 @@ async function dump(): Promise<void> {
     const call = await c.page
       .evaluate(() => {
         const s = (globalThis as unknown as PageGlobals).voidphone.currentCall;
-        return s && { state: s.state, endReason: s.endReason, times: s.times };
+        const audio = (globalThis as unknown as PageGlobals).voidphoneAudio.stats();
+        return s && { state: s.state, endReason: s.endReason, times: s.times, audio };
       })
       .catch((e: Error) => e.message);
     console.log(
