@@ -74,7 +74,7 @@ async function callOnce(alice: ClientPage, bob: ClientPage, roundS: number): Pro
   await until(
     async () => ['connected', 'ended'].includes((await call())?.state ?? ''),
     'connected or failed',
-    8 * roundS * 1000,
+    2 * (roundS * 1000 + 30_000) + 10_000, // two builds, each answered within a round + 30 s
   );
   const c = await call();
   if (c?.state === 'connected') return true;

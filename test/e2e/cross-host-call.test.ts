@@ -49,7 +49,8 @@ async function dump(): Promise<void> {
     const call = await c.page
       .evaluate(() => {
         const s = (globalThis as unknown as PageGlobals).voidphone.currentCall;
-        return s && { state: s.state, endReason: s.endReason, times: s.times };
+        const audio = (globalThis as unknown as PageGlobals).voidphoneAudio.stats();
+        return s && { state: s.state, endReason: s.endReason, times: s.times, audio };
       })
       .catch((e: Error) => e.message);
     console.log(
@@ -93,7 +94,7 @@ describe.skipIf(!!unavailable)(`a call across two hosts (${WAN})`, () => {
       await dump();
       throw e;
     });
-  }, 240_000);
+  }, 360_000);
 });
 
 const aliceCall = () =>
@@ -115,7 +116,9 @@ async function placeCall(tries: number) {
     await until(
       async () => (await ring.isVisible()) || (await aliceCall())?.state === 'ended',
       'bob rings or the call fails',
-      8 * ROUND_S * 1000,
+      // The call's own timeouts decide before this: two builds (the client waits up to a round + 30 s
+      // for each answer), then offers through the tunnel.
+      90_000,
     );
     if (await ring.isVisible()) return ring;
     const why = await aliceCall();

@@ -6,7 +6,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Hosts, netnsUnavailable, startHosts } from '../../relay/dev/hosts.ts';
-import { parseWan } from '../../relay/dev/wan.ts';
+import { netemArgs, parseWan } from '../../relay/dev/wan.ts';
 import { until } from './call-helpers.ts';
 
 const unavailable = netnsUnavailable();
@@ -118,4 +118,34 @@ describe.skipIf(!!unavailable)('hosts on one machine', () => {
       10_000,
     );
   }, 30_000);
+});
+
+describe('--wan conditions', () => {
+  it('parses what the CLI takes, and refuses the rest naming the item', () => {
+    expect(parseWan('delay=40ms,jitter=5ms,loss=1%,rate=10mbit,rto=0.2s')).toEqual({
+      delayMs: 40,
+      jitterMs: 5,
+      loss: 0.01,
+      rateBps: 10e6,
+      rtoMs: 200,
+    });
+    expect(parseWan('')).toEqual({ delayMs: 0, jitterMs: 0, loss: 0, rateBps: 0, rtoMs: 0 });
+    expect(() => parseWan('delay=40')).not.toThrow(); // ms by default
+    expect(() => parseWan('loss=1')).toThrow(/loss=1/);
+    expect(() => parseWan('loss=101%')).toThrow(/loss=101%/);
+    expect(() => parseWan('delay=fast')).toThrow(/delay=fast/);
+    expect(() => parseWan('reorder=5%')).toThrow(/reorder=5%/);
+  });
+
+  it('gives netem half the RTT per direction (a packet between hosts crosses one netem)', () => {
+    expect(netemArgs(parseWan('delay=40ms,jitter=5ms,loss=1%,rate=512kbit'))).toEqual([
+      'delay',
+      '20ms',
+      '5ms',
+      'loss',
+      '1%',
+      'rate',
+      '512000bit',
+    ]);
+  });
 });
