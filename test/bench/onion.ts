@@ -340,6 +340,10 @@ async function timing(
               ` ${perRelay.map((x) => f((100 * x) / s, 0)).join(' ')}) = ${f((relayS * 1e6) / Math.max(1, r.got), 0)} us per echoed frame`
             : ''),
       );
+      if (!processes && sumStat(on, 'circuitsRefused') > 0)
+        console.log(
+          `  relays short of CPU refused ${sumStat(on, 'circuitsRefused')} middle-hop circuits so far`,
+        );
       const dead = [...conns, d].filter((c) => c.closed);
       if (dead.length)
         console.log(`  overloaded: ${dead.length} API connection(s) closed (${dead[0]!.closeReason})`);
