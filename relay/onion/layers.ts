@@ -31,38 +31,62 @@ function ecbDec(key: Uint8Array): Decipher {
   return d;
 }
 
-/** Sliding-window replay filter over 32-bit sequence numbers (like IPsec/DTLS). */
+/** Sliding-window replay filter over 32-bit sequence numbers (like IPsec/DTLS); a bit per seq. */
 export class ReplayWindow {
   private max = -1;
-  private readonly seen = new Uint8Array(WINDOW);
+  private readonly seen = new Uint32Array(WINDOW / 32);
+
+  private bit(s: number): boolean {
+    return ((this.seen[(s % WINDOW) >>> 5]! >>> (s & 31)) & 1) === 1;
+  }
+
+  private set(s: number, on: boolean): void {
+    const i = (s % WINDOW) >>> 5;
+    const m = 1 << (s & 31);
+    this.seen[i] = on ? this.seen[i]! | m : this.seen[i]! & ~m;
+  }
 
   /** True (and records it) if seq is new and not too old. */
   accept(seq: number): boolean {
     if (seq > this.max) {
-      for (let s = Math.max(this.max + 1, seq - WINDOW + 1); s <= seq; s++) this.seen[s % WINDOW] = 0;
+      for (let s = Math.max(this.max + 1, seq - WINDOW + 1); s <= seq; s++) this.set(s, false);
       this.max = seq;
-    } else if (seq <= this.max - WINDOW || this.seen[seq % WINDOW]) {
+    } else if (seq <= this.max - WINDOW || this.bit(seq)) {
       return false;
     }
-    this.seen[seq % WINDOW] = 1;
+    this.set(seq, true);
     return true;
   }
 }
 
 class Direction {
-  readonly nEnc: Cipher;
-  readonly nDec: Decipher;
   readonly ks: Cipher;
   readonly macKey: Uint8Array;
   readonly replay = new ReplayWindow();
   private readonly blocks = Buffer.alloc(KS_BLOCKS * 16);
+  // The N permutation one way or the other, made when first used: a hop uses one of the two per
+  // direction, the initiator the other (an OpenSSL cipher object is ~2 KB, a hop circuit had six).
+  private enc: Cipher | undefined;
+  private dec: Decipher | undefined;
   seqOut = 0;
 
-  constructor(nKey: Uint8Array, ksKey: Uint8Array, macKey: Uint8Array) {
-    this.nEnc = ecb(nKey);
-    this.nDec = ecbDec(nKey);
+  constructor(
+    private readonly nKey: Uint8Array,
+    ksKey: Uint8Array,
+    macKey: Uint8Array,
+  ) {
     this.ks = ecb(ksKey);
     this.macKey = macKey;
+  }
+
+  get nEnc(): Cipher {
+    this.enc ??= ecb(this.nKey);
+    return this.enc;
+  }
+
+  get nDec(): Decipher {
+    this.dec ??= ecbDec(this.nKey);
+    return this.dec;
   }
 
   /** body ^= AES-CTR(ksKey, iv = A). */

@@ -210,6 +210,8 @@ function table(): void {
       ]);
   }
   const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+  if (buildErrors)
+    console.log(`\n(${buildErrors} BUILDs ended in ONION_ERROR during the run and were retried)`);
   console.log(
     `\nissue 18 table (load average now ${loadavg()
       .map((l) => f(l))
@@ -338,6 +340,10 @@ async function timing(
               ` ${perRelay.map((x) => f((100 * x) / s, 0)).join(' ')}) = ${f((relayS * 1e6) / Math.max(1, r.got), 0)} us per echoed frame`
             : ''),
       );
+      if (!processes && sumStat(on, 'circuitsRefused') > 0)
+        console.log(
+          `  relays short of CPU refused ${sumStat(on, 'circuitsRefused')} middle-hop circuits so far`,
+        );
       const dead = [...conns, d].filter((c) => c.closed);
       if (dead.length)
         console.log(`  overloaded: ${dead.length} API connection(s) closed (${dead[0]!.closeReason})`);
@@ -673,6 +679,26 @@ interface Tunnel {
   id: number;
 }
 
+/** Builds that ended in ONION_ERROR (retried) during this run. */
+let buildErrors = 0;
+
+/**
+ * One tunnel: BUILD until READY; a build that ends in ONION_ERROR (on a loaded machine a build can time
+ * out, or find every candidate hop short of CPU) is counted and retried, up to 5 times.
+ */
+async function buildOne(conn: ApiClient, build: ApiMessage): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const ready = conn.next(MessageType.ONION_TUNNEL_READY, { timeoutMs: 60_000 });
+    const error = conn.next(MessageType.ONION_ERROR, { timeoutMs: 60_000 });
+    conn.send(build);
+    const r = await Promise.race([ready, error]);
+    (r.type === MessageType.ONION_TUNNEL_READY ? error : ready).catch(() => {});
+    if (r.type === MessageType.ONION_TUNNEL_READY) return r.tunnelId;
+    buildErrors++;
+    if (attempt >= 5) throw new Error('BUILD failed 6 times in a row');
+  }
+}
+
 /** n more tunnels, spread over the connections (each builds one at a time). */
 async function buildMany(
   conns: ApiClient[],
@@ -684,8 +710,7 @@ async function buildMany(
   await Promise.all(
     conns.map(async (conn, k) => {
       for (let i = (k - (offset % conns.length) + conns.length) % conns.length; i < n; i += conns.length) {
-        const r = await conn.request(build, MessageType.ONION_TUNNEL_READY, 60_000);
-        out.push({ conn, id: r.tunnelId });
+        out.push({ conn, id: await buildOne(conn, build) });
       }
     }),
   );
@@ -708,8 +733,7 @@ async function buildSpread(
   await Promise.all(
     [...jobs].map(async ([conn, ts]) => {
       for (const t of ts) {
-        const r = await conn.request(builder(t), MessageType.ONION_TUNNEL_READY, 60_000);
-        out.push({ conn, id: r.tunnelId });
+        out.push({ conn, id: await buildOne(conn, builder(t)) });
       }
     }),
   );

@@ -9,7 +9,7 @@ import { type OnionNet, startOnionNet, waitFor } from './onion-support.ts';
 
 let on: OnionNet;
 beforeAll(async () => {
-  on = await startOnionNet(5, { 'onion.cover_tunnel': 'false', 'onion.build_timeout_ms': '8000' });
+  on = await startOnionNet(5, { 'onion.cover_tunnel': 'false', 'onion.build_timeout_ms': '20000' });
 });
 afterAll(async () => {
   await on?.stop();
@@ -62,7 +62,7 @@ describe('a relay short of CPU', () => {
     let through1: { out: number; back: number } | undefined;
     for (let k = 0; k < 30 && !through1; k++) {
       const inc = d.next(MessageType.ONION_TUNNEL_INCOMING);
-      const r = await a.request(on.buildTo(4), MessageType.ONION_TUNNEL_READY, 10_000);
+      const r = await a.request(on.buildTo(4), MessageType.ONION_TUNNEL_READY, 30_000);
       const back = (await inc).tunnelId;
       if (on.debug(0).tunnelPath(r.tunnelId).includes(relay1)) through1 = { out: r.tunnelId, back };
       else a.send({ type: MessageType.ONION_TUNNEL_DESTROY, tunnelId: r.tunnelId });
@@ -76,7 +76,7 @@ describe('a relay short of CPU', () => {
       // New tunnels from 0 to 4 are all built, none through relay 1 (2 of 3 paths would be).
       for (let k = 0; k < 10; k++) {
         const inc = d.next(MessageType.ONION_TUNNEL_INCOMING);
-        const r = await a.request(on.buildTo(4), MessageType.ONION_TUNNEL_READY, 10_000);
+        const r = await a.request(on.buildTo(4), MessageType.ONION_TUNNEL_READY, 30_000);
         await inc;
         expect(on.debug(0).tunnelPath(r.tunnelId)).not.toContain(relay1);
       }
@@ -85,8 +85,8 @@ describe('a relay short of CPU', () => {
       await echoOnce(a, d, through1!.out, through1!.back);
       // Relay 1 as a destination is not refused.
       const d1 = await on.client(1);
-      const inc1 = d1.next(MessageType.ONION_TUNNEL_INCOMING, { timeoutMs: 10_000 });
-      const r1 = await a.request(on.buildTo(1), MessageType.ONION_TUNNEL_READY, 10_000);
+      const inc1 = d1.next(MessageType.ONION_TUNNEL_INCOMING, { timeoutMs: 30_000 });
+      const r1 = await a.request(on.buildTo(1), MessageType.ONION_TUNNEL_READY, 30_000);
       await echoOnce(a, d1, r1.tunnelId, (await inc1).tunnelId);
     } finally {
       stop();
@@ -96,7 +96,7 @@ describe('a relay short of CPU', () => {
     const refused = on.debug(1).stats.circuitsRefused;
     let used = false;
     for (let k = 0; k < 30 && !used; k++) {
-      const r = await a.request(on.buildTo(4), MessageType.ONION_TUNNEL_READY, 10_000);
+      const r = await a.request(on.buildTo(4), MessageType.ONION_TUNNEL_READY, 30_000);
       used = on.debug(0).tunnelPath(r.tunnelId).includes(relay1);
     }
     expect(used).toBe(true);
