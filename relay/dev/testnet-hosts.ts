@@ -24,6 +24,9 @@ export async function startHostsTestnet(opts: HostsTestnetOptions): Promise<Host
   try {
     const net = await startTestnet({
       ...opts,
+      // Every host sits in 198.18.0.0/16: a path may hold relays of one /16 here (on the Internet it
+      // may not, see [onion] distinct_subnets).
+      set: { 'onion.distinct_subnets': 'false', ...opts.set },
       relays: opts.hosts * opts.relaysPerHost,
       mode: 'processes',
       p2pHost: (i) => hosts.hosts[hostOf(i)]!.address,
