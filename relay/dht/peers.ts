@@ -35,7 +35,7 @@ export interface PeerPoolOptions {
   requestTimeoutMs: number;
   linkLimits?: Partial<LinkLimits>;
   /** A request from an authenticated peer; return the reply (or undefined for none). */
-  onRequest(from: Contact | undefined, msg: DhtMessage, peerId: string): DhtMessage | undefined;
+  onRequest(from: Contact | undefined, msg: DhtMessage, peerId: string, host: string): DhtMessage | undefined;
   /** We heard from this contact over an authenticated link (routing table update). */
   onSeen(c: Contact): void;
 }
@@ -242,7 +242,7 @@ export class PeerPool {
       if (p && p.link === link && p.accept.includes(type)) this.settle(msg.rid, undefined, msg);
       return;
     }
-    const reply = this.opts.onRequest(st.contact, msg, link.peerId);
+    const reply = this.opts.onRequest(st.contact, msg, link.peerId, remoteIp(link.remote));
     if (reply) this.sendOn(link, reply);
   }
 
