@@ -17,6 +17,8 @@ export interface DhtConfig {
   powBits: number;
   requestTimeoutMs: number;
   dialTimeoutMs: number;
+  /** Deadline of an inbound link handshake (a half-open one holds a listener slot until then). */
+  handshakeTimeoutMs: number;
   getTimeoutMs: number;
   quotaBytes: number;
   maxStoreBytes: number;
@@ -56,6 +58,7 @@ export function readDhtConfig(s: ConfigSection): DhtConfig {
     powBits: s.int('pow_bits', 16, 0, 32),
     requestTimeoutMs: s.int('request_timeout', 2000, 10, 600_000),
     dialTimeoutMs: s.int('dial_timeout', 5000, 10, 600_000),
+    handshakeTimeoutMs: s.int('handshake_timeout', 3000, 10, 600_000),
     getTimeoutMs: s.int('get_timeout', 10_000, 10, 600_000),
     quotaBytes: quota,
     ipQuotaBytes: s.int('ip_quota', 2 * quota, 0),

@@ -84,6 +84,7 @@ export class DhtNode {
       maxLinks: cfg.maxLinks,
       requestTimeoutMs: cfg.requestTimeoutMs,
       linkLimits: { handshakeTimeoutMs: cfg.dialTimeoutMs },
+      handshakeTimeoutMs: cfg.handshakeTimeoutMs,
       onRequest: (from, msg, peerId, host) => handleRequest(deps, from, msg, peerId, host),
       onSeen: (c) => this.routing.seen(c),
     });

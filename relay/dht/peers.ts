@@ -34,6 +34,8 @@ export interface PeerPoolOptions {
   maxLinks: number;
   requestTimeoutMs: number;
   linkLimits?: Partial<LinkLimits>;
+  /** Inbound handshake deadline (dials use linkLimits). */
+  handshakeTimeoutMs?: number;
   /** A request from an authenticated peer; return the reply (or undefined for none). */
   onRequest(from: Contact | undefined, msg: DhtMessage, peerId: string, host: string): DhtMessage | undefined;
   /** We heard from this contact over an authenticated link (routing table update). */
@@ -106,6 +108,7 @@ export class PeerPool {
       ...this.linkOpts(),
       address: this.opts.address,
       maxConnections: this.opts.maxLinks * 2,
+      limits: { ...this.opts.linkLimits, handshakeTimeoutMs: this.opts.handshakeTimeoutMs ?? 3000 },
       onLink: (link) => this.adopt(link, undefined),
     });
   }

@@ -66,6 +66,7 @@ export class RpsNode {
       log: deps.log,
       maxLinks: this.opts.maxLinks,
       connectTimeoutMs: this.opts.connectTimeoutMs,
+      handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
       onMessage: (link, type, body) =>
         this.handleFrame(link.peerId, type, body, link.send.bind(link), link.remoteHost),
     });

@@ -56,6 +56,7 @@ async function startNode(hostkey: Hostkey, o: Partial<DhtConfig> = {}): Promise<
     subnetQuotaBytes: 4 * 1024 * 1024,
     maxContactsPerIp: 2,
     maxContactsPerSubnet: 8,
+    handshakeTimeoutMs: 3000,
     republishSeconds: 3600,
     refreshSeconds: 600,
     maxLinks: 128,
