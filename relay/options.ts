@@ -89,7 +89,11 @@ export const OPTIONS: Record<OptionSection, readonly OptionRow[]> = {
       meaning:
         'first retry delay after a failed dial (doubles per failure, max 60 s, ±50% jitter; an address failing 7 times is forgotten, bootstrappers never)',
     },
-    { keys: ['handshake_timeout_ms'], default: '10000', meaning: 'link handshake deadline' },
+    {
+      keys: ['handshake_timeout_ms'],
+      default: '3000',
+      meaning: 'link handshake deadline (docs/p2p-link.md)',
+    },
     {
       keys: ['idle_timeout_ms'],
       default: '90000',
@@ -180,6 +184,12 @@ export const OPTIONS: Record<OptionSection, readonly OptionRow[]> = {
     },
   ],
   rps: [
+    {
+      keys: ['handshake_timeout'],
+      default: '3',
+      meaning:
+        'inbound link handshake deadline in seconds (a half-open handshake holds a listener slot until then)',
+    },
     {
       keys: ['api_address'],
       default: '(required)',
@@ -596,6 +606,32 @@ export const OPTIONS: Record<OptionSection, readonly OptionRow[]> = {
       meaning: '`liar` makes this relay lie (tests of the defences only; see below)',
     },
     { keys: ['colluders'], default: '(none)', meaning: 'hex identities of fellow liars (tests only)' },
+    {
+      keys: ['handshake_timeout'],
+      default: '3000',
+      meaning:
+        'ms for an inbound link to complete its handshake (a half-open one holds a listener slot until then)',
+    },
+    {
+      keys: ['ip_quota'],
+      default: '2 x `quota`',
+      meaning: 'quota bytes (as `quota`) of all peers at one IP address together; loopback exempt',
+    },
+    {
+      keys: ['subnet_quota'],
+      default: '4 x `quota`',
+      meaning: 'the same for one /24 (IPv4) or /48 (IPv6)',
+    },
+    {
+      keys: ['max_contacts_per_ip'],
+      default: '2',
+      meaning: 'routing-table contacts at one IP address; loopback exempt',
+    },
+    {
+      keys: ['max_contacts_per_subnet'],
+      default: '8',
+      meaning: 'routing-table contacts in one /24 (IPv4) or /48 (IPv6)',
+    },
   ],
   bridge: [
     {

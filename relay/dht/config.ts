@@ -20,10 +20,18 @@ export interface DhtConfig {
   powBits: number;
   requestTimeoutMs: number;
   dialTimeoutMs: number;
+  /** Deadline of an inbound link handshake (a half-open one holds a listener slot until then). */
+  handshakeTimeoutMs: number;
   getTimeoutMs: number;
   quotaBytes: number;
   maxStoreBytes: number;
   maxEntries: number;
+  /** Stored-value quota of all peers at one IP / in one /24 (IPv6: /48); loopback exempt. */
+  ipQuotaBytes: number;
+  subnetQuotaBytes: number;
+  /** Routing-table contacts at one IP / in one /24 (IPv6: /48); loopback exempt. */
+  maxContactsPerIp: number;
+  maxContactsPerSubnet: number;
   republishSeconds: number;
   refreshSeconds: number;
   maxLinks: number;
@@ -39,6 +47,7 @@ export interface DhtConfig {
 export function readDhtConfig(s: ConfigSection): DhtConfig {
   const k = s.int('k', 20, 1, MAX_CONTACTS);
   const p2p = readP2pEndpoint(s);
+  const quota = s.int('quota', 1024 * 1024, 0);
   return {
     apiAddress: s.address('api_address'),
     p2pAddress: p2p.bind,
@@ -54,8 +63,13 @@ export function readDhtConfig(s: ConfigSection): DhtConfig {
     powBits: s.int('pow_bits', 16, 0, 32),
     requestTimeoutMs: s.int('request_timeout', 2000, 10, 600_000),
     dialTimeoutMs: s.int('dial_timeout', 5000, 10, 600_000),
+    handshakeTimeoutMs: s.int('handshake_timeout', 3000, 10, 600_000),
     getTimeoutMs: s.int('get_timeout', 10_000, 10, 600_000),
-    quotaBytes: s.int('quota', 1024 * 1024, 0),
+    quotaBytes: quota,
+    ipQuotaBytes: s.int('ip_quota', 2 * quota, 0),
+    subnetQuotaBytes: s.int('subnet_quota', 4 * quota, 0),
+    maxContactsPerIp: s.int('max_contacts_per_ip', 2, 1, 10_000),
+    maxContactsPerSubnet: s.int('max_contacts_per_subnet', 8, 1, 10_000),
     maxStoreBytes: s.int('max_store_bytes', 64 * 1024 * 1024, 0),
     maxEntries: s.int('max_entries', 100_000, 1),
     republishSeconds: s.number('republish_interval', 3600, 0.1),

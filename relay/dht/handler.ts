@@ -27,6 +27,8 @@ export function handleRequest(
   from: Contact | undefined,
   m: DhtMessage,
   peerId: string,
+  /** The link's remote IP (per-IP and per-subnet store quotas). */
+  host?: string,
 ): DhtMessage {
   const notFrom = (c: Contact) => from !== undefined && idEquals(c.id, from.id);
   switch (m.type) {
@@ -54,6 +56,7 @@ export function handleRequest(
         value: m.value,
         expiresAt: d.now() + ttl * 1000,
         from: peerId,
+        fromHost: host,
         replication: 0,
         published: false,
         lastPushed: d.now(),

@@ -37,6 +37,8 @@ export class DhtNode {
   private readonly upkeep: Upkeep;
   /** Contacts whose last request failed, and when: not retried for a while. */
   private readonly recentlyFailed = new Map<string, number>();
+  /** Errors already counted against a contact (one dial failure reaches every request waiting on it). */
+  private readonly counted = new WeakSet<object>();
   private readonly now: () => number;
 
   constructor(
@@ -50,6 +52,8 @@ export class DhtNode {
       perPeerBytes: cfg.quotaBytes,
       totalBytes: cfg.maxStoreBytes,
       maxEntries: cfg.maxEntries,
+      perIpBytes: cfg.ipQuotaBytes,
+      perSubnetBytes: cfg.subnetQuotaBytes,
     });
     this.file = new StoreFile(cfg.storeDir, () => this.store.values(), log);
     this.store.onChange = () => this.file.changed();
@@ -59,6 +63,8 @@ export class DhtNode {
       k: cfg.k,
       ping: (c) => this.ping(c),
       onAdded: (c) => this.upkeep.joined(c),
+      maxPerIp: cfg.maxContactsPerIp,
+      maxPerSubnet: cfg.maxContactsPerSubnet,
     });
     const deps = {
       routing: this.routing,
@@ -79,7 +85,8 @@ export class DhtNode {
       maxLinks: cfg.maxLinks,
       requestTimeoutMs: cfg.requestTimeoutMs,
       linkLimits: { handshakeTimeoutMs: cfg.dialTimeoutMs },
-      onRequest: (from, msg, peerId) => handleRequest(deps, from, msg, peerId),
+      handshakeTimeoutMs: cfg.handshakeTimeoutMs,
+      onRequest: (from, msg, peerId, host) => handleRequest(deps, from, msg, peerId, host),
       onSeen: (c) => this.routing.seen(c),
     });
   }
@@ -268,6 +275,10 @@ export class DhtNode {
       return await this.pool.request(c, msg);
     } catch (e) {
       if (e instanceof LocalError) throw e;
+      // Requests waiting on one dial share its error: a dial that failed counts once against the
+      // contact, not once per waiting request (3 lookups at once evicted a contact on one failure).
+      if (this.counted.has(e as object)) throw e;
+      this.counted.add(e as object);
       this.routing.failed(c);
       if (this.recentlyFailed.size >= FAILED_CACHE) this.recentlyFailed.clear();
       this.recentlyFailed.set(id, this.now());

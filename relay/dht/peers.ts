@@ -36,8 +36,10 @@ export interface PeerPoolOptions {
   maxLinks: number;
   requestTimeoutMs: number;
   linkLimits?: Partial<LinkLimits>;
+  /** Inbound handshake deadline (dials use linkLimits). */
+  handshakeTimeoutMs?: number;
   /** A request from an authenticated peer; return the reply (or undefined for none). */
-  onRequest(from: Contact | undefined, msg: DhtMessage, peerId: string): DhtMessage | undefined;
+  onRequest(from: Contact | undefined, msg: DhtMessage, peerId: string, host: string): DhtMessage | undefined;
   /** We heard from this contact over an authenticated link (routing table update). */
   onSeen(c: Contact): void;
 }
@@ -108,6 +110,7 @@ export class PeerPool {
       ...this.linkOpts(),
       address: this.opts.address,
       maxConnections: this.opts.maxLinks * 2,
+      limits: { ...this.opts.linkLimits, handshakeTimeoutMs: this.opts.handshakeTimeoutMs ?? 3000 },
       onLink: (link) => this.adopt(link, undefined),
     });
   }
@@ -244,7 +247,7 @@ export class PeerPool {
       if (p && p.link === link && p.accept.includes(type)) this.settle(msg.rid, undefined, msg);
       return;
     }
-    const reply = this.opts.onRequest(st.contact, msg, link.peerId);
+    const reply = this.opts.onRequest(st.contact, msg, link.peerId, remoteIp(link.remote));
     if (reply) this.sendOn(link, reply);
   }
 

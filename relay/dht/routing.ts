@@ -4,6 +4,7 @@
 // cache and the LRS is pinged; only if that ping fails is it evicted (long-lived nodes tend to stay,
 // and an attacker cannot flush a bucket by showing up with many new ids).
 // Only contacts that proved their identity over an authenticated link are ever inserted.
+import { netGroup } from './netgroup.ts';
 import { commonPrefixLength, ID_BITS, idEquals, sortByDistance } from './xor.ts';
 
 export interface Contact {
@@ -34,6 +35,9 @@ export interface RoutingTableOptions {
   ping: (c: Contact) => Promise<boolean>;
   now?: () => number;
   onAdded?: (c: Contact) => void;
+  /** Most contacts at one IP address, and in one /24 (IPv4) or /48 (IPv6); loopback is exempt. */
+  maxPerIp?: number;
+  maxPerSubnet?: number;
 }
 
 const sameAddress = (a: Contact, b: Contact) => a.host === b.host && a.port === b.port;
@@ -91,12 +95,16 @@ export class RoutingTable {
     b.lastTouched = this.now();
     const i = b.entries.findIndex((e) => idEquals(e.contact.id, contact.id));
     if (i >= 0) {
+      const old = b.entries[i]!.contact;
       b.entries.splice(i, 1);
-      b.entries.push({ contact, lastSeen: this.now(), fails: 0 });
+      // A known id moving to a crowded address keeps the address we had.
+      const keep = !sameAddress(old, contact) && this.crowded(contact, old) ? old : contact;
+      b.entries.push({ contact: keep, lastSeen: this.now(), fails: 0 });
       // A known contact with a new address is not a newcomer: no onAdded (hand-over), or a peer
       // alternating two links with different listen ports would trigger one per message.
       return;
     }
+    if (this.crowded(contact)) return;
     if (b.entries.length < this.k) {
       b.entries.push({ contact, lastSeen: this.now(), fails: 0 });
       this.opts.onAdded?.(contact);
@@ -154,9 +162,34 @@ export class RoutingTable {
     if (b.replacements.length > this.k) b.replacements.shift(); // bounded, newest kept
   }
 
+  /**
+   * Whether the table already holds the most contacts allowed at this contact's IP or subnet
+   * (`except`: an entry about to be replaced, not counted). Scans the table: only for newcomers.
+   */
+  private crowded(c: Contact, except?: Contact): boolean {
+    const { maxPerIp, maxPerSubnet } = this.opts;
+    const g = netGroup(c.host);
+    if (!g || (maxPerIp === undefined && maxPerSubnet === undefined)) return false;
+    let ip = 0;
+    let subnet = 0;
+    for (const b of this.buckets) {
+      for (const e of b.entries) {
+        if (e.contact === except) continue;
+        const h = netGroup(e.contact.host);
+        if (!h || h.subnet !== g.subnet) continue;
+        subnet++;
+        if (h.ip === g.ip) ip++;
+      }
+    }
+    return (
+      ip >= (maxPerIp ?? Number.POSITIVE_INFINITY) || subnet >= (maxPerSubnet ?? Number.POSITIVE_INFINITY)
+    );
+  }
+
   private evict(b: Bucket, i: number): void {
     b.entries.splice(i, 1);
-    const next = b.replacements.pop();
+    let next = b.replacements.pop();
+    while (next && this.crowded(next)) next = b.replacements.pop();
     if (next) {
       b.entries.push({ contact: next, lastSeen: this.now(), fails: 0 });
       this.opts.onAdded?.(next);

@@ -2,6 +2,7 @@
 // PUTs), with absolute expiry, a per-peer byte quota and a total cap. Values from other peers are
 // replicas; `published` marks the ones our own API clients PUT, which we republish until expiry.
 import { toHex } from '../../shared/identity.ts';
+import { netGroup } from './netgroup.ts';
 
 export interface StoredValue {
   readonly key: Uint8Array;
@@ -10,6 +11,8 @@ export interface StoredValue {
   readonly expiresAt: number;
   /** Identity (hex) of the peer that sent it; '' for our own API clients. */
   readonly from: string;
+  /** IP address the peer sent it from (per-IP and per-subnet quotas); absent: ours, or loaded from disk. */
+  readonly fromHost?: string;
   /** Replication wanted, for values we published; 0 for replicas. */
   readonly replication: number;
   /** Set for values our own API clients PUT: we republish them until they expire. */
@@ -25,6 +28,9 @@ export interface StoreLimits {
   totalBytes: number;
   /** Max number of keys. */
   maxEntries: number;
+  /** Max quota bytes (as perPeerBytes) of all peers at one IP, and in one /24 or /48 (loopback exempt). */
+  perIpBytes?: number;
+  perSubnetBytes?: number;
 }
 
 export type PutOutcome = 'stored' | 'quota' | 'full';
@@ -39,6 +45,8 @@ const quotaCost = (v: { key: Uint8Array; value: Uint8Array }) => cost(v) + ENTRY
 export class ValueStore {
   private readonly map = new Map<string, StoredValue>();
   private readonly perPeer = new Map<string, number>();
+  /** Quota bytes per IP and per subnet ("ip:<hex>", "net:<hex>"). */
+  private readonly perGroup = new Map<string, number>();
   private total = 0;
   /** Called after every change (persistence hooks here). */
   onChange: () => void = () => {};
@@ -80,14 +88,45 @@ export class ValueStore {
     const oldPeer = old && old.from === v.from ? quotaCost(old) : 0;
     if (v.from !== '' && (this.perPeer.get(v.from) ?? 0) - oldPeer + quotaCost(v) > this.limits.perPeerBytes)
       return 'quota';
+    if (this.overGroupQuota(v, old)) return 'quota';
     if (this.total - oldCost + cost(v) > this.limits.totalBytes) return 'full';
     if (!old && this.map.size >= this.limits.maxEntries) return 'full';
     if (old) this.remove(hex);
     this.map.set(hex, v);
     this.total += cost(v);
     if (v.from !== '') this.perPeer.set(v.from, (this.perPeer.get(v.from) ?? 0) + quotaCost(v));
+    this.charge(v, 1);
     this.onChange();
     return 'stored';
+  }
+
+  /**
+   * Would `v` take its sender's IP or subnet beyond its quota? Without these, identities (which
+   * cost only PoW) at one address filled max_entries: ~16 of them at the default quota.
+   */
+  private overGroupQuota(v: StoredValue, old: StoredValue | undefined): boolean {
+    const g = v.fromHost === undefined ? undefined : netGroup(v.fromHost);
+    if (!g) return false;
+    const sameGroup = (key: string) => {
+      const og = old?.fromHost === undefined ? undefined : netGroup(old.fromHost);
+      return og !== undefined && (key.startsWith('ip:') ? og.ip === g.ip : og.subnet === g.subnet);
+    };
+    const check = (key: string, limit: number | undefined) =>
+      limit !== undefined &&
+      (this.perGroup.get(key) ?? 0) - (old && sameGroup(key) ? quotaCost(old) : 0) + quotaCost(v) > limit;
+    return (
+      check(`ip:${g.ip}`, this.limits.perIpBytes) || check(`net:${g.subnet}`, this.limits.perSubnetBytes)
+    );
+  }
+
+  private charge(v: StoredValue, sign: 1 | -1): void {
+    const g = v.fromHost === undefined ? undefined : netGroup(v.fromHost);
+    if (!g) return;
+    for (const key of [`ip:${g.ip}`, `net:${g.subnet}`]) {
+      const left = (this.perGroup.get(key) ?? 0) + sign * quotaCost(v);
+      if (left > 0) this.perGroup.set(key, left);
+      else this.perGroup.delete(key);
+    }
   }
 
   /** Drop expired values; returns how many went. */
@@ -119,6 +158,7 @@ export class ValueStore {
     if (!v) return;
     this.map.delete(hex);
     this.total -= cost(v);
+    this.charge(v, -1);
     if (v.from !== '') {
       const left = (this.perPeer.get(v.from) ?? 0) - quotaCost(v);
       if (left > 0) this.perPeer.set(v.from, left);

@@ -44,7 +44,7 @@ export const GOSSIP_DEFAULTS = {
   pex_interval_ms: 10000,
   validation_timeout_ms: 5000,
   dial_backoff_ms: 1000,
-  handshake_timeout_ms: 10000,
+  handshake_timeout_ms: 3000,
   idle_timeout_ms: 90000,
   rate_msgs: 500,
   rate_bytes: 4 * 1024 * 1024,

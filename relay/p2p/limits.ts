@@ -20,7 +20,11 @@ export interface LinkLimits {
 
 export const DEFAULT_LINK_LIMITS: LinkLimits = {
   maxFrameSize: 65535,
-  handshakeTimeoutMs: 10_000,
+  // A half-open handshake holds a listener slot (and a per-IP handshaking slot) until this deadline.
+  // 10 s used to let a crowd of silent sockets hold the slots for 10 s each. An RSA-4096 handshake
+  // takes 0.2-0.4 s on this 2-core box at load 25 one at a time (p99 0.37 s), 16 at once with
+  // both ends in one process p99 3.1 s (npm run bench -- p2p); dials that miss it are retried.
+  handshakeTimeoutMs: 3_000,
   idleTimeoutMs: 90_000,
   msgsPerSec: 500,
   msgBurst: 1000,

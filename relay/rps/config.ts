@@ -38,6 +38,8 @@ export interface RpsOptions {
   probeMaxAgeMs: number;
   probeTimeoutMs: number;
   connectTimeoutMs: number;
+  /** Deadline of an inbound link handshake (a half-open one holds a listener slot until then). */
+  handshakeTimeoutMs: number;
   tombstoneMs: number;
   queryTimeoutMs: number;
   maxPendingQueries: number;
@@ -143,6 +145,7 @@ export function readRpsOptions(config: RelayConfig): RpsOptions {
     probeMaxAgeMs: s.number('probe_max_age', roundMs / 1000, 0.01, 86400) * 1000,
     probeTimeoutMs: s.number('probe_timeout', 3, 0.05, 600) * 1000,
     connectTimeoutMs: s.number('connect_timeout', 10, 0.05, 600) * 1000,
+    handshakeTimeoutMs: s.number('handshake_timeout', 3, 0.05, 600) * 1000,
     tombstoneMs: s.number('tombstone_ttl', 300, 0, 30 * 86400) * 1000,
     queryTimeoutMs: s.number('query_timeout', 10, 0.05, 3600) * 1000,
     maxPendingQueries: s.int('max_pending_queries', 64, 1, 65535),

@@ -15,6 +15,8 @@ export interface LinksOptions {
   maxLinks: number;
   /** TCP connect + link handshake. */
   connectTimeoutMs: number;
+  /** Inbound handshake deadline (default: the link library's, 3 s). */
+  handshakeTimeoutMs?: number;
   /** Handles every application frame except replies to our own requests. */
   onMessage(link: Link, type: number, body: Uint8Array): void;
 }
@@ -45,6 +47,7 @@ export class RpsLinks {
       powBits: this.opts.powBits,
       log: this.opts.log,
       maxConnections: this.opts.maxLinks * 2,
+      limits: this.opts.handshakeTimeoutMs ? { handshakeTimeoutMs: this.opts.handshakeTimeoutMs } : undefined,
       onLink: (link) => this.attach(link),
     });
     this.listenPort = this.listener.port;

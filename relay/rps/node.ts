@@ -2,6 +2,7 @@
 // record, liveness probes, and the answer to "give me a random live peer". Rounds and the P2P
 // message handlers live in rounds.ts; the API side in service.ts.
 import { randomInt } from 'node:crypto';
+import { ipToBytes } from '../../shared/address.ts';
 import { toHex } from '../../shared/identity.ts';
 import { type Hostkey, identityOfDer } from '../hostkey.ts';
 import { isPrivateAddress } from '../private-address.ts';
@@ -65,7 +66,9 @@ export class RpsNode {
       log: deps.log,
       maxLinks: this.opts.maxLinks,
       connectTimeoutMs: this.opts.connectTimeoutMs,
-      onMessage: (link, type, body) => this.handleFrame(link.peerId, type, body, link.send.bind(link)),
+      handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
+      onMessage: (link, type, body) =>
+        this.handleFrame(link.peerId, type, body, link.send.bind(link), link.remoteHost),
     });
   }
 
@@ -75,6 +78,7 @@ export class RpsNode {
     type: number,
     body: Uint8Array,
     reply: (type: number, body: Uint8Array) => boolean,
+    _remoteHost = '',
   ): void {
     if (type === RpsType.PROBE) reply(RpsType.PROBE_REPLY, encodeNonce(decodeNonce(body, 'PROBE')));
     else if (type === RpsType.PROBE_REPLY)
@@ -98,7 +102,7 @@ export class RpsNode {
    * Authenticate a record and learn the peer. Throws RecordError when the record is not
    * acceptable (bad signature, key too small, stale or from the future).
    */
-  accept(bytes: Uint8Array, source: Source): PeerRecord {
+  accept(bytes: Uint8Array, source: Source, fromHost?: string): PeerRecord {
     const rec = this.verifyCached(bytes);
     if (source !== 'store') {
       const now = this.now();
@@ -110,8 +114,11 @@ export class RpsNode {
     // everyone we hand it to) dial into our own networks.
     if (!this.opts.dialPrivateAddresses && isPrivateAddress(rec.address))
       throw new RecordError('record address is loopback or private');
-    // An authenticated push is the peer itself, alive right now.
-    const added = this.peers.add(rec, this.now(), source === 'push' ? this.now() : 0);
+    // An authenticated push is the peer itself, alive right now - at the address it signed only if
+    // the link comes from there: else a peer could sign any address (someone else's, or one that
+    // does not answer), push from its own host, and have us hand it out as alive without a probe.
+    const alive = source === 'push' && fromHost !== undefined && sameIp(fromHost, rec.address);
+    const added = this.peers.add(rec, this.now(), alive ? this.now() : 0);
     if (added === 'new') {
       this.brahms.learn(rec.id);
       this.wake();
@@ -245,4 +252,19 @@ function peekId(bytes: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Same IP address (an IPv4-mapped IPv6 address equals its IPv4 address). */
+export function sameIp(a: string, b: string): boolean {
+  const norm = (ip: string) => {
+    try {
+      const x = ipToBytes(ip);
+      const mapped =
+        x.length === 16 && x.subarray(0, 10).every((v) => v === 0) && x[10] === 0xff && x[11] === 0xff;
+      return Buffer.from(mapped ? x.subarray(12) : x).toString('hex');
+    } catch {
+      return ip;
+    }
+  };
+  return norm(a) === norm(b);
 }

@@ -31,14 +31,15 @@ export class RpsRelay extends RpsNode {
     type: number,
     body: Uint8Array,
     reply: (type: number, body: Uint8Array) => boolean,
+    remoteHost = '',
   ): void {
-    if (type === RpsType.PUSH) this.onPush(peerId, body);
+    if (type === RpsType.PUSH) this.onPush(peerId, body, remoteHost);
     else if (type === RpsType.PULL_REQUEST) this.onPullRequest(peerId, body, reply);
     else if (type === RpsType.PULL_REPLY) {
       if (body.length < 4) throw new LinkViolation('PULL_REPLY truncated');
       this.links.settle(`${peerId}/${new DataView(body.buffer, body.byteOffset, 4).getUint32(0)}`, body);
     } else if (type === RpsType.PROBE || type === RpsType.PROBE_REPLY)
-      super.handleFrame(peerId, type, body, reply);
+      super.handleFrame(peerId, type, body, reply, remoteHost);
     else throw new LinkViolation(`unknown RPS frame type ${type}`);
   }
 
@@ -48,11 +49,11 @@ export class RpsRelay extends RpsNode {
     map.set(peerId, n);
   }
 
-  private onPush(peerId: string, body: Uint8Array): void {
+  private onPush(peerId: string, body: Uint8Array, remoteHost: string): void {
     this.count(this.pushesIn, peerId, 'pushes');
     let rec: PeerRecord;
     try {
-      rec = this.accept(body, 'push');
+      rec = this.accept(body, 'push', remoteHost);
     } catch (e) {
       throw new LinkViolation(`bad PUSH: ${(e as Error).message}`);
     }

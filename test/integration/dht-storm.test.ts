@@ -53,6 +53,11 @@ async function startNode(hostkey: Hostkey, o: Partial<DhtConfig> = {}): Promise<
     quotaBytes: 1024 * 1024,
     maxStoreBytes: 64 * 1024 * 1024,
     maxEntries: 100_000,
+    ipQuotaBytes: 2 * 1024 * 1024,
+    subnetQuotaBytes: 4 * 1024 * 1024,
+    maxContactsPerIp: 2,
+    maxContactsPerSubnet: 8,
+    handshakeTimeoutMs: 3000,
     republishSeconds: 3600,
     refreshSeconds: 600,
     maxLinks: 128,
@@ -223,6 +228,21 @@ describe('DHT under a request storm', () => {
     expect(a.routing.has(h.id)).toBe(true); // old code: evicted after two failures
     expect(a.routing.get(h.id)?.port).toBe(real.port);
     expect(await a.ping(real)).toBe(true); // old code: "contact failed recently"
+  });
+
+  it('a failed dial with several requests waiting on it counts once against the contact', async () => {
+    const [ka] = await keys(1);
+    const a = await startNode(ka!);
+    // A port nobody listens on: the one shared dial is refused.
+    const gone = createServer();
+    await new Promise<void>((r) => gone.listen(0, LOOPBACK, r));
+    const port = (gone.address() as { port: number }).port;
+    await new Promise<void>((r) => gone.close(() => r()));
+    const dead: Contact = { id: new Uint8Array(randomBytes(32)), host: LOOPBACK, port };
+    a.routing.seen(dead);
+    // Three requests at once (e.g. three lookups) wait on one dial; max_fails is 2.
+    expect(await Promise.all([a.ping(dead), a.ping(dead), a.ping(dead)])).toEqual([false, false, false]);
+    expect(a.routing.has(dead.id)).toBe(true); // old code: 3 failures counted, evicted
   });
 });
 

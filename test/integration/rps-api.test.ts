@@ -9,6 +9,7 @@ import { loadHostkey } from '../../relay/hostkey.ts';
 import { createLogger } from '../../relay/log.ts';
 import { connectLink } from '../../relay/p2p/index.ts';
 import { RPS_PROTOCOL, RpsType } from '../../relay/rps/protocol.ts';
+import { signRecord } from '../../relay/rps/record.ts';
 import { parseAddress } from '../../shared/address.ts';
 import { getKeys } from '../keypool.ts';
 import { peerId, type RpsNet, startRpsNet, until } from './rps-helpers.ts';
@@ -81,6 +82,27 @@ describe('rps api', () => {
     await until(() => t.rps[0]!.node.peers.size >= 1, 5_000, 'relay 0 knows relay 1');
     const q = await t.query(0, 3);
     expect(q).toHaveLength(3);
+  });
+
+  it('P2P: a PUSH marks the peer alive only when the link comes from the address its record names', async () => {
+    const [, , , , k4] = await getKeys(5);
+    const hostkey = await loadHostkey(k4!);
+    const address = parseAddress(t.net.relays[0]!.p2p.rps!);
+    const log = createLogger('rps-test-p2p');
+    const link = await connectLink({ address, hostkey, protocol: RPS_PROTOCOL, powBits: 4, log });
+    const node = t.rps[0]!.node;
+    const id = Buffer.from(hostkey.identity).toString('hex');
+    const record = (host: string, time: number) =>
+      signRecord({ address: host, portmap: [{ module: 540, port: 9 }], time }, hostkey).bytes;
+    // Signed for 127.0.0.2, pushed from 127.0.0.1: learnt, but not alive (it must be probed there).
+    link.send(RpsType.PUSH, record('127.0.0.2', Date.now()));
+    await until(() => node.peers.get(id) !== undefined, 5_000, 'record learnt');
+    expect(node.peers.get(id)!.lastAlive).toBe(0);
+    // Signed for the address the link comes from: alive.
+    link.send(RpsType.PUSH, record('127.0.0.1', Date.now() + 1));
+    await until(() => node.peers.get(id)?.record.address === '127.0.0.1', 5_000, 'record updated');
+    expect(node.peers.get(id)!.lastAlive).toBeGreaterThan(0);
+    link.close('test over');
   });
 
   it('sizes view and samplers from the NSE estimate (fake NSE API server)', async () => {

@@ -3,7 +3,16 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Hostkey, loadHostkey } from '../../relay/hostkey.ts';
 import { createLogger } from '../../relay/log.ts';
-import { connectLink, type Link, type LinkListener, listenLinks } from '../../relay/p2p/index.ts';
+import { parseConfigText } from '../../relay/config.ts';
+import { readDhtConfig } from '../../relay/dht/config.ts';
+import { readGossipConfig } from '../../relay/gossip/config.ts';
+import {
+  connectLink,
+  DEFAULT_LINK_LIMITS,
+  type Link,
+  type LinkListener,
+  listenLinks,
+} from '../../relay/p2p/index.ts';
 import { getKeys } from '../keypool.ts';
 
 const log = createLogger('p2p-test', 'silent');
@@ -150,6 +159,35 @@ describe('p2p link', () => {
     const srv = await listen({ limits: { handshakeTimeoutMs: 200 } });
     const s = await rawSocket(srv.listener.port);
     await socketClosed(s);
+  });
+
+  it('a silent (half-open) handshake holds a slot for 3 s by default, not 10 s', async () => {
+    expect(DEFAULT_LINK_LIMITS.handshakeTimeoutMs).toBe(3000);
+    const srv = await listen();
+    const s = await rawSocket(srv.listener.port);
+    const started = Date.now();
+    const gone = await Promise.race([
+      socketClosed(s).then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 8000)),
+    ]);
+    s.destroy();
+    expect(gone).toBe(true); // old default: still open after 8 s (closed at 10 s)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2500);
+  }, 15_000);
+
+  it('every module reads its inbound handshake deadline from its config, 3 s by default', () => {
+    const ini = (section: string) =>
+      parseConfigText(
+        '/x.ini',
+        `hostkey = k.pem\n[${section}]\napi_address = 127.0.0.1:1\np2p_address = 127.0.0.1:2\n`,
+      );
+    expect(readGossipConfig(ini('gossip').section('gossip')!).handshakeTimeoutMs).toBe(3000);
+    expect(readDhtConfig(ini('dht').section('dht')!).handshakeTimeoutMs).toBe(3000);
+    const withTimeout = parseConfigText(
+      '/x.ini',
+      'hostkey = k.pem\n[gossip]\napi_address = 127.0.0.1:1\np2p_address = 127.0.0.1:2\nhandshake_timeout_ms = 7000\n',
+    );
+    expect(readGossipConfig(withTimeout.section('gossip')!).handshakeTimeoutMs).toBe(7000);
   });
 
   it('disconnects a peer exceeding the message rate', async () => {
