@@ -50,6 +50,7 @@ const COVER_ECHO = Symbol('cover echo');
 export class Inbound implements EndpointHooks {
   readonly tunnels = new Map<number, InTunnel>();
   private readonly bySecret = new Map<string, InTunnel>();
+  private readonly lateClocks = new WeakMap<HopCircuit, CoverClock>();
 
   constructor(private readonly ctx: InboundContext) {}
 
@@ -77,6 +78,7 @@ export class Inbound implements EndpointHooks {
         this.ctx.stats.coverReceivedBytes += msg.data.length;
         if (hop.tunnel instanceof CoverClock) hop.tunnel.onCover(msg.data);
         else if (hop.tunnel === COVER_ECHO) hop.sendBack(RelayCmd.COVER_ECHO, msg.data);
+        else if (t) this.lateCover(hop, msg.data);
         return;
       case RelayCmd.END:
         if (t) this.end(t, false);
@@ -87,6 +89,19 @@ export class Inbound implements EndpointHooks {
       default:
         return;
     }
+  }
+
+  /**
+   * COVER on a tunnel's circuit: its initiator's call ended and the circuit carries cover until the
+   * round boundary (build_in_slot). Answered like any cover, on a clock of its own.
+   */
+  private lateCover(hop: HopCircuit, data: Uint8Array): void {
+    let c = this.lateClocks.get(hop);
+    if (!c) {
+      c = new CoverClock((d) => hop.sendBack(RelayCmd.COVER_ECHO, d));
+      this.lateClocks.set(hop, c);
+    }
+    c.onCover(data);
   }
 
   private onOpen(hop: HopCircuit, data: Uint8Array): void {
@@ -149,6 +164,7 @@ export class Inbound implements EndpointHooks {
 
   onClosed(hop: HopCircuit): void {
     if (hop.tunnel instanceof CoverClock) hop.tunnel.stop();
+    this.lateClocks.get(hop)?.stop();
     const t = hop.tunnel instanceof InTunnel ? hop.tunnel : undefined;
     if (!t || !this.tunnels.has(t.id)) return;
     const i = t.circuits.indexOf(hop);

@@ -29,6 +29,8 @@ export class OutTunnel {
   private readonly old = new Set<OriginCircuit>();
   private preparing = false;
   closed = false;
+  /** The API client destroyed it, but its circuit carries cover until the boundary (build_in_slot). */
+  lingering = false;
 
   constructor(
     private readonly ctx: OutContext,
@@ -158,7 +160,7 @@ export class OutTunnel {
       this.switchover();
       return;
     }
-    if (this.cover) {
+    if (this.cover || this.lingering) {
       this.close('cover circuit lost', false);
       return;
     }

@@ -129,6 +129,7 @@ export class OnionService implements ApiHandler {
       case MessageType.ONION_TUNNEL_DESTROY: {
         const t = this.out.get(msg.tunnelId);
         if (t && st.own.has(t)) {
+          if (this.lingerAsCover(t)) return;
           this.endOut(t, 'destroyed by client');
           return;
         }
@@ -215,6 +216,22 @@ export class OnionService implements ApiHandler {
     conn.send({ type: MessageType.ONION_TUNNEL_READY, tunnelId: id, hostkey: dest.der });
   }
 
+  /**
+   * With build_in_slot, the call's end must not leave the links silent until the next boundary (the
+   * cover circuit was retired when the call began): the last own tunnel, destroyed mid-round, keeps
+   * its circuit as the cover tunnel until the boundary, where the round's new cover circuit takes
+   * over as in any idle round. The client's COVER flows on it meanwhile; its destination answers on
+   * its own clock. No END: the call's end was said end to end, and the circuit goes after the grace.
+   */
+  private lingerAsCover(t: OutTunnel): boolean {
+    if (!this.opts.buildInSlot || !this.opts.coverTunnel || this.cover || !t.current || this.out.size > 1)
+      return false;
+    this.forget(t);
+    t.lingering = true;
+    this.cover = t;
+    return true;
+  }
+
   /** Drop a tunnel from the tables; false if it was already gone. */
   private forget(t: OutTunnel): boolean {
     if (!this.out.delete(t.id)) return false;
@@ -256,6 +273,8 @@ export class OnionService implements ApiHandler {
 
   private boundary(): void {
     for (const t of this.out.values()) t.switchover();
+    // A call that ended after its next circuit was built: that circuit takes over, as in any round.
+    if (this.cover?.lingering) this.cover.switchover();
     this.inbound.onBoundary();
     if (this.nextCover) this.installCover(this.nextCover);
     this.nextCover = undefined;

