@@ -56,6 +56,9 @@ describe('demo links (npm start)', () => {
     applyFragment(vp, params);
     expect(vp.self.state.secret).toEqual(alice.secret);
     expect(vp.self.state.contactPriv).toEqual(alice.contactPriv);
+    // A contact from a link is only offered; stored once the user says yes.
+    expect(vp.contacts.list()).toEqual([]);
+    for (const p of vp.snapshot().pendingContacts) vp.confirmContact(p.identity);
     expect(vp.contacts.list().map((c) => c.name)).toEqual(['bob & co: 2']);
     vp.self.rotate(); // reloading the same link keeps the rotation
     applyFragment(vp, params);

@@ -75,7 +75,9 @@ it('reads family, families and distinct_subnets from [onion], naming the key on 
   expect(c.family).toEqual([id(1), id(2)]);
   expect(c.families).toEqual([[id(3), id(4)], [id(5)]]);
   expect(c.distinctSubnets).toBe(false); // loopback testnet
-  const pub = readOnionConfig(parseConfigText('/x/peer.ini', `${base}p2p_hostname = 0.0.0.0\n`));
+  const pub = readOnionConfig(
+    parseConfigText('/x/peer.ini', `${base}p2p_address = 0.0.0.0:7004\np2p_advertise = 203.0.113.9\n`),
+  );
   expect(pub.distinctSubnets).toBe(true);
   expect(() => readOnionConfig(parseConfigText('/x/peer.ini', `${base}family = nope\n`))).toThrow(
     /\/x\/peer\.ini: \[onion\] family: "nope" is not a relay identity/,
