@@ -28,12 +28,14 @@ export function formatFragment(l: ClientLink): string {
 }
 
 export function readFragment(params: URLSearchParams): {
+  token: string | null;
   name: string | null;
   me: string | null;
   align: boolean;
   contacts: string[];
 } {
   return {
+    token: params.get('token'),
     name: params.get('name'),
     me: params.get('me'),
     align: params.get('align') !== '0',

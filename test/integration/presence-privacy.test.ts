@@ -99,6 +99,8 @@ beforeAll(async () => {
     const params = new URLSearchParams(url.hash.slice(1));
     const vp = new VoidPhone(`ws://${url.host}/ws?token=${params.get('token')}`, memoryStorage());
     applyFragment(vp, params);
+    // The user confirms the contacts the link offers (issue 14); its own keys come with the hello.
+    for (const p of vp.snapshot().pendingContacts) vp.confirmContact(p.identity);
     phones[name] = vp;
     vp.start();
   }
