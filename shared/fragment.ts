@@ -1,7 +1,8 @@
 // The URL fragment of a client link (`npm start` and the tests print these; the page reads them):
 //   #token=<bridge token>&name=<display name>&me=<own presence bundle>&contact=<contact string>…
 // `me` (optional) = base64url(X25519 contact private key ‖ presence secret), so a demo link already
-// has the secrets its friends' contact strings name. Relay and browser share this file. Browser-safe.
+// has the secrets its friends' contact strings name. The page adopts `me` only from a link whose token
+// its relay then accepts (client/src/lib/api/fragment.ts). Relay and browser share this file. Browser-safe.
 import { toBase64Url } from './bytes.ts';
 
 /** The page reads at most this many contacts from one link. */
@@ -28,12 +29,14 @@ export function formatFragment(l: ClientLink): string {
 }
 
 export function readFragment(params: URLSearchParams): {
+  token: string | null;
   name: string | null;
   me: string | null;
   align: boolean;
   contacts: string[];
 } {
   return {
+    token: params.get('token'),
     name: params.get('name'),
     me: params.get('me'),
     align: params.get('align') !== '0',

@@ -99,8 +99,8 @@ beforeAll(async () => {
     const params = new URLSearchParams(url.hash.slice(1));
     const vp = new VoidPhone(`ws://${url.host}/ws?token=${params.get('token')}`, memoryStorage());
     applyFragment(vp, params);
-    // A contact from a link is only offered: the user says yes to each, as in the page.
-    for (const offered of vp.snapshot().pendingContacts) vp.confirmContact(offered.identity);
+    // The user confirms the contacts the link offers (issue 14); its own keys come with the hello.
+    for (const p of vp.snapshot().pendingContacts) vp.confirmContact(p.identity);
     phones[name] = vp;
     vp.start();
   }

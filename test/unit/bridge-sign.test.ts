@@ -54,14 +54,9 @@ describe('demo links (npm start)', () => {
       setItem: (k, v) => void data.set(k, v),
     });
     applyFragment(vp, params);
-    expect(vp.self.state.secret).toEqual(alice.secret);
-    expect(vp.self.state.contactPriv).toEqual(alice.contactPriv);
-    // A contact from a link is only offered; stored once the user says yes.
-    expect(vp.contacts.list()).toEqual([]);
-    for (const p of vp.snapshot().pendingContacts) vp.confirmContact(p.identity);
-    expect(vp.contacts.list().map((c) => c.name)).toEqual(['bob & co: 2']);
-    vp.self.rotate(); // reloading the same link keeps the rotation
-    applyFragment(vp, params);
+    // The contact is offered; the link's own keys wait for the relay to accept its token, which this
+    // page (connecting without it) never gets: test/integration/client-link-trust.test.ts adopts them.
+    expect(vp.snapshot().pendingContacts.map((c) => c.name)).toEqual(['bob & co: 2']);
     expect(vp.self.state.secret).not.toEqual(alice.secret);
   });
 });

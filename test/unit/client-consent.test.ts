@@ -10,6 +10,8 @@ import { loadHostkey } from '../../relay/hostkey.ts';
 import { identityHex } from '../../shared/identity.ts';
 import { getKeys } from '../keypool.ts';
 
+const toB64u = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+
 const [k1, k2] = await Promise.all((await getKeys(2)).map(loadHostkey));
 
 function memoryStorage() {
@@ -45,6 +47,16 @@ describe('contacts from a link', () => {
     expect(vp.snapshot().pendingContacts).toEqual([]);
     applyFragment(vp, link); // the same link again: the stored one is not offered again
     expect(vp.snapshot().pendingContacts.map((p) => p.sameName)).toEqual([['bob']]);
+  });
+
+  it("a link's own keys are ignored unless it carries the token the page connects with", () => {
+    // With a token the keys wait for the relay's hello: test/integration/client-link-trust.test.ts.
+    const vp = new VoidPhone('ws://127.0.0.1:1/ws?token=the-relays-token-0123', memoryStorage());
+    const before = vp.self.state.secret;
+    const link = new URLSearchParams({ token: 'a-guessed-token-0123456', me: toB64u(randomBytes(64)) });
+    applyFragment(vp, link);
+    expect(vp.self.state.secret).toEqual(before);
+    expect(vp.snapshot().notice).toMatch(/does not carry your relay's token/);
   });
 
   it('two contacts with one name are told apart by a short fingerprint', () => {

@@ -84,6 +84,17 @@ export function buildDelay(now: number, roundMs: number): number {
   return Math.max(0, toBoundary - lead);
 }
 
+/** A link is applied once per page; this bounds what it can queue for the relay's hello. */
+const MAX_LINK_ACTIONS = 4;
+
+function tokenOf(wsUrl: string): string | null {
+  try {
+    return new URL(wsUrl).searchParams.get('token') || null;
+  } catch {
+    return null;
+  }
+}
+
 /** How PresenceService's errors start (see service.ts): cleared by the next announcement that works. */
 const PRESENCE_ERROR = 'Could not announce';
 
@@ -94,6 +105,8 @@ export class VoidPhone {
   /** Our presence secret and contact key (rotated when we remove a friend). */
   readonly self: SelfPresence;
   readonly conn: BridgeConnection;
+  /** The bridge token this page connects with (the `token=` of the link it was opened with). */
+  readonly token: string | null;
   calls: CallManager | null = null;
   onion: BridgeOnionPort | null = null;
   private presence: PresenceService | null = null;
@@ -102,6 +115,8 @@ export class VoidPhone {
   private lastCall: CallSession | null = null;
   private pending: ContactCard[] = [];
   private notice = '';
+  /** What the link asked for that only a link from the user's own relay may do (see onTokenAccepted). */
+  private linkActions: (() => void)[] = [];
   private readonly changeCbs = new Set<() => void>();
   private readonly callCbs = new Set<(s: CallSession) => void>();
   private readonly sessionCbs = new Set<(s: CallSession) => void>();
@@ -127,7 +142,28 @@ export class VoidPhone {
     });
     this.self.onChange(() => this.changed());
     this.conn = new BridgeConnection(wsUrl);
-    this.conn.onStatus((s, hello) => (s === 'open' && hello ? this.up(hello) : this.down()));
+    this.token = tokenOf(wsUrl);
+    this.conn.onStatus((s, hello) => {
+      if (s !== 'open' || !hello) return this.down();
+      this.runLinkActions();
+      this.up(hello);
+    });
+  }
+
+  /**
+   * Runs `action` when the relay first accepts this page's token (its hello), before presence
+   * starts. The page connects with the token of the link it was opened with, so this is how we know
+   * the link came from the user's own relay: another web site does not know the token (and one that
+   * does already holds the bridge). Used for a link's own keys (`me=`) and contact updates.
+   */
+  onTokenAccepted(action: () => void): void {
+    if (this.linkActions.length < MAX_LINK_ACTIONS) this.linkActions.push(action);
+  }
+
+  private runLinkActions(): void {
+    const actions = this.linkActions;
+    this.linkActions = [];
+    for (const a of actions) a();
   }
 
   start(): void {
