@@ -1,6 +1,6 @@
 // N gossip instances in this process on 127.0.0.1, built straight from the module factory so tests
 // and the benchmark can look inside (neighbours, knowledge base). Node 0 bootstraps everyone.
-// (relay/dev/testnet.ts runs whole relays; this is the gossip-only, white-box variant.)
+// (testnet.ts runs whole relays; this is the gossip-only, white-box variant.)
 import { createServer, type AddressInfo } from 'node:net';
 import { parseConfigText } from '../config.ts';
 import { loadHostkey } from '../hostkey.ts';
