@@ -3,4 +3,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../relay/start.ts');
+await import('../relay/dev/start.ts');

@@ -2,4 +2,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../relay/testnet-cli.ts');
+await import('../relay/dev/testnet-cli.ts');

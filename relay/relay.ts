@@ -2,10 +2,9 @@
 import { type RelayConfig, ConfigError } from './config.ts';
 import { type Hostkey, loadHostkey } from './hostkey.ts';
 import { createLogger, type Logger } from './log.ts';
-import type { RelayModule } from './module.ts';
+import { isBuilt, loadModule, MODULE_ORDER, type ModuleName, type RelayModule } from './module.ts';
 import { readMetricsConfig } from './metrics/config.ts';
 import { startMetrics } from './metrics/index.ts';
-import { isBuilt, loadModule, MODULE_ORDER, type ModuleName } from './modules.ts';
 
 export interface Relay {
   readonly hostkey: Hostkey;

@@ -1,6 +1,6 @@
 // Tests and benchmarks share one pool of RSA-4096 hostkeys under .keys/pool (gitignored).
 import { fileURLToPath } from 'node:url';
-import { ensureKeys } from '../relay/keypool.ts';
+import { ensureKeys } from '../relay/dev/keypool.ts';
 
 export const KEY_DIR = fileURLToPath(new URL('../.keys/pool', import.meta.url));
 

@@ -141,7 +141,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
   return {
     name: 'bridge',
     listening: { http: address },
-    /** Not part of RelayModule: what start.ts and tests use to build client URLs. */
+    /** Not part of RelayModule: what relay/dev/start.ts and tests use to build client URLs. */
     token: opts.token,
     url,
     async stop() {

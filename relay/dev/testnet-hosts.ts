@@ -1,7 +1,7 @@
 // A testnet spread over hosts on one machine (hosts.ts): relay i runs on host i % hosts, as its own
 // process inside that host's namespace, P2P on the host's address, APIs and bridge on the
 // namespace's own 127.0.0.1 (so a browser on that host reaches its bridge as on a real machine).
-import { startTestnet, type Testnet, type TestnetOptions } from '../testnet.ts';
+import { startTestnet, type Testnet, type TestnetOptions } from './testnet.ts';
 import { type Hosts, type HostsOptions, startHosts } from './hosts.ts';
 
 export interface HostsTestnetOptions

@@ -7,7 +7,7 @@
 // Figures, not assertions.
 import { performance } from 'node:perf_hooks';
 import { ApiClient } from '../../relay/api/client.ts';
-import { type GossipNet, startGossipNet, waitFor } from '../../relay/gossip/localnet.ts';
+import { type GossipNet, startGossipNet, waitFor } from '../../relay/dev/gossip-net.ts';
 import { gossipStats } from '../../relay/gossip/stats.ts';
 import { getKeys } from '../keypool.ts';
 

@@ -4,7 +4,7 @@
 // pooled over trials) and the bandwidth per peer: claims flooded per round, each of which every peer
 // receives and forwards once (wire messages: about that times the Gossip degree). keys = 1 is plain
 // GNUnet NSE.
-import { quantile, simulate } from '../../relay/nse/sim.ts';
+import { quantile, simulate } from '../../relay/dev/nse-sim.ts';
 
 /** `--name=value` (what the bench runner passes on) or `--name value`. */
 function option(args: string[], name: string, fallback: string): string {

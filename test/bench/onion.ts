@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { CELL_SIZE, WIRE_CELL_SIZE } from '../../relay/onion/cell.ts';
 import { RecordOpener, RecordSealer } from '../../relay/onion/linkcrypto.ts';
 import { HopLayer, hopForward, originWrap } from '../../relay/onion/layers.ts';
-import { startTestnet } from '../../relay/testnet.ts';
+import { startTestnet } from '../../relay/dev/testnet.ts';
 import { type ApiMessage, MessageType } from '../../shared/wire/types.ts';
 import type { OnionStats } from '../../relay/onion/stats.ts';
 import { pace } from './_pace.ts';

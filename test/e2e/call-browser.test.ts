@@ -3,7 +3,7 @@
 // ways across a round switch-over, alice hangs up, and bob sees alice go offline after she closes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import type { Demo } from '../../relay/bridge/demo.ts';
+import type { Demo } from '../../relay/dev/demo.ts';
 import {
   type ClientPage,
   demoNet,

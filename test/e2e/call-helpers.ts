@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { buildClient, type Demo, startDemo } from '../../relay/bridge/demo.ts';
+import { buildClient, type Demo, startDemo } from '../../relay/dev/demo.ts';
 
 /**
  * Where the e2e tests save their screenshots: docs/screenshots when VOIDPHONE_SCREENSHOTS=1 (to

@@ -2,7 +2,7 @@
 // when carol calls; dave (not in bob's contacts) hears nothing (bob answers strangers with silence). Screenshots of each state go to docs/.
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import type { Demo } from '../../relay/bridge/demo.ts';
+import type { Demo } from '../../relay/dev/demo.ts';
 import { type ClientPage, demoNet, launch, openClient, SHOTS, until, waitOnline } from './call-helpers.ts';
 
 const ROUND_S = 5;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildClient, clientUrl, contactString, newDemoUser } from '../../relay/bridge/demo.ts';
+import { buildClient, clientUrl, contactString, newDemoUser } from '../../relay/dev/demo.ts';
 import { create } from '../../relay/bridge/index.ts';
 import { parseConfigText } from '../../relay/config.ts';
 import { loadHostkey } from '../../relay/hostkey.ts';

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
-import { buildClient, clientUrl, contactString, newDemoUser } from '../../relay/bridge/demo.ts';
+import { buildClient, clientUrl, contactString, newDemoUser } from '../../relay/dev/demo.ts';
 import { startHostsTestnet, type HostsTestnet } from '../../relay/dev/testnet-hosts.ts';
 import type { WanConditions } from '../../relay/dev/wan.ts';
 import { loadHostkey } from '../../relay/hostkey.ts';

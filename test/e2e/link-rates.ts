@@ -1,7 +1,7 @@
 // What a relay puts on its onion links, sampled through the whole of a test or benchmark, and the
 // client page opened for audio: shared by the voice e2e test and the call benchmark.
 import type { Browser } from 'playwright-core';
-import type { Demo } from '../../relay/bridge/demo.ts';
+import type { Demo } from '../../relay/dev/demo.ts';
 import { WIRE_CELL_SIZE } from '../../relay/onion/cell.ts';
 import { onionInstances } from '../../relay/onion/debug.ts';
 import { type ClientPage, openClient } from './call-helpers.ts';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Demo } from '../../relay/bridge/demo.ts';
+import type { Demo } from '../../relay/dev/demo.ts';
 import { onionInstances } from '../../relay/onion/debug.ts';
 import { type ClientPage, demoNet, until, waitOnline } from './call-helpers.ts';
 import { carried, conversation, figures, type Script, scriptOffsetS } from './conversation.ts';

@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { ApiClient } from '../../relay/api/client.ts';
 import { createLogger } from '../../relay/log.ts';
 import { onionInstances } from '../../relay/onion/debug.ts';
-import { startTestnet, type Testnet } from '../../relay/testnet.ts';
+import { startTestnet, type Testnet } from '../../relay/dev/testnet.ts';
 import { parseAddress } from '../../shared/address.ts';
 import { identityOf, toHex } from '../../shared/identity.ts';
 import { MessageType, ModuleId, type RpsPeer } from '../../shared/wire/types.ts';

@@ -8,7 +8,7 @@ import { ApiClient } from '../../relay/api/client.ts';
 import { startApiServer } from '../../relay/api/server.ts';
 import type { ApiHandler } from '../../relay/api/types.ts';
 import { createLogger } from '../../relay/log.ts';
-import { startTestnet, type Testnet } from '../../relay/testnet.ts';
+import { startTestnet, type Testnet } from '../../relay/dev/testnet.ts';
 import { encodeMessage } from '../../shared/wire/index.ts';
 import { type ApiMessage, MessageType } from '../../shared/wire/types.ts';
 

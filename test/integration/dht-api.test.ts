@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../relay/api/client.ts';
 import { dhtGetEventually } from '../../relay/dht/client.ts';
 import { createLogger } from '../../relay/log.ts';
-import { startTestnet, type Testnet } from '../../relay/testnet.ts';
+import { startTestnet, type Testnet } from '../../relay/dev/testnet.ts';
 
 const key = () => new Uint8Array(randomBytes(32));
 let net: Testnet;

@@ -11,7 +11,7 @@ import { decodeValues } from '../../relay/dht/persist.ts';
 import { loadHostkey } from '../../relay/hostkey.ts';
 import { createLogger } from '../../relay/log.ts';
 import { compareDistance } from '../../relay/dht/xor.ts';
-import { startTestnet, type Testnet } from '../../relay/testnet.ts';
+import { startTestnet, type Testnet } from '../../relay/dev/testnet.ts';
 import { getKeys } from '../keypool.ts';
 
 const SET = { 'dht.pow_bits': '4', 'dht.get_timeout': '5000', 'dht.request_timeout': '1000' };

@@ -10,7 +10,7 @@ import { loadHostkey } from '../../relay/hostkey.ts';
 import { createLogger } from '../../relay/log.ts';
 import { connectLink, type Link } from '../../relay/p2p/index.ts';
 import { parseAddress } from '../../shared/address.ts';
-import { startTestnet, type Testnet } from '../../relay/testnet.ts';
+import { startTestnet, type Testnet } from '../../relay/dev/testnet.ts';
 import { getKeys } from '../keypool.ts';
 
 const log = createLogger('hostile', 'silent');

@@ -7,7 +7,7 @@ import { ApiClient } from '../../relay/api/client.ts';
 import { dhtGet, dhtGetEventually } from '../../relay/dht/client.ts';
 import { loadHostkey } from '../../relay/hostkey.ts';
 import { createLogger } from '../../relay/log.ts';
-import { startTestnet, type Testnet } from '../../relay/testnet.ts';
+import { startTestnet, type Testnet } from '../../relay/dev/testnet.ts';
 import { getKeys } from '../keypool.ts';
 
 const N = 30;

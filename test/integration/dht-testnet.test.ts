@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../relay/api/client.ts';
 import { dhtGet, dhtGetEventually } from '../../relay/dht/client.ts';
 import { createLogger } from '../../relay/log.ts';
-import { startTestnet, type Testnet, type TestnetRelay } from '../../relay/testnet.ts';
+import { startTestnet, type Testnet, type TestnetRelay } from '../../relay/dev/testnet.ts';
 import { compareDistance } from '../../relay/dht/xor.ts';
 
 const N = 30;

@@ -1,7 +1,7 @@
-// Conformance of the Gossip API on a real relay (relay/testnet.ts, one relay, gossip only).
+// Conformance of the Gossip API on a real relay (relay/dev/testnet.ts, one relay, gossip only).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../relay/api/client.ts';
-import { startTestnet, type Testnet } from '../../relay/testnet.ts';
+import { startTestnet, type Testnet } from '../../relay/dev/testnet.ts';
 import type { GossipNotification } from '../../shared/wire/types.ts';
 
 let net: Testnet;

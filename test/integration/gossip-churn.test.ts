@@ -3,7 +3,7 @@
 // restarts rejoins through its bootstrapper.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../relay/api/client.ts';
-import { type GossipNet, startGossipNet, waitFor } from '../../relay/gossip/localnet.ts';
+import { type GossipNet, startGossipNet, waitFor } from '../../relay/dev/gossip-net.ts';
 import { getKeys } from '../keypool.ts';
 
 const N = 30;

@@ -6,7 +6,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../relay/api/client.ts';
 import { parseConfigText } from '../../relay/config.ts';
 import { create, type GossipModule } from '../../relay/gossip/index.ts';
-import { waitFor } from '../../relay/gossip/localnet.ts';
+import { waitFor } from '../../relay/dev/gossip-net.ts';
 import { PROTOCOL } from '../../relay/gossip/membership.ts';
 import {
   decodeIHave,

@@ -3,7 +3,7 @@
 // bounced at loopback speed for ever (~10 % of a core per idle relay). The exchange is paced by
 // pex_interval_ms (and backs off when it learns nothing): count the requests of an idle network.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GossipNet, startGossipNet, waitFor } from '../../relay/gossip/localnet.ts';
+import { type GossipNet, startGossipNet, waitFor } from '../../relay/dev/gossip-net.ts';
 import { gossipStats } from '../../relay/gossip/stats.ts';
 import { getKeys } from '../keypool.ts';
 

@@ -1,7 +1,7 @@
 // Small network: TTL limits hops; a relay that joins late pulls the recent items it missed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../relay/api/client.ts';
-import { type GossipNet, startGossipNet, waitFor } from '../../relay/gossip/localnet.ts';
+import { type GossipNet, startGossipNet, waitFor } from '../../relay/dev/gossip-net.ts';
 import { getKeys } from '../keypool.ts';
 
 const N = 8;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../relay/api/client.ts';
 import { loadHostkey } from '../../relay/hostkey.ts';
 import { createLogger } from '../../relay/log.ts';
-import { type GossipNet, startGossipNet, waitFor } from '../../relay/gossip/localnet.ts';
+import { type GossipNet, startGossipNet, waitFor } from '../../relay/dev/gossip-net.ts';
 import { PROTOCOL } from '../../relay/gossip/membership.ts';
 import { encodePush, GossipType } from '../../relay/gossip/protocol.ts';
 import { connectLink } from '../../relay/p2p/index.ts';

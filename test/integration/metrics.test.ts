@@ -10,7 +10,7 @@ import { parseConfigText } from '../../relay/config.ts';
 import { loadHostkey } from '../../relay/hostkey.ts';
 import { createLogger } from '../../relay/log.ts';
 import { readMetricsConfig } from '../../relay/metrics/config.ts';
-import { startTestnet, type Testnet } from '../../relay/testnet.ts';
+import { startTestnet, type Testnet } from '../../relay/dev/testnet.ts';
 import { parseAddress } from '../../shared/address.ts';
 import { MessageType } from '../../shared/wire/types.ts';
 import { FAST } from './rps-helpers.ts';

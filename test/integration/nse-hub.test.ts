@@ -7,7 +7,7 @@ import { type ApiServer, startApiServer } from '../../relay/api/server.ts';
 import type { ApiConnection } from '../../relay/api/types.ts';
 import { ApiClient } from '../../relay/api/client.ts';
 import { createLogger } from '../../relay/log.ts';
-import { startTestnet, type Testnet } from '../../relay/testnet.ts';
+import { startTestnet, type Testnet } from '../../relay/dev/testnet.ts';
 import { parseAddress } from '../../shared/address.ts';
 import { rawQuery } from './nse-support.ts';
 

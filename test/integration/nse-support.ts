@@ -6,7 +6,7 @@ import { ApiClient } from '../../relay/api/client.ts';
 import type { GossipModule } from '../../relay/gossip/index.ts';
 import type { Logger } from '../../relay/log.ts';
 import type { NseModule } from '../../relay/nse/index.ts';
-import { startTestnet, type Testnet } from '../../relay/testnet.ts';
+import { startTestnet, type Testnet } from '../../relay/dev/testnet.ts';
 import { parseAddress } from '../../shared/address.ts';
 import type { NseEstimate } from '../../shared/wire/types.ts';
 

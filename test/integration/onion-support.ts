@@ -9,7 +9,7 @@ import type { ApiConnection } from '../../relay/api/types.ts';
 import { hostkeyFromPem } from '../../relay/hostkey.ts';
 import { createLogger } from '../../relay/log.ts';
 import { type OnionDebug, onionInstances } from '../../relay/onion/debug.ts';
-import { startTestnet, type Testnet } from '../../relay/testnet.ts';
+import { startTestnet, type Testnet } from '../../relay/dev/testnet.ts';
 
 export interface FakeRps {
   server: ApiServer;

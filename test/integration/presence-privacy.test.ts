@@ -14,7 +14,7 @@ import WebSocket from 'ws';
 import { applyFragment } from '../../client/src/lib/api/fragment.ts';
 import { VoidPhone } from '../../client/src/lib/api/voidphone.ts';
 import { ApiClient } from '../../relay/api/client.ts';
-import { type Demo, startDemo } from '../../relay/bridge/demo.ts';
+import { type Demo, startDemo } from '../../relay/dev/demo.ts';
 import { PRESENCE_DATA_TYPE } from '../../relay/bridge/presence-check.ts';
 import { loadHostkey } from '../../relay/hostkey.ts';
 import { toHex } from '../../shared/identity.ts';

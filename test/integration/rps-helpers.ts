@@ -11,7 +11,7 @@ import { parseAddress } from '../../shared/address.ts';
 import { identityOf, toHex } from '../../shared/identity.ts';
 import type { RpsPeer } from '../../shared/wire/types.ts';
 import { ApiClient } from '../../relay/api/client.ts';
-import { startTestnet, type Testnet } from '../../relay/testnet.ts';
+import { startTestnet, type Testnet } from '../../relay/dev/testnet.ts';
 
 /** Short intervals for tests; cheap PoW. */
 export const FAST: Record<string, string> = {

@@ -11,7 +11,7 @@ import { parseAddress } from '../../shared/address.ts';
 import type { OnionTunnelBuild } from '../../shared/wire/types.ts';
 import { hostkeyFromPem } from '../../relay/hostkey.ts';
 import { createLogger } from '../../relay/log.ts';
-import { startTestnet, type Testnet, type TestnetRelay } from '../../relay/testnet.ts';
+import { startTestnet, type Testnet, type TestnetRelay } from '../../relay/dev/testnet.ts';
 import { type Abuse, startAbuse } from './abuse.ts';
 import { type SoakCall, startSoakCall } from './call.ts';
 

@@ -31,7 +31,7 @@ describe('bridge signing domains', () => {
 
 describe('demo links (npm start)', () => {
   it('contact strings and fragments parse in the client, and the link carries the secrets its friends hold', async () => {
-    const { contactString, clientUrl, newDemoUser } = await import('../../relay/bridge/demo.ts');
+    const { contactString, clientUrl, newDemoUser } = await import('../../relay/dev/demo.ts');
     const { parseContactString } = await import('../../client/src/lib/contacts/contact-string.ts');
     const { VoidPhone } = await import('../../client/src/lib/api/voidphone.ts');
     const { applyFragment } = await import('../../client/src/lib/api/fragment.ts');

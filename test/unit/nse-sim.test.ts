@@ -1,7 +1,7 @@
 // The socket-free NSE simulation: deterministic, accurate enough, and bandwidth per peer that does not
 // grow with N (about one forwarded claim per key and round).
 import { describe, expect, it } from 'vitest';
-import { quantile, type SimOptions, simulate } from '../../relay/nse/sim.ts';
+import { quantile, type SimOptions, simulate } from '../../relay/dev/nse-sim.ts';
 
 const base: SimOptions = {
   n: 1000,

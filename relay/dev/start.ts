@@ -2,8 +2,8 @@
 // links ("alice" on relay 1, "bob" on relay 2) that already have each other as contacts.
 // Ctrl-C stops everything cleanly.
 import { parseArgs } from 'node:util';
-import { buildClient, startDemo } from './bridge/demo.ts';
-import { createLogger } from './log.ts';
+import { buildClient, startDemo } from './demo.ts';
+import { createLogger } from '../log.ts';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

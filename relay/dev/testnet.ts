@@ -6,13 +6,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { toHex } from '../shared/identity.ts';
-import { loadConfig } from './config.ts';
-import { loadHostkey } from './hostkey.ts';
+import { toHex } from '../../shared/identity.ts';
+import { loadConfig } from '../config.ts';
+import { loadHostkey } from '../hostkey.ts';
 import { DEFAULT_KEY_DIR, ensureKeys } from './keypool.ts';
-import { createLogger, type Logger } from './log.ts';
-import type { RelayModule } from './module.ts';
-import { type Relay, startRelay } from './relay.ts';
+import { createLogger, type Logger } from '../log.ts';
+import type { RelayModule } from '../module.ts';
+import { type Relay, startRelay } from '../relay.ts';
 
 export interface TestnetOptions {
   relays: number;
@@ -33,7 +33,7 @@ export interface TestnetOptions {
   /** Modules to start (default: all that are built). */
   only?: string[];
   log?: Logger;
-  /** Relay i's P2P address (default 127.0.0.1; APIs and bridge stay on 127.0.0.1). Hosts: relay/dev/hosts.ts. */
+  /** Relay i's P2P address (default 127.0.0.1; APIs and bridge stay on 127.0.0.1). Hosts: hosts.ts. */
   p2pHost?: (index: number) => string;
   /** Processes mode: a command that runs relay i's node, e.g. ['ip', 'netns', 'exec', ns]. */
   spawnPrefix?: (index: number) => string[];
@@ -63,7 +63,7 @@ export interface Testnet {
   stop(): Promise<void>;
 }
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
  * Where ports are drawn: below Linux's ephemeral range (32768+), so that outgoing connections of other
@@ -125,7 +125,7 @@ function layout(
   const at = (i: number) => `127.0.0.1:${ports[i]}`;
   const api = { gossip: at(0), nse: at(1), rps: at(2), onion: at(3), dht: at(4) };
   // p2p: where peers reach each listener (the advertised address). A relay on a host of its own
-  // (relay/dev) binds that host's address; one with `advertise` binds 0.0.0.0 and advertises it.
+  // (hosts.ts) binds that host's address; one with `advertise` binds 0.0.0.0 and advertises it.
   const pub = (i: number) => `${advertise ?? host}:${ports[i]}`;
   const p2p = { gossip: pub(5), rps: pub(6), onion: pub(7), dht: pub(8), bridge: at(9) };
   const listener = (i: number, privateKey = 'dial_private_addresses'): Record<string, string> =>

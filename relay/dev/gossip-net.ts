@@ -1,11 +1,11 @@
 // N gossip instances in this process on 127.0.0.1, built straight from the module factory so tests
 // and the benchmark can look inside (neighbours, knowledge base). Node 0 bootstraps everyone.
-// (relay/testnet.ts runs whole relays; this is the gossip-only, white-box variant.)
+// (testnet.ts runs whole relays; this is the gossip-only, white-box variant.)
 import { createServer, type AddressInfo } from 'node:net';
 import { parseConfigText } from '../config.ts';
 import { loadHostkey } from '../hostkey.ts';
 import { createLogger, type Logger } from '../log.ts';
-import { create, type GossipModule } from './index.ts';
+import { create, type GossipModule } from '../gossip/index.ts';
 
 export interface GossipNode {
   readonly index: number;

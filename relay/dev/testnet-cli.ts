@@ -1,8 +1,8 @@
 // voidphone-testnet: start N local relays and print one JSON line when all are up.
 import { parseArgs } from 'node:util';
-import { createLogger } from './log.ts';
-import { startHostsTestnet } from './dev/testnet-hosts.ts';
-import { parseWan } from './dev/wan.ts';
+import { createLogger } from '../log.ts';
+import { startHostsTestnet } from './testnet-hosts.ts';
+import { parseWan } from './wan.ts';
 import { startTestnet, type Testnet } from './testnet.ts';
 
 const HELP = `voidphone-testnet — a local VoidPhone network on 127.0.0.1

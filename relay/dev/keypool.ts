@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generateHostkeyPem } from './hostkey.ts';
+import { generateHostkeyPem } from '../hostkey.ts';
 
 export const DEFAULT_KEY_DIR = '.keys/pool';
 

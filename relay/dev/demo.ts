@@ -8,7 +8,7 @@ import { formatContactString } from '../../shared/contact-string.ts';
 import { formatFragment } from '../../shared/fragment.ts';
 import { loadHostkey } from '../hostkey.ts';
 import { createLogger } from '../log.ts';
-import { startTestnet, type Testnet } from '../testnet.ts';
+import { startTestnet, type Testnet } from './testnet.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -3,8 +3,8 @@
 // announcement); a peer sends its claim at its slot unless a claim at least as good for that key has
 // reached it. Proximities are sampled directly (P(p >= j) = 2^-j), as SHA-256 identities against a
 // fresh key give.
-import { History } from './estimator.ts';
-import { expectedBest, sendDelay } from './round.ts';
+import { History } from '../nse/estimator.ts';
+import { expectedBest, sendDelay } from '../nse/round.ts';
 
 export interface SimOptions {
   n: number;
