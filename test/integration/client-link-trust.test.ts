@@ -12,7 +12,7 @@ import { VoidPhone } from '../../client/src/lib/api/voidphone.ts';
 import type { BridgeStatus } from '../../client/src/lib/bridge/connection.ts';
 import { parseContactString } from '../../client/src/lib/contacts/contact-string.ts';
 import { create } from '../../relay/bridge/index.ts';
-import { clientUrl, contactString, newDemoUser } from '../../relay/bridge/demo.ts';
+import { clientUrl, contactString, newDemoUser } from '../../relay/dev/demo.ts';
 import { parseConfigText } from '../../relay/config.ts';
 import { type Hostkey, loadHostkey } from '../../relay/hostkey.ts';
 import type { RelayModule } from '../../relay/module.ts';
