@@ -164,7 +164,11 @@ export async function fuzzTarget(t: Target, inputs: number, seed: number): Promi
     // is slow again when timed twice more (decoders are deterministic); the rest count as stalls.
     if (dt > HANG_MS) {
       dt = Math.min(dt, await timeOnce(t, x), await timeOnce(t, x));
-      if (dt > HANG_MS) report.hangs++;
+      if (dt > HANG_MS) {
+        report.hangs++;
+        if (report.firstCrashes.length < 5)
+          report.firstCrashes.push({ input: Buffer.from(x).toString('hex'), error: `hang: ${dt.toFixed(1)} ms (input ${i})` });
+      }
       else report.stalls++;
     }
     if (dt > report.slowestMs) report.slowestMs = dt;
