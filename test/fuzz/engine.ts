@@ -167,9 +167,11 @@ export async function fuzzTarget(t: Target, inputs: number, seed: number): Promi
       if (dt > HANG_MS) {
         report.hangs++;
         if (report.firstCrashes.length < 5)
-          report.firstCrashes.push({ input: Buffer.from(x).toString('hex'), error: `hang: ${dt.toFixed(1)} ms (input ${i})` });
-      }
-      else report.stalls++;
+          report.firstCrashes.push({
+            input: Buffer.from(x).toString('hex'),
+            error: `hang: ${dt.toFixed(1)} ms (input ${i})`,
+          });
+      } else report.stalls++;
     }
     if (dt > report.slowestMs) report.slowestMs = dt;
     report.inputs++;
