@@ -32,12 +32,17 @@ export const MAX_INVALID_PER_LINK = 32;
 export const INVALID_WINDOW_MS = 60_000;
 /** DIGESTs closer together than this are ignored (an honest relay sends one per pull interval). */
 const MIN_DIGEST_GAP_MS = 100;
-/** IHAVEs are batched per neighbour for this long (one frame for a burst of new items). */
-const LAZY_FLUSH_MS = 20;
+/**
+ * IHAVEs wait this long, batched per neighbour: one frame for a burst of items, and none at all for
+ * an item the neighbour meanwhile sent us itself (most do, through its other neighbours' pushes).
+ */
+const LAZY_FLUSH_MS = 100;
 /** Ids offered to a neighbour that it may still ask for (IWANT), per neighbour. */
 const MAX_OFFERED = 1024;
 /** After an IWANT for an id, other IHAVEs of it are ignored this long (one copy is enough). */
 const WANT_RETRY_MS = 1000;
+/** Local subscribers that answered any VALIDATION this recently are answering (not stalled). */
+const ANSWERING_MS = 10_000;
 /** The smallest share of the validation queue any neighbour is granted. */
 const MIN_QUEUE_SHARE = 4;
 
@@ -64,8 +69,8 @@ interface PeerState {
   pending: number;
   /** Ids we offered it in IHAVE that it may ask for once (IWANT), oldest first. */
   offered: Set<string>;
-  /** IHAVE entries waiting for the next flush. */
-  lazy: Offer[];
+  /** Items to offer (IHAVE) at the next flush. */
+  lazy: Item[];
 }
 
 export class Spreader {
@@ -277,7 +282,8 @@ export class Spreader {
     const p = this.take(id);
     if (!p) return;
     if (!p.anyValid) {
-      const answering = Date.now() - this.lastVerdictAt < 2 * this.cfg.validationTimeoutMs;
+      const answering =
+        Date.now() - this.lastVerdictAt < Math.max(ANSWERING_MS, 2 * this.cfg.validationTimeoutMs);
       if (timedOut && answering) this.blame(p, 'left unanswered or rejected');
       return;
     }
@@ -307,7 +313,7 @@ export class Spreader {
     st.offered.delete(item.id);
     st.offered.add(item.id);
     if (st.offered.size > MAX_OFFERED) st.offered.delete(st.offered.values().next().value!);
-    st.lazy.push({ dataType: item.dataType, id: item.idBytes });
+    st.lazy.push(item);
     this.lazyLinks.add(link);
     this.lazyTimer ??= setTimeout(() => this.flushLazy(), LAZY_FLUSH_MS).unref();
   }
@@ -316,7 +322,9 @@ export class Spreader {
     this.lazyTimer = undefined;
     for (const link of this.lazyLinks) {
       const st = this.state(link);
-      const offers = st.lazy;
+      const offers = st.lazy
+        .filter((item) => !item.knownBy.has(link.peerId))
+        .map((item) => ({ dataType: item.dataType, id: item.idBytes }));
       st.lazy = [];
       if (link.closed) continue;
       for (let i = 0; i < offers.length; i += MAX_LAZY_IDS) {

@@ -39,13 +39,13 @@ function mutateOnce(x: Uint8Array, rng: Rng, seeds: Uint8Array[]): Uint8Array {
   const n = x.length;
   switch (int(rng, 9)) {
     case 0: {
-      const y = x.slice();
+      const y = new Uint8Array(x); // a copy (Buffer#slice would be a view of the seed)
       for (let k = 1 + int(rng, 4); k > 0 && n > 0; k--) y[int(rng, n)]! ^= 1 << int(rng, 8);
       return y;
     }
     case 1: {
       if (n === 0) return x;
-      const y = x.slice();
+      const y = new Uint8Array(x); // a copy (Buffer#slice would be a view of the seed)
       y[int(rng, n)] = rng() < 0.5 ? INTERESTING[int(rng, INTERESTING.length)]! : int(rng, 256);
       return y;
     }
@@ -58,7 +58,7 @@ function mutateOnce(x: Uint8Array, rng: Rng, seeds: Uint8Array[]): Uint8Array {
     case 4: {
       // A length field: any u16 (or u8) position set to an edge value or to the real length +- a bit.
       if (n < 2) return x;
-      const y = x.slice();
+      const y = new Uint8Array(x); // a copy (Buffer#slice would be a view of the seed)
       const at = int(rng, n - 1);
       const v =
         rng() < 0.5 ? INTERESTING16[int(rng, INTERESTING16.length)]! : Math.max(0, n - at + int(rng, 9) - 4);
@@ -124,6 +124,8 @@ export async function fuzzTarget(t: Target, inputs: number, seed: number): Promi
   let h = seed >>> 0;
   for (const c of t.name) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
   const rng = mulberry32(h);
+  // Plain copies: seeds built with Buffer.concat are Buffers, whose slice() shares memory.
+  t = { ...t, seeds: t.seeds.map((s) => new Uint8Array(s)) };
   const report: TargetReport = {
     name: t.name,
     inputs: 0,
@@ -162,8 +164,14 @@ export async function fuzzTarget(t: Target, inputs: number, seed: number): Promi
     // is slow again when timed twice more (decoders are deterministic); the rest count as stalls.
     if (dt > HANG_MS) {
       dt = Math.min(dt, await timeOnce(t, x), await timeOnce(t, x));
-      if (dt > HANG_MS) report.hangs++;
-      else report.stalls++;
+      if (dt > HANG_MS) {
+        report.hangs++;
+        if (report.firstCrashes.length < 5)
+          report.firstCrashes.push({
+            input: Buffer.from(x).toString('hex'),
+            error: `hang: ${dt.toFixed(1)} ms (input ${i})`,
+          });
+      } else report.stalls++;
     }
     if (dt > report.slowestMs) report.slowestMs = dt;
     report.inputs++;

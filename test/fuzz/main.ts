@@ -30,7 +30,7 @@ if (chosen.length === 0) throw new Error(`no target matches --only ${values.only
 if (!(globalThis as { gc?: unknown }).gc) console.log('(no --expose-gc: heap figures include garbage)');
 console.log(`fuzz: ${chosen.length} decoders x ${inputs} inputs, seed ${seed}, hang = input > ${HANG_MS} ms`);
 console.log(
-  'decoder              inputs   rejected  crashes  hangs  slowest ms   secs  heap MB before -> after',
+  'decoder              inputs   rejected  crashes  hangs stalls  slowest ms   secs  heap MB before -> after',
 );
 let bad = 0;
 const t0 = Date.now();

@@ -20,7 +20,7 @@ import { type Hostkey, loadHostkey } from '../../relay/hostkey.ts';
 import { ClaimError, decodeClaim, encodeClaim } from '../../relay/nse/claim.ts';
 import { CELL_SIZE, HsType, WIRE_CELL_SIZE } from '../../relay/onion/cell.ts';
 import { decodeExtend, decodeExtended, encodeExtend } from '../../relay/onion/extend.ts';
-import { decodeAccept, encodeHandshake, HandshakeReader } from '../../relay/onion/handshake.ts';
+import { decodeAccept, encodeAccept, encodeHandshake, HandshakeReader } from '../../relay/onion/handshake.ts';
 import { fragment, Reassembler, RelayProtocolError } from '../../relay/onion/relaymsg.ts';
 import { encodeHeader, FrameReader, LinkViolation } from '../../relay/p2p/frame.ts';
 import { decodeHello, encodeHello } from '../../relay/p2p/handshake.ts';
@@ -251,17 +251,9 @@ function onionTargets(): Target[] {
   const reasm = new Reassembler(65536);
   const cells = [...fragment(3, rnd(10), 1), ...fragment(4, rnd(500), 2)];
   const hs = encodeHandshake(HsType.HELLO, rnd(300));
-  const accept = (() => {
-    // Y (32) | auth (32) | derLen (2) | der | certLen (2) | cert, the tail encrypted; a fixed xy.
-    const der = rnd(40);
-    const m = new Uint8Array(68 + der.length + 8);
-    m.set(b(32, 9), 0);
-    new DataView(m.buffer).setUint16(64, der.length);
-    m.set(der, 66);
-    new DataView(m.buffer).setUint16(66 + der.length, 8);
-    return m;
-  })();
   const xy = b(32, 5);
+  // A valid ACCEPT (its tail encrypted under xy), as the initiator receives it.
+  const accept = encodeAccept({ Y: b(32, 9), auth: b(32, 3), der: rnd(40), cert: rnd(8) }, xy);
   const peer = { host: '192.0.2.4', port: 7000, identity: b(32, 8) };
   const targets: Target[] = [
     {

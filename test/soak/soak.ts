@@ -143,18 +143,19 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   let call: SoakCall | undefined;
   let abuse: Abuse | undefined;
   try {
-    net = await withVitals(vitalsDir, o.sampleMs, () =>
-      startTestnet({
+    // Relays restarted by churn are started with the vitals preload too: the whole soak runs inside.
+    return await withVitals(vitalsDir, o.sampleMs, async () => {
+      net = await startTestnet({
         relays: o.relays,
         dir: join(dir, 'net'),
         mode: 'processes',
         set: { 'onion.round_seconds': String(o.roundSeconds) },
         log: createLogger('soak-testnet', 'warn'),
-      }),
-    );
-    return await soak(o, net, vitalsDir, say, (c, a) => {
-      call = c;
-      abuse = a;
+      });
+      return soak(o, net, vitalsDir, say, (c, a) => {
+        call = c;
+        abuse = a;
+      });
     });
   } finally {
     call?.stop();
