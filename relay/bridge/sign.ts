@@ -1,17 +1,12 @@
 // The only signatures the bridge makes with the relay's hostkey: prefix(purpose) || data, where the
 // browser chooses data (bounded) and the purpose picks one of these fixed prefixes. No prefix is a
 // prefix of another, and none can start anything the onion module signs, so a signature obtained
-// through the bridge is useless anywhere else. client/src/lib/crypto/domains.ts has the same bytes.
+// through the bridge is useless anywhere else. The prefixes: shared/sign-domains.ts.
 import type { Hostkey } from '../hostkey.ts';
 
-export type SignPurpose = 'presence' | 'call';
+import { MAX_SIGN_BYTES, SIGN_PREFIX, type SignPurpose } from '../../shared/sign-domains.ts';
 
-export const SIGN_PREFIX: Readonly<Record<SignPurpose, string>> = {
-  presence: 'VoidPhone bridge signature v1: presence\0',
-  call: 'VoidPhone bridge signature v1: call transcript\0',
-};
-
-export const MAX_SIGN_BYTES = 1024;
+export { MAX_SIGN_BYTES, SIGN_PREFIX, type SignPurpose };
 
 export function isSignPurpose(p: unknown): p is SignPurpose {
   return typeof p === 'string' && Object.hasOwn(SIGN_PREFIX, p);

@@ -1,7 +1,7 @@
 // The bridge and the browser must agree on the signing prefixes and the presence record layout,
 // which live on both sides of the relay/client boundary.
 import { describe, expect, it } from 'vitest';
-import { SIGN_PREFIX as CLIENT_PREFIX } from '../../client/src/lib/crypto/domains.ts';
+import { SIGN_PREFIX as CLIENT_PREFIX } from '../../shared/sign-domains.ts';
 import * as clientPresence from '../../client/src/lib/presence/record.ts';
 import * as bridgePresence from '../../relay/bridge/presence-check.ts';
 import { isSignPurpose, MAX_SIGN_BYTES, SIGN_PREFIX, signFor } from '../../relay/bridge/sign.ts';

@@ -3,7 +3,7 @@
 import { decodeMessage, encodeMessage } from '../../../../shared/wire/index.ts';
 import type { ApiMessage } from '../../../../shared/wire/types.ts';
 import { fromBase64Url, toBase64Url } from '../crypto/b64.ts';
-import type { SignPurpose } from '../crypto/domains.ts';
+import type { SignPurpose } from '../../../../shared/sign-domains.ts';
 
 export interface Hello {
   identity: string;

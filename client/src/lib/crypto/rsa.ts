@@ -1,7 +1,7 @@
 // Verify the relay hostkey's RSASSA-PKCS1-v1_5 / SHA-256 signatures with WebCrypto (browser and Node).
 import { toBase64Url } from './b64.ts';
 import { utf8, concatBytes } from './bytes.ts';
-import { SIGN_PREFIX, type SignPurpose } from './domains.ts';
+import { SIGN_PREFIX, type SignPurpose } from '../../../../shared/sign-domains.ts';
 
 const ALG = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const;
 const MAX_CACHED = 256;
