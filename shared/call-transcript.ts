@@ -7,6 +7,8 @@
 //   OFFER frame       = 0xc1 || 0x01 || callId(8) || timestamp(8) || callerEph(32)
 //                       || callerIdentity(32) || sigLen(u16) || sig            (docs/client.md)
 
+import { concatBytes, u64 } from './bytes.ts';
+
 export const CALL_MAGIC = 0xc1;
 export const OFFER_KIND = 1;
 export const CALL_ID_BYTES = 8;
@@ -23,25 +25,6 @@ export interface OfferFields {
   callerEph: Uint8Array;
   callerIdentity: Uint8Array;
   calleeIdentity: Uint8Array;
-}
-
-function join(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-function u64(n: number): Uint8Array {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`u64 out of range: ${n}`);
-  const b = new Uint8Array(8);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, Math.floor(n / 2 ** 32));
-  v.setUint32(4, n >>> 0);
-  return b;
 }
 
 function readU64(b: Uint8Array, at: number): number {
@@ -62,13 +45,20 @@ function check(o: OfferFields): void {
 /** What the caller signs: binds the call id, time, its ephemeral key and both identities. */
 export function offerTranscript(o: OfferFields): Uint8Array {
   check(o);
-  return join([OFFER_LABEL, o.callId, u64(o.timestamp), o.callerEph, o.callerIdentity, o.calleeIdentity]);
+  return concatBytes(
+    OFFER_LABEL,
+    o.callId,
+    u64(o.timestamp),
+    o.callerEph,
+    o.callerIdentity,
+    o.calleeIdentity,
+  );
 }
 
 /** What the callee signs: the whole offer plus its own ephemeral key. */
 export function answerTranscript(o: OfferFields, calleeEph: Uint8Array): Uint8Array {
   if (calleeEph.length !== EPH) throw new RangeError('bad callee key');
-  return join([ANSWER_LABEL, offerTranscript(o), calleeEph]);
+  return concatBytes(ANSWER_LABEL, offerTranscript(o), calleeEph);
 }
 
 export type ParsedTranscript =
