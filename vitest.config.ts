@@ -5,7 +5,13 @@ import { defineConfig } from 'vitest/config';
 // (each runs a testnet plus two Chromiums and measures audio timing and link packet rates) and the
 // pacing test (a fake clock that waits on real crypto between its steps). They must not share the
 // CPU with another file's 60-relay testnet.
-const SERIAL = ['test/e2e/**/*.test.ts', 'test/unit/client-pacing.test.ts'];
+// The 3-minute soak (10 relay processes under churn and floods) too: beside it, the 60-relay NSE
+// testnet lost rounds to event-loop stalls and missed its history (a fresh-clone CI run).
+const SERIAL = [
+  'test/e2e/**/*.test.ts',
+  'test/unit/client-pacing.test.ts',
+  'test/integration/soak-short.test.ts',
+];
 
 export default defineConfig({
   test: {
