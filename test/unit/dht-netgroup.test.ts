@@ -43,8 +43,10 @@ describe('routing table: contacts per address', () => {
 
   it('loopback is exempt', () => {
     const rt = table();
-    for (let i = 0; i < 30; i++) rt.seen(at('127.0.0.1', 7000 + i));
-    expect(rt.size).toBe(30);
+    // 15, not more: well over both limits, and too few random ids to overfill one k = 20 bucket
+    // (30 did, about once in 50 runs: half of all random ids share the farthest bucket).
+    for (let i = 0; i < 15; i++) rt.seen(at('127.0.0.1', 7000 + i));
+    expect(rt.size).toBe(15);
   });
 
   it('a known contact moving to a crowded address keeps its old one', () => {
