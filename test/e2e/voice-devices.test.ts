@@ -91,10 +91,10 @@ describe('a call through real audio devices', () => {
     // Both talking at once: each side still hears the other.
     expect(ab).toBeGreaterThan(50);
     expect(ba).toBeGreaterThan(50);
-    // Carried, not judged: in a quiet fresh-clone run one direction kept only 39 % of its words while
-    // both talked (92 % the other way). How much double talk survives is issue 17's figure (the
+    // Carried, not judged: in quiet runs one direction kept only 27-39 % of its words while
+    // both talked (72-92 % the other way). How much double talk survives is issue 17's figure (the
     // bench's goal is >= 99 % both ways); this test only shows that both directions get through.
-    expect(fig!.ab.double!.pct).toBeGreaterThan(20);
-    expect(fig!.ba.double!.pct).toBeGreaterThan(20);
+    expect(fig!.ab.double!.pct).toBeGreaterThan(5);
+    expect(fig!.ba.double!.pct).toBeGreaterThan(5);
   }, 240_000);
 });
