@@ -1,5 +1,5 @@
-// `npm run bench -- call [--parts=devices,setup,onion,path] [--devices=rig,harness,call,echo]
-// [--calls=N] [--round=S] [--rounds=R] [--seconds=S]`: four parts (all by default).
+// `npm run bench -- call [--parts=devices,setup,onion,path,neteq] [--devices=rig,harness,call,echo]
+// [--calls=N] [--round=S] [--rounds=R] [--seconds=S] [--runs=N]`: five parts (all by default).
 // 0. A call as a person hears it, through real (PulseAudio) devices (_device-voice.ts): the figures
 //    of issue 17's table with their goals, against the browser's own WebRTC audio on the same rig.
 // 1. Call set-up time in real Chromium on a local testnet. Alice clicks "Call bob"; we time, on
@@ -50,6 +50,11 @@ export async function run(args: string[]): Promise<void> {
     console.log('\n--- the audio path alone, no relays (page taps: mouth-to-ear, concealment) ---');
     const voice = (await import('./_voice.ts')) as { run(args: string[]): Promise<void> };
     await voice.run(args.filter((a) => !/^--(calls|round|rounds|parts|devices)\b/.test(a)));
+  }
+  if (want('neteq')) {
+    console.log("\n--- our playout against WebRTC's NetEq fed our frames, no relays (issue 17) ---");
+    const neteq = (await import('./_neteq.ts')) as { run(args: string[]): Promise<void> };
+    await neteq.run(args.filter((a) => /^--runs=/.test(a)));
   }
 }
 
