@@ -106,10 +106,12 @@ export class Guards {
     let changed = this.list.length !== before;
     if (changed)
       this.o.log.info(`onion guards: ${before - this.list.length} expired or down for good, replaced`);
-    // Keep `count` usable guards (down ones are kept until replaced, but do not count).
+    // Keep `count` usable guards: up, and able to share this path (down ones are kept until
+    // replaced, but do not count; neither does one that cannot share the path, or a build would
+    // find no first hop at all until some down guard's retry came due — a soak saw 4 minutes).
     for (
       let tries = 0;
-      this.usable(now, exclude) < this.o.count && this.list.length < MAX_GUARDS && tries < 8;
+      this.usable(now, exclude, fits) < this.o.count && this.list.length < MAX_GUARDS && tries < 8;
       tries++
     ) {
       const p = await draw(new Set([...exclude, ...this.ids(), ...this.dropped]));
@@ -125,18 +127,22 @@ export class Guards {
     }
     if (changed) this.save();
     // A guard that cannot share this path (the destination's family or /16) sits this one out.
-    return this.list
-      .filter((g) => !exclude.has(g.idHex) && this.up(g, now))
-      .map(toPeer)
-      .find(fits);
+    const fitting = this.list.filter((g) => !exclude.has(g.idHex) && fits(toPeer(g)));
+    // Every fitting guard down and none could be drawn (a small network under churn): try the one
+    // that failed longest ago now rather than wait for its retry, as Tor does when all its
+    // primary guards are down.
+    return toPeerOrUndefined(
+      fitting.find((g) => this.up(g, now)) ??
+        fitting.sort((a, b) => (a.failedAt ?? 0) - (b.failedAt ?? 0))[0],
+    );
   }
 
   private up(g: GuardEntry, now: number): boolean {
     return g.downSince === undefined || now - (g.failedAt ?? 0) >= this.o.retryMs;
   }
 
-  private usable(now: number, exclude: Set<string>): number {
-    return this.list.filter((g) => !exclude.has(g.idHex) && this.up(g, now)).length;
+  private usable(now: number, exclude: Set<string>, fits: (g: HopPeer) => boolean): number {
+    return this.list.filter((g) => !exclude.has(g.idHex) && this.up(g, now) && fits(toPeer(g))).length;
   }
 
   /** The guard's link and CREATE worked. */
@@ -170,6 +176,10 @@ export class Guards {
     this.list = this.list.filter((g) => g.idHex !== idHex);
     if (this.list.length !== n) this.save();
   }
+}
+
+function toPeerOrUndefined(g: GuardEntry | undefined): HopPeer | undefined {
+  return g && toPeer(g);
 }
 
 function toPeer(g: GuardEntry): HopPeer {

@@ -77,3 +77,24 @@ it('path bias avoids a hop failing far more EXTENDs than the others, not one fai
   expect(b.avoided('unlucky')).toBe(false);
   expect(avoided).toEqual(['bad']);
 });
+
+it('draws another guard when the up ones cannot share the path, and tries a down one rather than none', async () => {
+  const g = new Guards({ ...opts(undefined as unknown as string), file: undefined, count: 1 });
+  const a = (await g.pick(draw, new Set()))!;
+  expect(g.ids()).toEqual([a.idHex]);
+  // A path whose destination shares a's family: a sits out, and another fitting guard is drawn
+  // (the old code counted a as usable, drew nothing and left the build with no first hop).
+  const notA = (p: HopPeer) => p.idHex !== a.idHex;
+  const b = await g.pick(draw, new Set(), notA);
+  expect(b).toBeDefined();
+  expect(b!.idHex).not.toBe(a.idHex);
+  // Every guard down and nothing left to draw: the one that failed longest ago is tried at once.
+  const none = async () => undefined;
+  const h = new Guards({ ...opts(undefined as unknown as string), file: undefined });
+  await h.pick(draw, new Set());
+  const [x, y] = h.ids();
+  h.markDown(x!);
+  await new Promise((r) => setTimeout(r, 5));
+  h.markDown(y!);
+  expect((await h.pick(none, new Set()))?.idHex).toBe(x);
+});
