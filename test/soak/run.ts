@@ -1,4 +1,5 @@
-// npm run soak [-- --minutes 60 --relays 10 --round 10 --churn 0.3 --churn-every 120 --down 20]
+// npm run soak [-- --minutes 60 --relays 10 --round 10 --churn 0.3 --churn-every 120 --down 20
+//                  --caller-log debug]
 // Runs test/soak/soak.ts and prints its figures; exits 1 if a relay crashed, the call did not
 // carry on within a round after a churn event, or memory grew more than 10 % after the reference
 // minute. Not part of npm test (a 3-minute version is: test/integration/soak-short.test.ts).
@@ -13,7 +14,8 @@ const USAGE = `usage: npm run soak -- [--minutes N] [--relays N] [--round SECOND
   --churn        share of all relays killed at each churn event (default 0.3)
   --churn-every  seconds between churn events (default 120)
   --down         seconds a killed relay stays down (default 20)
-  --sample-ms    how often each relay records its memory, fds and loop lag (default 10000)`;
+  --sample-ms    how often each relay records its memory, fds and loop lag (default 10000)
+  --caller-log   log level of the caller's relay, to stderr (e.g. debug: why its builds failed)`;
 
 function option(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(`--${name}`);
@@ -40,6 +42,7 @@ async function main(): Promise<void> {
     churnEverySeconds: option(args, 'churn-every', 120),
     downSeconds: option(args, 'down', 20),
     sampleMs: option(args, 'sample-ms', 10_000),
+    callerLog: args.includes('--caller-log') ? args[args.indexOf('--caller-log') + 1] : undefined,
     progress: (line) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`),
   };
   const r = await runSoak(o);

@@ -29,6 +29,8 @@ export interface SoakOptions {
   sampleMs: number;
   /** Called with a line of progress (one a minute, and each churn event). */
   progress?: (line: string) => void;
+  /** Log level of the caller's relay (its lines go to stderr): why its builds failed is at debug. */
+  callerLog?: string;
 }
 
 export interface Vitals {
@@ -151,6 +153,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
         mode: 'processes',
         set: { 'onion.round_seconds': String(o.roundSeconds) },
         log: createLogger('soak-testnet', 'warn'),
+        spawnPrefix: (i) => (i === ALICE && o.callerLog ? ['env', `VOIDPHONE_LOG=${o.callerLog}`] : []),
       });
       return soak(o, net, vitalsDir, say, (c, a) => {
         call = c;
