@@ -98,11 +98,11 @@ export class Guards {
   ): Promise<HopPeer | undefined> {
     const now = Date.now();
     const before = this.list.length;
-    this.list = this.list.filter(
-      (g) =>
-        now - g.addedAt < this.o.lifetimeMs &&
-        !(g.downSince !== undefined && now - g.downSince >= this.o.downMs),
-    );
+    this.list = this.list.filter((g) => {
+      const downForGood = g.downSince !== undefined && now - g.downSince >= this.o.downMs;
+      if (downForGood) this.forget(g.idHex); // not drawn again at once (a test drew it 1 in 9)
+      return now - g.addedAt < this.o.lifetimeMs && !downForGood;
+    });
     let changed = this.list.length !== before;
     if (changed)
       this.o.log.info(`onion guards: ${before - this.list.length} expired or down for good, replaced`);
@@ -193,8 +193,17 @@ function toPeer(g: GuardEntry): HopPeer {
   };
 }
 
-/** Minimum EXTEND attempts through a hop before its failure rate is judged. */
-const MIN_ATTEMPTS = 5;
+/**
+ * Minimum EXTEND attempts through a hop before its failure rate is judged: 5 judged honest hops
+ * on a loaded box or under churn (EXTENDs to a relay that just died fail at the hop asked to
+ * extend), leaving small networks with no path.
+ */
+const MIN_ATTEMPTS = 10;
+/**
+ * An avoided hop is forgiven after this long, its counts reset: a steering hop is caught again
+ * within MIN_ATTEMPTS builds, an honest one judged in a bad minute is not lost for good.
+ */
+const AVOID_MS = 15 * 60_000;
 /** Judged hop's failure rate must be at least this, and this many times the others'. */
 const MIN_RATE = 0.5;
 const RATIO = 3;
@@ -203,7 +212,8 @@ const MAX_TRACKED = 4096;
 interface Tally {
   attempts: number;
   failures: number;
-  avoided: boolean;
+  /** When the hop was judged (undefined: not avoided). */
+  avoidedAt?: number;
 }
 
 /** EXTEND attempts and failures per hop (the hop asked to extend, which answered EXTEND_FAILED). */
@@ -215,6 +225,7 @@ export class PathBias {
   constructor(
     private readonly log: Logger,
     private readonly onAvoid: (idHex: string) => void = () => {},
+    private readonly now: () => number = Date.now,
   ) {}
 
   record(idHex: string, ok: boolean): void {
@@ -226,7 +237,7 @@ export class PathBias {
         this.attempts -= o.attempts;
         this.failures -= o.failures;
       }
-      e = { attempts: 0, failures: 0, avoided: false };
+      e = { attempts: 0, failures: 0 };
       this.t.set(idHex, e);
     }
     e.attempts++;
@@ -235,8 +246,8 @@ export class PathBias {
       e.failures++;
       this.failures++;
     }
-    if (!e.avoided && this.judge(e)) {
-      e.avoided = true;
+    if (e.avoidedAt === undefined && this.judge(e)) {
+      e.avoidedAt = this.now();
       this.log.warn(
         `onion path bias: hop ${idHex.slice(0, 16)} failed ${e.failures} of ${e.attempts} EXTENDs ` +
           `(others ${this.failures - e.failures} of ${this.attempts - e.attempts}): avoided from now on`,
@@ -254,10 +265,16 @@ export class PathBias {
   }
 
   avoided(idHex: string): boolean {
-    return this.t.get(idHex)?.avoided ?? false;
+    const e = this.t.get(idHex);
+    if (e?.avoidedAt === undefined) return false;
+    if (this.now() - e.avoidedAt < AVOID_MS) return true;
+    this.t.delete(idHex); // forgiven: judged afresh from now on
+    this.attempts -= e.attempts;
+    this.failures -= e.failures;
+    return false;
   }
 
   avoidedIds(): string[] {
-    return [...this.t.entries()].filter(([, e]) => e.avoided).map(([id]) => id);
+    return [...this.t.keys()].filter((id) => this.avoided(id));
   }
 }

@@ -67,15 +67,29 @@ it('replaces a guard that stays down, and ignores a corrupt state file', async (
 
 it('path bias avoids a hop failing far more EXTENDs than the others, not one failing like them', () => {
   const avoided: string[] = [];
-  const b = new PathBias(log, (id) => avoided.push(id));
+  let now = 0;
+  const b = new PathBias(
+    log,
+    (id) => avoided.push(id),
+    () => now,
+  );
   for (let i = 0; i < 100; i++) b.record('other', i % 10 !== 0); // 10 % failures: a normal network
   for (let i = 0; i < 20; i++) b.record('unlucky', i % 8 !== 0);
-  for (let i = 0; i < 4; i++) b.record('bad', false);
+  // A hop whose first EXTENDs went to relays that had just died (churn): not judged on so few.
+  for (let i = 0; i < 5; i++) b.record('churned', false);
+  expect(b.avoided('churned')).toBe(false);
+  for (let i = 0; i < 9; i++) b.record('bad', false);
   expect(b.avoided('bad')).toBe(false); // too few attempts to judge
   b.record('bad', false);
   expect(b.avoided('bad')).toBe(true);
   expect(b.avoided('unlucky')).toBe(false);
   expect(avoided).toEqual(['bad']);
+  // Forgiven after a while (an honest hop judged in a bad minute is not lost for good) ...
+  now += 15 * 60_000;
+  expect(b.avoided('bad')).toBe(false);
+  // ... and caught again if it goes on failing.
+  for (let i = 0; i < 10; i++) b.record('bad', false);
+  expect(b.avoided('bad')).toBe(true);
 });
 
 it('draws another guard when the up ones cannot share the path, and tries a down one rather than none', async () => {
