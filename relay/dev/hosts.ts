@@ -16,6 +16,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,16 @@ import { formatWan, netemArgs, NO_WAN, type WanConditions } from './wan.ts';
 const REAPER = fileURLToPath(new URL('./reaper.mjs', import.meta.url));
 const FORWARDER = fileURLToPath(new URL('./wan-forwarder.mjs', import.meta.url));
 const ROUTE_TABLE = '100';
+
+/**
+ * First part of every namespace name (`<prefix>-<id>-<role>`): VOIDPHONE_NETNS_PREFIX (2-6 lowercase
+ * letters) lets several checkouts on one machine tell their namespaces apart; default `vpn`.
+ */
+export function netnsPrefix(): string {
+  const p = process.env.VOIDPHONE_NETNS_PREFIX ?? 'vpn';
+  if (!/^[a-z]{2,6}$/.test(p)) throw new Error(`VOIDPHONE_NETNS_PREFIX "${p}": 2-6 lowercase letters`);
+  return p;
+}
 
 export type WanMode = 'none' | 'netem' | 'userspace';
 
@@ -55,6 +66,12 @@ export interface Hosts {
   applyWan(host: number, c: WanConditions): void;
   /** Userspace mode: start the forwarder for these ports (every relay's P2P ports); else nothing. */
   forward(ports: number[]): Promise<void>;
+  /**
+   * An address on this machine's own 127.0.0.1 that reaches `port` on host i's 127.0.0.1 (a relay's
+   * API or bridge there), for tests and benchmarks outside the namespaces. Each connection is carried
+   * by a dialer inside the host over a Unix socket, as the userspace WAN does.
+   */
+  reach(host: number, port: number): Promise<string>;
   /** An executable script running `program` inside host i (playwright's executablePath for Chromium). */
   wrapper(host: number, program: string): string;
   stop(): Promise<void>;
@@ -65,7 +82,7 @@ export function netnsUnavailable(): string | undefined {
   if (process.platform !== 'linux') return 'not Linux';
   if (process.getuid?.() !== 0) return 'not root (network namespaces need CAP_SYS_ADMIN)';
   // Make and delete one: listing works in containers that may not create namespaces.
-  const probe = `vpn-${randomBytes(3).toString('hex')}-probe`;
+  const probe = `${netnsPrefix()}-${randomBytes(3).toString('hex')}-probe`;
   try {
     execFileSync('ip', ['netns', 'add', probe], { stdio: 'ignore' });
     execFileSync('ip', ['netns', 'del', probe], { stdio: 'ignore' });
@@ -106,8 +123,13 @@ function startForwarder(ns: string, args: string[], log: Logger): Promise<ChildP
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   proc.stderr!.on('data', (d: Buffer) => log.warn(`forwarder in ${ns}: ${d.toString().trim()}`));
+  // Only a hung start ends the wait: a plain node process, but a loaded machine (many test workers at
+  // low priority) has taken over 10 s to start one.
   return new Promise((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`forwarder in ${ns} not ready in 10 s`)), 10_000);
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      rej(new Error(`forwarder in ${ns} not ready in 60 s`));
+    }, 60_000);
     proc.stdout!.once('data', () => {
       clearTimeout(timer);
       res(proc);
@@ -161,18 +183,21 @@ export async function startHosts(opts: HostsOptions): Promise<Hosts> {
   if (why) throw new Error(`hosts on one machine: ${why}`);
   const log = opts.log ?? createLogger('hosts');
   const id = randomBytes(3).toString('hex');
-  const router = `vpn-${id}-r`;
-  const wanNs = `vpn-${id}-w`;
+  const pre = `${netnsPrefix()}-${id}`;
+  const router = `${pre}-r`;
+  const wanNs = `${pre}-w`;
   const hosts: Host[] = Array.from({ length: n }, (_, i) => {
-    const ns = `vpn-${id}-h${i}`;
+    const ns = `${pre}-h${i}`;
     return { index: i, ns, address: `198.18.${i + 1}.2`, exec: ['ip', 'netns', 'exec', ns] };
   });
   const wan = opts.wan ?? NO_WAN;
   const wantWan = wan.delayMs > 0 || wan.jitterMs > 0 || wan.loss > 0 || wan.rateBps > 0;
   const cleanup = registerCleanup(id, [router, wanNs, ...hosts.map((h) => h.ns)]);
-  const scratch = mkdtempSync(join(tmpdir(), `vpn-${id}-`));
+  const scratch = mkdtempSync(join(tmpdir(), `${pre}-`));
   const procs: ChildProcess[] = [];
+  const servers: Server[] = [];
   const stop = async () => {
+    for (const srv of servers) srv.close();
     for (const p of procs) p.kill('SIGKILL');
     cleanup.release();
     rmSync(scratch, { recursive: true, force: true });
@@ -258,6 +283,38 @@ export async function startHosts(opts: HostsOptions): Promise<Hosts> {
       } else throw new Error('hosts: started without WAN conditions');
     };
     if (wantWan) for (const h of hosts) applyWan(h.index, wan);
+    const localDialers = new Map<number, Promise<string>>();
+    const reach = async (i: number, port: number): Promise<string> => {
+      const h = hosts[i];
+      if (!h) throw new Error(`hosts: no host ${i}`);
+      let sock = localDialers.get(i);
+      if (!sock) {
+        const path = join(scratch, `local-${i}.sock`);
+        sock = startForwarder(h.ns, ['dial', path, '127.0.0.1'], log).then((p) => {
+          procs.push(p);
+          return path;
+        });
+        localDialers.set(i, sock);
+        sock.catch(() => localDialers.delete(i));
+      }
+      const path = await sock;
+      const server = createServer({ allowHalfOpen: true }, (c) => {
+        const pipe = connect({ path, allowHalfOpen: true });
+        pipe.write(`127.0.0.1 ${port}\n`);
+        c.pipe(pipe).pipe(c);
+        const close = () => {
+          c.destroy();
+          pipe.destroy();
+        };
+        for (const s of [c, pipe]) s.on('error', close);
+      });
+      servers.push(server);
+      await new Promise<void>((res, rej) => {
+        server.once('error', rej);
+        server.listen(0, '127.0.0.1', () => res());
+      });
+      return `127.0.0.1:${(server.address() as { port: number }).port}`;
+    };
     if (wantWan) log.info(`${n} hosts, WAN ${formatWan(wan)} (${mode})`);
     return {
       id,
@@ -281,6 +338,7 @@ export async function startHosts(opts: HostsOptions): Promise<Hosts> {
         procs.push(...(await Promise.all(dialers)));
         procs.push(await startForwarder(wanNs, ['front', config], log));
       },
+      reach: (i, port) => reach(i, port),
       wrapper(i: number, program: string) {
         const path = join(scratch, `in-h${i}-${program.replace(/\W/g, '_')}`);
         writeFileSync(path, `#!/bin/sh\nexec ip netns exec ${hosts[i]!.ns} ${program} "$@"\n`);

@@ -39,8 +39,8 @@ function ip(args) {
   }
 }
 
-/** Only names our hosts make: never touch another tool's namespaces. */
-const OURS = /^vpn-[0-9a-f]{6,}-[a-z0-9]+$/;
+/** Only names our hosts make (`<prefix>-<hex id>-<role>`, see netnsPrefix): never another tool's. */
+const OURS = /^[a-z]{2,6}-[0-9a-f]{6}-[a-z0-9]+$/;
 
 function destroyNamespace(ns) {
   if (!OURS.test(ns)) return;

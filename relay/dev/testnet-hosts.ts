@@ -5,11 +5,16 @@ import { startTestnet, type Testnet, type TestnetOptions } from './testnet.ts';
 import { type Hosts, type HostsOptions, startHosts } from './hosts.ts';
 
 export interface HostsTestnetOptions
-  extends Omit<TestnetOptions, 'relays' | 'mode' | 'p2pHost' | 'spawnPrefix' | 'beforeStart'> {
+  extends Omit<TestnetOptions, 'relays' | 'mode' | 'p2pHost' | 'advertise' | 'spawnPrefix' | 'beforeStart'> {
   hosts: number;
   relaysPerHost: number;
   wan?: HostsOptions['wan'];
   wanMode?: HostsOptions['wanMode'];
+  /**
+   * Bind every P2P listener to 0.0.0.0 and advertise the host's address (`p2p_advertise`), as a
+   * relay on a server does; default: bind the host's address itself.
+   */
+  bindAny?: boolean;
 }
 
 export interface HostsTestnet extends Testnet {
@@ -30,6 +35,7 @@ export async function startHostsTestnet(opts: HostsTestnetOptions): Promise<Host
       relays: opts.hosts * opts.relaysPerHost,
       mode: 'processes',
       p2pHost: (i) => hosts.hosts[hostOf(i)]!.address,
+      advertise: opts.bindAny ? (i) => hosts.hosts[hostOf(i)]!.address : undefined,
       spawnPrefix: (i) => hosts.hosts[hostOf(i)]!.exec,
       // Every P2P port (not the bridge: browsers reach it on their own host).
       beforeStart: (relays) =>

@@ -70,7 +70,7 @@ export async function openClient(browser: Browser, url: string): Promise<ClientP
     await page
       .getByRole('button', { name: /^Add .* as a contact$/ })
       .first()
-      .click({ timeout: 10_000 });
+      .click({ timeout: 30_000 }); // the click waits for the page's navigation: seconds on a loaded machine
   return { page, context, logs };
 }
 

@@ -29,6 +29,8 @@ export async function crossHostDemo(o: {
   perHost: number;
   roundSeconds: number;
   wan?: WanConditions;
+  /** More config for every relay ({ 'onion.build_timeout_ms': '10000' }). */
+  set?: Record<string, string>;
 }): Promise<CrossHostDemo> {
   const clientDir = join(o.dir, 'client');
   await buildClient(clientDir);
@@ -37,7 +39,7 @@ export async function crossHostDemo(o: {
     hosts: o.hosts,
     relaysPerHost: o.perHost,
     wan: o.wan,
-    set: { 'onion.round_seconds': String(o.roundSeconds), 'bridge.client_dir': clientDir },
+    set: { 'onion.round_seconds': String(o.roundSeconds), 'bridge.client_dir': clientDir, ...o.set },
     setFor: (i) => ({ 'bridge.token': tokens[i]! }),
     log: createLogger('testnet', process.env.VOIDPHONE_LOG ? undefined : 'warn'),
   });

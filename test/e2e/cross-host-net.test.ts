@@ -5,7 +5,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Hosts, netnsUnavailable, startHosts } from '../../relay/dev/hosts.ts';
+import { type Hosts, netnsPrefix, netnsUnavailable, startHosts } from '../../relay/dev/hosts.ts';
 import { netemArgs, parseWan } from '../../relay/dev/wan.ts';
 import { until } from './call-helpers.ts';
 
@@ -89,10 +89,10 @@ describe.skipIf(!!unavailable)('hosts on one machine', () => {
 
   it('stop() removes every namespace it made', async () => {
     const h = await startHosts({ hosts: 3, wan: parseWan('delay=10ms'), wanMode: 'userspace' });
-    const made = namespaces().filter((n) => n.startsWith(`vpn-${h.id}-`));
+    const made = namespaces().filter((n) => n.startsWith(`${netnsPrefix()}-${h.id}-`));
     expect(made.length).toBe(5); // 3 hosts, router, WAN
     await h.stop();
-    expect(namespaces().filter((n) => n.startsWith(`vpn-${h.id}-`))).toEqual([]);
+    expect(namespaces().filter((n) => n.startsWith(`${netnsPrefix()}-${h.id}-`))).toEqual([]);
   }, 30_000);
 
   it('a SIGKILLed creator leaves nothing behind (the watcher removes it)', async () => {
@@ -110,10 +110,10 @@ describe.skipIf(!!unavailable)('hosts on one machine', () => {
     const id = await new Promise<string>((res) =>
       proc.stdout!.once('data', (d: Buffer) => res(d.toString().trim())),
     );
-    expect(namespaces().filter((n) => n.startsWith(`vpn-${id}-`)).length).toBe(3);
+    expect(namespaces().filter((n) => n.startsWith(`${netnsPrefix()}-${id}-`)).length).toBe(3);
     proc.kill('SIGKILL');
     await until(
-      async () => namespaces().filter((n) => n.startsWith(`vpn-${id}-`)).length === 0,
+      async () => namespaces().filter((n) => n.startsWith(`${netnsPrefix()}-${id}-`)).length === 0,
       'namespaces of the killed process removed',
       10_000,
     );
