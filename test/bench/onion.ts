@@ -9,6 +9,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { cpus, loadavg } from 'node:os';
+import { spawn } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import { ApiClient } from '../../relay/api/client.ts';
 import { createLogger } from '../../relay/log.ts';
@@ -46,12 +47,15 @@ const R: {
   floor: Map<number, { p50: number; p99: number; usPerCell: number }>;
   rssIdle?: number[];
   rssPer1000?: number;
+  rssBare?: number;
   idleCpu?: number[];
   idleRss?: number[];
   /** The capacity searches, by layout: the onion relays and the plain-TCP floor. */
   capacity: Map<Layout, { onion?: Capacity<StepInfo>; floor?: Capacity<StepInfo> }>;
 } = { rtt: new Map(), floor: new Map(), capacity: new Map() };
 const RELAYS = 8;
+/** The proposed idle RSS goal, MB above a bare node process (docs/onion-protocol.md, "Memory"). */
+const RSS_ABOVE_BARE = 25;
 
 const q = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -178,11 +182,12 @@ function table(): void {
     `${ratio(R.buildP50, 5)} goal, ${ratio(R.buildP50, TOR.buildP50)} Tor 3-hop`,
   ]);
   const mean = (xs?: number[]) => (xs?.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
+  const rss = mean(R.rssIdle);
   rows.push([
-    'relay RSS idle (MB)',
-    fmt(mean(R.rssIdle)),
-    '<= 45',
-    `${ratio(mean(R.rssIdle), 45)} goal, ${ratio(mean(R.rssIdle), TOR.rssMb)} Tor`,
+    'relay RSS idle, onion only (MB)',
+    `${fmt(rss)} (bare node ${fmt(R.rssBare)}, relay - bare ${rss !== undefined && R.rssBare !== undefined ? f(rss - R.rssBare, 1) : '?'})`,
+    `<= 45; proposed <= bare + ${RSS_ABOVE_BARE}`,
+    `${ratio(rss, 45)} goal, ${ratio(rss, TOR.rssMb)} Tor`,
   ]);
   rows.push(['relay RSS per 1,000 hop circuits (MB)', fmt(R.rssPer1000), '', '']);
   rows.push([
@@ -745,6 +750,20 @@ class GapMeter {
   }
 }
 
+/** RSS of `node -e 'setInterval(() => {}, 1000)'` after a second: what any node process takes here. */
+async function bareNodeRss(): Promise<number> {
+  const p = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000); console.log(1)'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  try {
+    await new Promise((r) => p.stdout.once('data', r));
+    await sleep(1000);
+    return rssMb(p.pid!);
+  } finally {
+    p.kill();
+  }
+}
+
 /** RSS of real relay processes, idle and holding n tunnels (initiator, hops, destination). */
 async function memory(n: number): Promise<void> {
   const rps = await startFakeRps();
@@ -767,8 +786,10 @@ async function memory(n: number): Promise<void> {
     const pids = net.relays.map((r) => pidOf(r.config)!);
     const idle = pids.map(rssMb);
     R.rssIdle = idle;
+    R.rssBare = await bareNodeRss();
     console.log(
-      `relay RSS idle (separate processes, onion module only): ${idle.map((m) => f(m, 1)).join(', ')} MB (goal <= 45; Tor ~${TOR.rssMb} MB)`,
+      `relay RSS idle (separate processes, onion module only): ${idle.map((m) => f(m, 1)).join(', ')} MB;` +
+        ` a bare node process ${f(R.rssBare, 1)} MB (goal <= 45; proposed: bare node + ${RSS_ABOVE_BARE}; Tor ~${TOR.rssMb} MB)`,
     );
     const a = await ApiClient.connect(net.relays[0]!.api.onion!, { timeoutMs: 30_000 });
     const d = await ApiClient.connect(net.relays[3]!.api.onion!, { timeoutMs: 30_000 });
