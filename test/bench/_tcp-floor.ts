@@ -44,7 +44,7 @@ function onCells(sock: Socket, onCell: (c: Buffer) => void): void {
 
 async function startForwarder(next: number): Promise<{ proc: ChildProcess; port: number }> {
   const file = fileURLToPath(new URL('./tcp-forwarder.mjs', import.meta.url));
-  const proc = spawn(process.execPath, [file, String(next)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [file, String(next)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     proc.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
     proc.once('exit', (code) => reject(new Error(`forwarder exited with ${code}`)));
@@ -68,6 +68,7 @@ export interface FloorChain {
 export async function startFloorChain(inBench: (pos: number) => boolean = () => false): Promise<FloorChain> {
   const echo = createServer((s) => {
     s.setNoDelay(true);
+    s.on('error', () => {}); // the chain resets it when a step's streams end
     onCells(s, (c) => s.write(Buffer.from(c)));
   });
   await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));

@@ -55,4 +55,7 @@ export function forwardTo(next) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const server = await forwardTo(Number(process.argv[2]));
   console.log(server.address().port);
+  // Stdin is a pipe from the bench: when the bench ends, even by a crash, so does the forwarder.
+  process.stdin.on('close', () => process.exit(0));
+  process.stdin.resume();
 }
