@@ -14,6 +14,8 @@ import { createLogger, type Logger } from '../log.ts';
 import type { RelayModule } from '../module.ts';
 import { type Relay, startRelay } from '../relay.ts';
 
+export type TestnetMode = 'in-process' | 'processes';
+
 export interface TestnetOptions {
   relays: number;
   /** Folder for relay-<i>.ini files; a fresh temp folder when absent. */
@@ -24,7 +26,8 @@ export interface TestnetOptions {
   set?: Record<string, string>;
   /** Per-relay overrides, by relay index. */
   setFor?: (index: number) => Record<string, string>;
-  mode?: 'in-process' | 'processes';
+  /** Where the relays run; a function chooses per relay (a benchmark puts the relays under test in their own processes). */
+  mode?: TestnetMode | ((index: number) => TestnetMode);
   /**
    * Per relay: bind every P2P listener to 0.0.0.0 and advertise this IP (e.g. a loopback alias
    * 127.0.0.x), as a relay on a public address does. Default: bind and advertise 127.0.0.1.
@@ -204,7 +207,8 @@ async function startTestnetOnce(opts: TestnetOptions): Promise<Testnet> {
     const set = { ...opts.set, ...opts.setFor?.(i) };
     writeFileSync(config, renderIni(keys[i]!, l.sections, set));
     const identity = toHex((await loadHostkey(keys[i]!)).identity);
-    const make = opts.mode === 'processes' ? processRelay : inProcessRelay;
+    const mode = typeof opts.mode === 'function' ? opts.mode(i) : opts.mode;
+    const make = mode === 'processes' ? processRelay : inProcessRelay;
     relays.push(
       make({ index: i, config, hostkeyPath: keys[i]!, identity, api: l.api, p2p: l.p2p }, opts, log),
     );

@@ -4,9 +4,10 @@
 // for its sockets on this machine before doing anything of its own.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { pace } from './_pace.ts';
+import { forwardTo } from './tcp-forwarder.mjs';
 
 const CELL = 240;
 const CHAIN = 4;
@@ -18,6 +19,10 @@ export interface FloorResult {
   got: number;
   /** CPU seconds of the forwarder processes. */
   cpu: number;
+  /** The same for each forwarder process. */
+  cpuEach: number[];
+  /** CPU seconds of this process (streams, echo, any forwarders run here). */
+  bench: number;
   seconds: number;
 }
 
@@ -39,12 +44,63 @@ function onCells(sock: Socket, onCell: (c: Buffer) => void): void {
 
 async function startForwarder(next: number): Promise<{ proc: ChildProcess; port: number }> {
   const file = fileURLToPath(new URL('./tcp-forwarder.mjs', import.meta.url));
-  const proc = spawn(process.execPath, [file, String(next)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [file, String(next)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     proc.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
     proc.once('exit', (code) => reject(new Error(`forwarder exited with ${code}`)));
   });
   return { proc, port };
+}
+
+export interface FloorChain {
+  /** `n` streams of 50 cells/s each (echoed at the far end): `warmupMs`, then `ms` measured. */
+  load(n: number, ms: number, warmupMs: number): Promise<FloorResult>;
+  /** The forwarder processes (the ones in the bench process are not listed). */
+  pids: number[];
+  stop(): Promise<void>;
+}
+
+/**
+ * The echo server and CHAIN forwarders in front of it. Position 0 is the one the streams connect to
+ * (the initiator's place), CHAIN - 1 the destination's; `inBench(pos)` runs that forwarder inside this
+ * process instead of its own (the capacity part's layouts: no more processes than cores).
+ */
+export async function startFloorChain(inBench: (pos: number) => boolean = () => false): Promise<FloorChain> {
+  const echo = createServer((s) => {
+    s.setNoDelay(true);
+    s.on('error', () => {}); // the chain resets it when a step's streams end
+    onCells(s, (c) => s.write(Buffer.from(c)));
+  });
+  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
+  const procs: ChildProcess[] = [];
+  const servers: Server[] = [echo];
+  const stop = async () => {
+    for (const p of procs) p.kill();
+    for (const s of servers) s.close();
+  };
+  let port = (echo.address() as { port: number }).port;
+  try {
+    for (let pos = CHAIN - 1; pos >= 0; pos--) {
+      if (inBench(pos)) {
+        const s = await forwardTo(port);
+        servers.push(s);
+        port = (s.address() as { port: number }).port;
+      } else {
+        const f = await startForwarder(port);
+        procs.push(f.proc);
+        port = f.port;
+      }
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  const first = port;
+  return {
+    load: (n, ms, warmupMs) => load(first, procs, n, ms, warmupMs),
+    pids: procs.map((p) => p.pid!),
+    stop,
+  };
 }
 
 /** Runs `counts` streams of 50 cells/s each (echoed at the far end): `warmup` s, then `seconds` measured. */
@@ -53,24 +109,12 @@ export async function tcpFloor(
   seconds: number,
   warmup: number,
 ): Promise<Map<number, FloorResult>> {
-  const echo = createServer((s) => {
-    s.setNoDelay(true);
-    onCells(s, (c) => s.write(Buffer.from(c)));
-  });
-  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
-  const chain: ChildProcess[] = [];
+  const chain = await startFloorChain();
   const out = new Map<number, FloorResult>();
   try {
-    let port = (echo.address() as { port: number }).port;
-    for (let i = 0; i < CHAIN; i++) {
-      const f = await startForwarder(port);
-      chain.push(f.proc);
-      port = f.port;
-    }
-    for (const n of counts) out.set(n, await load(port, chain, n, seconds * 1000, warmup * 1000));
+    for (const n of counts) out.set(n, await chain.load(n, seconds * 1000, warmup * 1000));
   } finally {
-    for (const p of chain) p.kill();
-    echo.close();
+    await chain.stop();
   }
   return out;
 }
@@ -90,6 +134,7 @@ async function load(
         new Promise<Socket>((r) => {
           const s = connect(port, '127.0.0.1', () => r(s));
           s.setNoDelay(true);
+          s.on('error', () => {}); // a reset shows as frames not delivered
         }),
     ),
   );
@@ -102,6 +147,7 @@ async function load(
       got++;
     });
   let cpu0: number[] = [];
+  let bench0 = process.cpuUsage();
   const { sent, start } = await pace(
     n,
     ms,
@@ -114,9 +160,20 @@ async function load(
     },
     () => {
       cpu0 = chain.map((p) => cpuOf(p.pid!));
+      bench0 = process.cpuUsage();
     },
   );
-  const cpu = chain.reduce((s, p, i) => s + cpuOf(p.pid!) - cpu0[i]!, 0);
+  const b = process.cpuUsage(bench0);
+  const cpuEach = chain.map((p, i) => cpuOf(p.pid!) - cpu0[i]!);
+  const cpu = cpuEach.reduce((s, x) => s + x, 0);
   for (const c of conns) c.destroy();
-  return { rtts, sent, got, cpu, seconds: (performance.now() - start) / 1000 };
+  return {
+    rtts,
+    sent,
+    got,
+    cpu,
+    cpuEach,
+    bench: (b.user + b.system) / 1e6,
+    seconds: (performance.now() - start) / 1000,
+  };
 }

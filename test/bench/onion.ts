@@ -3,11 +3,13 @@
 // and of cover, and the same echo load through plain TCP forwarders as a floor. Hops are drawn from a
 // fake RPS API server. Flags: --quick, --processes, --parts a,b, --tunnels 1,100, --seconds n (measured
 // per load), --warmup n (seconds of the same load before measuring, default 3), --idle-seconds n and
-// --idle-set key=value,... (the idle part). Ends with the issue 18 table: each figure, goal and ratio.
+// --idle-set key=value,... (the idle part), --capacity (the capacity search alone) and
+// --capacity-budget s (time per search, default 90; 4 searches: 2 layouts, onion and floor). Ends with the issue 18 table: each figure, goal and ratio.
 // Reference: Tor 0.4.9 private network on this kind of machine (see docs/onion-protocol.md).
 import { readdirSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { cpus, loadavg } from 'node:os';
+import { spawn } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import { ApiClient } from '../../relay/api/client.ts';
 import { createLogger } from '../../relay/log.ts';
@@ -19,7 +21,8 @@ import { startTestnet } from '../../relay/dev/testnet.ts';
 import { type ApiMessage, MessageType } from '../../shared/wire/types.ts';
 import type { OnionStats } from '../../relay/onion/stats.ts';
 import { pace } from './_pace.ts';
-import { tcpFloor } from './_tcp-floor.ts';
+import { type Capacity, percentileWithLoss, searchCapacity } from './_capacity.ts';
+import { startFloorChain, tcpFloor } from './_tcp-floor.ts';
 import {
   type OnionNet,
   rpsPeerOf,
@@ -44,10 +47,15 @@ const R: {
   floor: Map<number, { p50: number; p99: number; usPerCell: number }>;
   rssIdle?: number[];
   rssPer1000?: number;
+  rssBare?: number;
   idleCpu?: number[];
   idleRss?: number[];
-} = { rtt: new Map(), floor: new Map() };
+  /** The capacity searches, by layout: the onion relays and the plain-TCP floor. */
+  capacity: Map<Layout, { onion?: Capacity<StepInfo>; floor?: Capacity<StepInfo> }>;
+} = { rtt: new Map(), floor: new Map(), capacity: new Map() };
 const RELAYS = 8;
+/** The proposed idle RSS goal, MB above a bare node process (docs/onion-protocol.md, "Memory"). */
+const RSS_ABOVE_BARE = 25;
 
 const q = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -103,9 +111,9 @@ function opt(args: string[], name: string): string | undefined {
 export async function run(args: string[]): Promise<void> {
   const quick = args.includes('--quick');
   const processes = args.includes('--processes');
-  const parts = (opt(args, 'parts') ?? 'forwarding,timing,hop-rate,floor,switch,memory,links,idle').split(
-    ',',
-  );
+  const parts = args.includes('--capacity')
+    ? ['capacity']
+    : (opt(args, 'parts') ?? 'forwarding,timing,hop-rate,floor,capacity,switch,memory,links,idle').split(',');
   const counts = (opt(args, 'tunnels') ?? (quick ? '1,100' : '1,100,500')).split(',').map(Number);
   const seconds = Number(opt(args, 'seconds') ?? (quick ? 3 : 6));
   const warmup = Number(opt(args, 'warmup') ?? (quick ? 1 : 3));
@@ -121,6 +129,8 @@ export async function run(args: string[]): Promise<void> {
     await timing(quick, processes, counts, seconds, warmup, args.includes('--concentrated'));
   if (parts.includes('hop-rate')) await hopRate(quick ? 50 : 100, seconds, warmup);
   if (parts.includes('floor')) await floor(counts, seconds, warmup);
+  if (parts.includes('capacity'))
+    await capacity(Number(opt(args, 'capacity-budget') ?? (quick ? 40 : 90)), quick ? 2 : 3, quick ? 1 : 2);
   if (parts.includes('switch')) await switchGap(processes, quick ? 3 : 5);
   if (parts.includes('memory')) await memory(quick ? 100 : 500);
   if (parts.includes('links')) await linkBytes();
@@ -172,11 +182,12 @@ function table(): void {
     `${ratio(R.buildP50, 5)} goal, ${ratio(R.buildP50, TOR.buildP50)} Tor 3-hop`,
   ]);
   const mean = (xs?: number[]) => (xs?.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
+  const rss = mean(R.rssIdle);
   rows.push([
-    'relay RSS idle (MB)',
-    fmt(mean(R.rssIdle)),
-    '<= 45',
-    `${ratio(mean(R.rssIdle), 45)} goal, ${ratio(mean(R.rssIdle), TOR.rssMb)} Tor`,
+    'relay RSS idle, onion only (MB)',
+    `${fmt(rss)} (bare node ${fmt(R.rssBare)}, relay - bare ${rss !== undefined && R.rssBare !== undefined ? f(rss - R.rssBare, 1) : '?'})`,
+    `<= 45; proposed <= bare + ${RSS_ABOVE_BARE}`,
+    `${ratio(rss, 45)} goal, ${ratio(rss, TOR.rssMb)} Tor`,
   ]);
   rows.push(['relay RSS per 1,000 hop circuits (MB)', fmt(R.rssPer1000), '', '']);
   rows.push([
@@ -191,19 +202,31 @@ function table(): void {
     '',
     '',
   ]);
+  for (const [layout, c] of R.capacity) {
+    const who =
+      layout === 'middle hop'
+        ? 'as a middle hop (per hop process)'
+        : 'at the ends (initiator, destination with the API)';
+    rows.push([
+      `capacity: 50-cell/s tunnels ${who}, added RTT p99 <= ${P99_LIMIT} ms, measured`,
+      `${c.onion ? verdict(c.onion) : 'not run'} (floor, same layout: ${c.floor ? verdict(c.floor) : 'not run'})`,
+      '',
+      c.onion && c.floor?.best ? `x${f(c.onion.best / c.floor.best)} floor` : '',
+    ]);
+  }
   if (hop !== undefined) {
     // A tunnel is 50 cells/s each way: 100 cells/s through a middle hop; the ends pay per echoed frame.
     const perCore = (usPerSecond: number) => f(1e6 / usPerSecond, 0);
     const fl = fl100 ? perCore(100 * (fl100.usPerCell / 8)) : 'n/a';
     rows.push([
-      'capacity: 50-cell/s tunnels per core, middle hop (CPU-bound)',
+      'capacity estimate from CPU per cell (1 core / CPU per tunnel), middle hop',
       `${perCore(100 * hop)} (floor, one forwarder pass per cell: ${fl})`,
       '',
       R.hopRtt ? `added RTT p99 ${f(R.hopRtt.p99, 1)} ms at ${R.hopRtt.tunnels} tunnels` : '',
     ]);
     if (R.endsUs)
       rows.push([
-        'capacity: tunnels per core at the ends (initiator / destination, with the API)',
+        'capacity estimate from CPU per frame, the ends (initiator / destination)',
         `${perCore(50 * R.endsUs.ini)} / ${perCore(50 * R.endsUs.dst)}`,
         '',
         '',
@@ -355,6 +378,142 @@ async function timing(
         );
       }
     }
+  } finally {
+    await on.stop();
+  }
+}
+
+/** The capacity search's layouts: which relays (and floor forwarders) run in their own process. */
+type Layout = 'middle hop' | 'ends';
+/**
+ * Positions 0..3 = initiator, hop, hop, destination. Under test in their own processes (2, as many as
+ * the cores); the other two run inside the bench process with the API clients.
+ */
+const UNDER_TEST: Record<Layout, (pos: number) => boolean> = {
+  'middle hop': (pos) => pos === 1 || pos === 2,
+  ends: (pos) => pos === 0 || pos === 3,
+};
+const P99_LIMIT = 10;
+
+/** What a capacity step prints beside its p99. */
+interface StepInfo {
+  p50: number;
+  got: number;
+  sent: number;
+  /** % of a core: each process under test, then the bench process. */
+  cpu: number[];
+  note?: string;
+}
+
+const stepLine = (what: string, n: number, p99: number, x: StepInfo) =>
+  `  ${what} ${String(n).padStart(4)} tunnels: added RTT p50 ${f(x.p50, 1)} / p99 ${f(p99, 1)} ms` +
+  ` (${p99 <= P99_LIMIT ? 'ok' : 'over'}), delivered ${x.got}/${x.sent}; CPU % of a core: under test` +
+  ` ${x.cpu
+    .slice(0, -1)
+    .map((c) => f(c, 0))
+    .join(' / ')}, bench ${f(x.cpu.at(-1) ?? 0, 0)}${x.note ? `; ${x.note}` : ''}`;
+
+const verdict = (c: Capacity<StepInfo>) =>
+  `${c.best}${c.failed !== undefined ? ` (${c.failed} failed)` : ''}` +
+  (c.stoppedBy === 'budget' ? ', budget ran out' : c.stoppedBy === 'max' ? ', the largest count tried' : '');
+
+/**
+ * Capacity (issue 18): the largest number of 50-cells/s echoed tunnels with added RTT p99 <= 10 ms
+ * (lost frames count as late), by doubling then bisection, `budgetS` per search. Two layouts, each
+ * with two relay processes (as many as the cores) plus the bench: the two middle hops under test (the
+ * tunnel ends, with the API clients, in the bench process), then the two ends under test (initiator
+ * and destination with the API; the hops in the bench). The plain-TCP floor is searched with the same
+ * layout: forwarders in the same places, processes where the relays under test are.
+ */
+async function capacity(budgetS: number, seconds: number, warmup: number): Promise<void> {
+  const base = await directRtt(200);
+  const search = { start: 25, max: 3200, limit: P99_LIMIT, budgetMs: budgetS * 1000 };
+  console.log(
+    `capacity: 50-cell/s echoed tunnels with added RTT p99 <= ${P99_LIMIT} ms (lost frames count as late), doubling from 25 then bisection;` +
+      ` ${warmup} s warm-up + ${seconds} s measured per step, <= ${budgetS} s per search; 2 processes under test + the bench on ${cpus().length} cores`,
+  );
+  for (const layout of ['middle hop', 'ends'] as Layout[]) {
+    const got: { onion?: Capacity<StepInfo>; floor?: Capacity<StepInfo> } = {};
+    R.capacity.set(layout, got);
+    console.log(
+      ` layout "${layout}": ${layout === 'middle hop' ? 'hops' : 'initiator and destination'} in processes`,
+    );
+    got.onion = await onionCapacity(layout, base, search, seconds, warmup);
+    console.log(`  -> onion, ${layout}: ${verdict(got.onion)}`);
+    const chain = await startFloorChain((pos) => !UNDER_TEST[layout](pos));
+    try {
+      got.floor = await searchCapacity(async (n) => {
+        const r = await chain.load(n, seconds * 1000, warmup * 1000);
+        const added = r.rtts.map((x) => x - base);
+        const pct = (c: number) => (100 * c) / r.seconds;
+        const p99 = percentileWithLoss(added, r.sent, 99);
+        const extra = { p50: q(added, 50), got: r.got, sent: r.sent, cpu: [...r.cpuEach, r.bench].map(pct) };
+        console.log(stepLine('floor', n, p99, extra));
+        return { p99, extra };
+      }, search);
+    } finally {
+      await chain.stop();
+    }
+    console.log(`  -> floor, ${layout}: ${verdict(got.floor)}`);
+  }
+}
+
+async function onionCapacity(
+  layout: Layout,
+  base: number,
+  search: Parameters<typeof searchCapacity>[1],
+  seconds: number,
+  warmup: number,
+): Promise<Capacity<StepInfo>> {
+  const on = await startOnionNet(
+    4,
+    {
+      'onion.cover_tunnel': 'false',
+      'onion.max_tunnels_per_connection': '1000',
+      'onion.build_timeout_ms': '20000',
+    },
+    undefined,
+    (i) => (UNDER_TEST[layout](i) ? 'processes' : 'in-process'),
+  );
+  try {
+    const d = await on.client(3);
+    d.onMessage((m) => m.type === MessageType.ONION_TUNNEL_DATA && d.send(m));
+    // Few builds at a time: many parallel EXTENDs on a loaded box time out or meet a hop short of CPU,
+    // and path bias then drops one of the only two hops for good.
+    const conns = await Promise.all(Array.from({ length: 4 }, () => on.client(0)));
+    const pids = on.net.relays.filter((_, i) => UNDER_TEST[layout](i)).map((r) => r.pid()!);
+    const tunnels: Tunnel[] = [];
+    return await searchCapacity(async (n) => {
+      try {
+        // Tunnels stay built between steps: a smaller step uses the first n of them.
+        if (tunnels.length < n)
+          tunnels.push(...(await buildMany(conns, on.buildTo(3), n - tunnels.length, tunnels.length)));
+      } catch (e) {
+        const extra = { p50: Number.NaN, got: 0, sent: 0, cpu: [], note: `builds failed: ${e}` };
+        console.log(stepLine('onion', n, Number.POSITIVE_INFINITY, extra));
+        return { p99: Number.POSITIVE_INFINITY, extra };
+      }
+      let cpu0: number[] = [];
+      let bench0 = process.cpuUsage();
+      const r = await echoLoad(tunnels.slice(0, n), seconds * 1000, warmup * 1000, () => {
+        cpu0 = pids.map(cpuOf);
+        bench0 = process.cpuUsage();
+      });
+      const b = process.cpuUsage(bench0);
+      const cpu = [...pids.map((p, i) => cpuOf(p) - cpu0[i]!), (b.user + b.system) / 1e6];
+      const added = r.rtts.map((x) => x - base);
+      const p99 = percentileWithLoss(added, r.sent, 99);
+      const closed = conns.filter((c) => c.closed).length;
+      const extra: StepInfo = {
+        p50: q(added, 50),
+        got: r.got,
+        sent: r.sent,
+        cpu: cpu.map((c) => (100 * c) / r.seconds),
+        note: closed ? `${closed} API connections closed` : undefined,
+      };
+      console.log(stepLine('onion', n, p99, extra));
+      return { p99, extra };
+    }, search);
   } finally {
     await on.stop();
   }
@@ -591,6 +750,20 @@ class GapMeter {
   }
 }
 
+/** RSS of `node -e 'setInterval(() => {}, 1000)'` after a second: what any node process takes here. */
+async function bareNodeRss(): Promise<number> {
+  const p = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000); console.log(1)'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  try {
+    await new Promise((r) => p.stdout.once('data', r));
+    await sleep(1000);
+    return rssMb(p.pid!);
+  } finally {
+    p.kill();
+  }
+}
+
 /** RSS of real relay processes, idle and holding n tunnels (initiator, hops, destination). */
 async function memory(n: number): Promise<void> {
   const rps = await startFakeRps();
@@ -613,8 +786,10 @@ async function memory(n: number): Promise<void> {
     const pids = net.relays.map((r) => pidOf(r.config)!);
     const idle = pids.map(rssMb);
     R.rssIdle = idle;
+    R.rssBare = await bareNodeRss();
     console.log(
-      `relay RSS idle (separate processes, onion module only): ${idle.map((m) => f(m, 1)).join(', ')} MB (goal <= 45; Tor ~${TOR.rssMb} MB)`,
+      `relay RSS idle (separate processes, onion module only): ${idle.map((m) => f(m, 1)).join(', ')} MB;` +
+        ` a bare node process ${f(R.rssBare, 1)} MB (goal <= 45; proposed: bare node + ${RSS_ABOVE_BARE}; Tor ~${TOR.rssMb} MB)`,
     );
     const a = await ApiClient.connect(net.relays[0]!.api.onion!, { timeoutMs: 30_000 });
     const d = await ApiClient.connect(net.relays[3]!.api.onion!, { timeoutMs: 30_000 });

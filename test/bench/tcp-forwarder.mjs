@@ -1,11 +1,13 @@
 // One process of the onion bench's "floor" chain: a plain TCP forwarder of 240-byte cells, no crypto
 // and no routing. Every connection it accepts gets its own connection to the next process (argv[2] is
 // that port); cells go both ways, whole cells only, those read in one callback leave in one write.
-// Prints its listening port on stdout. Plain JS so that it starts without a TypeScript loader.
+// Run as a script it prints its listening port on stdout; the capacity part also imports
+// forwardTo() to run a forwarder inside the bench process. Plain JS so that it starts without a
+// TypeScript loader.
 import { connect, createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 
 const CELL = 240;
-const next = Number(process.argv[2]);
 
 /** Calls onCell for each whole cell read from sock (a partial cell waits for the rest). */
 function cells(sock, onCell) {
@@ -31,16 +33,29 @@ function writer(sock) {
   };
 }
 
-const server = createServer((up) => {
-  const down = connect(next, '127.0.0.1');
-  for (const s of [up, down]) {
-    s.setNoDelay(true);
-    s.on('error', () => {
-      up.destroy();
-      down.destroy();
-    });
-  }
-  cells(up, writer(down));
-  cells(down, writer(up));
-});
-server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+/** A forwarder to 127.0.0.1:next; resolves with its listening server once it listens. */
+export function forwardTo(next) {
+  const server = createServer((up) => {
+    const down = connect(next, '127.0.0.1');
+    for (const s of [up, down]) {
+      s.setNoDelay(true);
+      s.on('error', () => {
+        up.destroy();
+        down.destroy();
+      });
+    }
+    up.on('close', () => down.destroy());
+    down.on('close', () => up.destroy());
+    cells(up, writer(down));
+    cells(down, writer(up));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const server = await forwardTo(Number(process.argv[2]));
+  console.log(server.address().port);
+  // Stdin is a pipe from the bench: when the bench ends, even by a crash, so does the forwarder.
+  process.stdin.on('close', () => process.exit(0));
+  process.stdin.resume();
+}

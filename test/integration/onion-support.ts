@@ -9,7 +9,7 @@ import type { ApiConnection } from '../../relay/api/types.ts';
 import { hostkeyFromPem } from '../../relay/hostkey.ts';
 import { createLogger } from '../../relay/log.ts';
 import { type OnionDebug, onionInstances } from '../../relay/onion/debug.ts';
-import { startTestnet, type Testnet } from '../../relay/dev/testnet.ts';
+import { startTestnet, type Testnet, type TestnetOptions } from '../../relay/dev/testnet.ts';
 
 export interface FakeRps {
   server: ApiServer;
@@ -68,7 +68,7 @@ export async function startOnionNet(
   n: number,
   set: Record<string, string> = {},
   setFor?: (i: number) => Record<string, string>,
-  mode: 'in-process' | 'processes' = 'in-process',
+  mode: TestnetOptions['mode'] = 'in-process',
 ): Promise<OnionNet> {
   const rps = await startFakeRps();
   const net = await startTestnet({
