@@ -34,3 +34,12 @@ export interface OnionDebug {
 }
 
 export const onionInstances = new Map<string, OnionDebug>();
+
+/**
+ * Tests and the bench only: what a wire observer of a relay's onion links sees. When set, every
+ * link write and every socket read (after TCP, as the kernel hands it over) is reported with the
+ * relay's identity (whose side of the link), the link's id, the direction and the bytes (whole
+ * 240-byte units after the handshake). Unset (the default) it costs one property read per write.
+ */
+export type LinkTapFn = (relay: Uint8Array, linkId: number, dir: 'in' | 'out', bytes: number) => void;
+export const linkTap: { fn: LinkTapFn | undefined } = { fn: undefined };
