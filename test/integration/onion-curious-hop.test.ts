@@ -228,7 +228,16 @@ async function curiousHopProcesses(reply: 'clock' | 'echo', ms: number) {
     const a = await on.client(x);
     const d = await on.client(y);
     const inc = d.next(MessageType.ONION_TUNNEL_INCOMING, { timeoutMs: 15_000 });
-    const ready = await a.request(on.buildTo(y), MessageType.ONION_TUNNEL_READY, 15_000);
+    let ready: { tunnelId: number } | undefined;
+    for (let tries = 0; !ready && tries < 4; tries++) {
+      const err = a.next(MessageType.ONION_ERROR, { timeoutMs: 15_000 });
+      err.catch(() => {});
+      ready = await Promise.race([
+        a.request(on.buildTo(y), MessageType.ONION_TUNNEL_READY, 15_000),
+        err.then(() => undefined),
+      ]);
+    }
+    if (!ready) throw new Error(`no tunnel from relay ${x} to ${y} after 4 BUILDs`);
     const inId = (await inc).tunnelId;
     stops.push(
       paceLikeClient(() =>
@@ -260,7 +269,16 @@ async function curiousHopProcesses(reply: 'clock' | 'echo', ms: number) {
     if (end === 'CoverClock' || end === 'cover') cover.push(v);
     else if (end === 'InTunnel') call.push(v);
   }
+  if (process.env.ONION_CURIOUS_DEBUG) printMeans(cover, call);
   return { acc: classify(cover.map(features), call.map(features)), n: [cover.length, call.length] };
+}
+
+function printMeans(cover: Trace[], call: Trace[]) {
+  const m = (fs: number[][]) =>
+    fs[0]!.map((_, d) => (fs.reduce((a, f) => a + f[d]!, 0) / fs.length).toFixed(3));
+  console.log(
+    `feature means cover ${m(cover.map(features)).join(' ')}\n              call  ${m(call.map(features)).join(' ')}`,
+  );
 }
 
 const PROCESSES = !!process.env.ONION_CURIOUS_PROCESSES;
