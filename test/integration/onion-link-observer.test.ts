@@ -20,7 +20,7 @@
 // Checks that fail with today's client are `it.fails`, each with the missing piece named; the
 // figures are printed (also by `npm run bench -- onion --parts observer`).
 import { writeFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import {
   type Check,
   captureLinks,
@@ -39,6 +39,8 @@ const CLIENT = ISSUE15 ? ISSUE_15 : TODAY;
 
 let on: OnionNet | undefined;
 let parties: Party[] = [];
+/** Why this run cannot be judged (the testnet lost its circuits), if so. */
+let broken: string | undefined;
 /** Per relay (0: the caller's, 1: the callee's), one verdict per phase after idle. */
 const verdicts: PhaseVerdict[][] = [];
 
@@ -90,6 +92,16 @@ async function observeCall(print = console.log): Promise<PhaseVerdict[][]> {
       Array.from({ length: to - from }, (_, k) => roundView(c, at(from + k), at(from + k + 1))),
     ),
   }));
+  // A round in which a relay's links carried under a fifth of the idle median is a testnet that
+  // lost its circuits (on a loaded box: stale cells dropped, builds timed out, path bias avoiding a
+  // relay, which leaves no path in 4 relays), not a shape to judge.
+  for (const relay of [0, 1]) {
+    const idleRates = rounds[0]!.views[relay]!.map((v) => v.rate).sort((x, y) => x - y);
+    const median = idleRates[Math.floor(idleRates.length / 2)]!;
+    const lost = rounds.flatMap((p) => p.views[relay]!.map((v) => v.rate)).filter((x) => x < median / 5);
+    if (lost.length)
+      broken = `relay ${relay} lost its circuits in ${lost.length} round(s) (${lost.map((x) => x.toFixed(0)).join(', ')} cells/s against an idle median of ${median.toFixed(0)})`;
+  }
   const out: PhaseVerdict[][] = [];
   for (const relay of [0, 1]) {
     const idle = rounds[0]!.views[relay]!;
@@ -117,8 +129,13 @@ describe(`link observer (client shape: ${ISSUE15 ? 'issue 15' : 'today'})`, () =
   }, 240_000);
   afterAll(stop);
 
-  /** The check holds for both relays in every phase named. */
-  const holds = (check: Check, phases: string[]) => {
+  /** The check holds for both relays in every phase named (skipped if the testnet broke down). */
+  const holds = (ctx: TestContext, check: Check, phases: string[]) => {
+    if (broken) {
+      console.log(`not judged: ${broken}`);
+      ctx.skip();
+      return;
+    }
     const bad = verdicts.flatMap((vs, relay) =>
       vs.filter((v) => phases.includes(v.phase) && !v.checks[check]).map((v) => `relay ${relay} ${v.phase}`),
     );
@@ -133,22 +150,23 @@ describe(`link observer (client shape: ${ISSUE15 ? 'issue 15' : 'today'})`, () =
     ]);
   });
 
-  it('idle again is idle (control: the measure does not flag idle rounds against idle rounds)', () => {
-    for (const c of ['rate', 'sizes', 'links', 'builds'] as Check[]) holds(c, ['idle2']);
+  it('idle again is idle (control: the measure does not flag idle rounds against idle rounds)', (ctx) => {
+    for (const c of ['rate', 'sizes', 'links', 'builds'] as Check[]) holds(ctx, c, ['idle2']);
   });
 
-  it('every write and read is whole 240-byte units, in every phase', () => holds('sizes', CALL));
+  it('every write and read is whole 240-byte units, in every phase', (ctx) => holds(ctx, 'sizes', CALL));
 
   // Missing piece (client, branch wt-pace): the callee's own cover kept running through the call.
   // Today the callee's cover circuit stops and the caller's cover is replaced by the call, so both
   // relays lose a whole circuit's stream: -58 to -65 % in the call rounds (load 22-30).
-  it.fails('total cell rate of each relay as in idle rounds (2 % + path noise)', () => holds('rate', CALL));
+  it.fails('total cell rate of each relay as in idle rounds (2 % + path noise)', (ctx) =>
+    holds(ctx, 'rate', CALL));
   // Same missing piece: 1 active link per relay in the call against 2-3 idle.
-  it.fails('active links per round as in idle rounds', () => holds('links', CALL));
+  it.fails('active links per round as in idle rounds', (ctx) => holds(ctx, 'links', CALL));
   // Missing piece (client, wt-pace): BUILD at once, and build_in_slot on by default (relay); today the
   // caller's relay builds 2 circuits in the start round (buildDelay, 1 s before the boundary) and
   // none in the end round.
-  it.fails('circuits built per round as in idle rounds', () => holds('builds', CALL));
+  it.fails('circuits built per round as in idle rounds', (ctx) => holds(ctx, 'builds', CALL));
   // Missing piece: the call's streams are paced by the clients' CoverSender at both ends, an idle
   // circuit's back stream by the relay's cover clock (relay/onion/coverclock.ts), which is burstier
   // (p95 of single-stream gaps 38 ms against 30 ms in a call): the two pacers must match (one
@@ -156,12 +174,12 @@ describe(`link observer (client shape: ${ISSUE15 ? 'issue 15' : 'today'})`, () =
   // idle) is printed but not asserted: at full sample size (thousands of gaps) KS also tells two
   // idle minutes of this shared box apart (p 1e-8 to 1e-54, load 22-30), so this check can only
   // pass on a quiet machine, if at all (see docs/onion-protocol.md "Unobservability").
-  it.fails('inter-arrival times: KS cannot tell call phases from idle (p ≥ 0.01)', () =>
-    holds('ksGaps', CALL));
+  it.fails('inter-arrival times: KS cannot tell call phases from idle (p ≥ 0.01)', (ctx) =>
+    holds(ctx, 'ksGaps', CALL));
   // Not asserted by default: a KS over 10-20 link rates per phase flips between p 0.0004 and 0.66
   // from run to run today (the start round's links); ONION_OBSERVER_STRICT=1 asserts it.
   it.runIf(!!process.env.ONION_OBSERVER_STRICT)(
     'per-link rates: KS cannot tell call phases from idle (p ≥ 0.01)',
-    () => holds('ksLinkRates', CALL),
+    (ctx) => holds(ctx, 'ksLinkRates', CALL),
   );
 });
