@@ -1,5 +1,6 @@
 // The Onion module: anonymous tunnels of fixed-size cells with rounds and cover traffic.
 // Wires the parts together: onion keys, links, the circuit router, inbound/outbound tunnels, the API.
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { formatAddress } from '../../shared/address.ts';
 import { startApiServer } from '../api/server.ts';
@@ -7,7 +8,7 @@ import { Ingress } from '../ingress.ts';
 import type { ModuleFactory, RelayModule } from '../module.ts';
 import { RelayCmd } from './cell.ts';
 import { readOnionConfig } from './config.ts';
-import { onionInstances } from './debug.ts';
+import { hopTraceRecorder, onionInstances } from './debug.ts';
 import type { HopObserver } from './hop.ts';
 import { Inbound } from './inbound.ts';
 import { LinkManager } from './links.ts';
@@ -47,6 +48,10 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
   let links!: LinkManager;
   let service!: OnionService;
   const observer: HopObserver = {};
+  // Tests only: a curious hop's recording, written out at stop (relays in processes of their own).
+  const traceDir = process.env.VOIDPHONE_ONION_HOP_TRACE;
+  const trace = traceDir ? hopTraceRecorder() : undefined;
+  if (trace) observer.onCell = trace.onCell;
   const hopCtx = {
     observer,
     links: () => links,
@@ -215,6 +220,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
       stopStatus();
       clearInterval(sweep);
       onionInstances.delete(p2p);
+      if (trace) writeFileSync(join(traceDir!, `${selfId}.json`), JSON.stringify(trace.traces()));
       service.stop();
       inbound.close();
       peers.close();

@@ -15,6 +15,7 @@ import { LinkFlow } from './linkflow.ts';
 import { ACCEPT, decodeAccept, encodeAccept, encodeHandshake, HandshakeReader, HELLO } from './handshake.ts';
 import type { OnionKeys } from './onionkey.ts';
 import { verifyCert } from './onionkey.ts';
+import { linkTap } from './debug.ts';
 
 export interface LinkStats {
   cellsIn: number;
@@ -157,7 +158,7 @@ export class TcpLink implements Link {
   private clientHandshake(expected: Uint8Array): (cell: Uint8Array) => void {
     const eph = x25519Generate();
     const reader = new HandshakeReader(ACCEPT);
-    const hello = () => this.socket.write(encodeHandshake(HELLO, eph.pub));
+    const hello = () => this.write(encodeHandshake(HELLO, eph.pub));
     if (this.socket.connecting) this.socket.once('connect', hello);
     else hello();
     return (cell) => {
@@ -184,7 +185,7 @@ export class TcpLink implements Link {
       const cur = this.ctx.keys.current;
       const r = ntorServer(cur.pair, this.ctx.identity, X);
       if (!r) throw new Error('HELLO: bad X25519 key');
-      this.socket.write(
+      this.write(
         encodeHandshake(
           ACCEPT,
           encodeAccept({ Y: r.Y, auth: r.auth, der: this.ctx.der, cert: cur.cert }, r.xy),
@@ -216,7 +217,12 @@ export class TcpLink implements Link {
   private writeCells(cells: readonly Uint8Array[]): void {
     if (this.closed) return;
     this.stats.cellsOut += cells.length;
-    this.socket.write(this.sealer!.seal(cells));
+    this.write(this.sealer!.seal(cells));
+  }
+
+  private write(bytes: Uint8Array): void {
+    linkTap.fn?.(this.ctx.identity, this.id, 'out', bytes.length);
+    this.socket.write(bytes);
   }
 
   /** Tests only: write raw bytes, bypassing framing (to check that peers enforce it). */
@@ -226,6 +232,7 @@ export class TcpLink implements Link {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
+    linkTap.fn?.(this.ctx.identity, this.id, 'in', chunk.length);
     let at = 0;
     if (this.pendingLen > 0) {
       at = Math.min(WIRE_CELL_SIZE - this.pendingLen, chunk.length);

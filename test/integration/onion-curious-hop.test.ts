@@ -13,7 +13,14 @@
 // correlated than cover's (binned count correlation ~0.84 against ~0.68), and the classifier reaches
 // 68-83 % on cover_reply = clock (77-92 % on the old echo). Real calls have their two ends on two
 // machines; measuring that needs the ends in separate processes (see docs/onion-protocol.md).
+// ONION_CURIOUS_PROCESSES=1 runs every relay in its own process (the call ends stay here): 57-81 %
+// on the clock, 75-79 % on the echo (load 16-22); the cover clock sends back ~9 % fewer cells than
+// came forward (slots skipped at a stall are never paid), a call's two ends 1:1.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
+import type { HopTrace } from '../../relay/onion/debug.ts';
 import type { ApiClient } from '../../relay/api/client.ts';
 import { CoverClock } from '../../relay/onion/coverclock.ts';
 import type { HopCircuit } from '../../relay/onion/hop.ts';
@@ -138,6 +145,7 @@ function classify(cover: number[][], call: number[][], splits = 40): Record<stri
  * id a hop's next hop knows it by finds that hop's circuit): a cover clock there, or a tunnel.
  */
 async function curiousHop(reply: 'clock' | 'echo', ms = 18_000) {
+  if (PROCESSES) return curiousHopProcesses(reply, ms);
   on = await startOnionNet(6, {
     'onion.round_seconds': String(ROUND / 1000),
     'onion.build_timeout_ms': '1000',
@@ -191,6 +199,92 @@ async function curiousHop(reply: 'clock' | 'echo', ms = 18_000) {
   return { acc: classify(cover.map(features), call.map(features)), n: [cover.length, call.length] };
 }
 
+/**
+ * The same with every relay in a process of its own (ONION_CURIOUS_PROCESSES=1): the relays record
+ * their hop circuits themselves (VOIDPHONE_ONION_HOP_TRACE, relay/onion/debug.ts) and write them out
+ * when they stop; the call ends and cover senders stay in this process.
+ */
+async function curiousHopProcesses(reply: 'clock' | 'echo', ms: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'voidphone-hops-'));
+  process.env.VOIDPHONE_ONION_HOP_TRACE = dir;
+  try {
+    on = await startOnionNet(
+      6,
+      {
+        'onion.round_seconds': String(ROUND / 1000),
+        'onion.build_timeout_ms': '1000',
+        'onion.cover_reply': reply,
+      },
+      undefined,
+      'processes',
+    );
+  } finally {
+    delete process.env.VOIDPHONE_ONION_HOP_TRACE;
+  }
+  await sleep(3 * ROUND); // cover tunnels up (no debug handle across processes)
+  const coverConns = await Promise.all(COVER_FROM.map((i) => on!.client(i)));
+  const stops: (() => void)[] = [];
+  const frame = new Uint8Array(115);
+  for (const c of coverConns)
+    stops.push(paceLikeClient(() => c.send({ type: MessageType.ONION_COVER, coverSize: 115 })));
+  for (const [x, y] of CALLS) {
+    const a = await on.client(x);
+    const d = await on.client(y);
+    const inc = d.next(MessageType.ONION_TUNNEL_INCOMING, { timeoutMs: 15_000 });
+    let ready: { tunnelId: number } | undefined;
+    for (let tries = 0; !ready && tries < 4; tries++) {
+      const err = a.next(MessageType.ONION_ERROR, { timeoutMs: 15_000 });
+      err.catch(() => {});
+      ready = await Promise.race([
+        a.request(on.buildTo(y), MessageType.ONION_TUNNEL_READY, 15_000),
+        err.then(() => undefined),
+      ]);
+    }
+    if (!ready) throw new Error(`no tunnel from relay ${x} to ${y} after 4 BUILDs`);
+    const inId = (await inc).tunnelId;
+    stops.push(
+      paceLikeClient(() =>
+        a.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: ready.tunnelId, data: frame }),
+      ),
+      paceLikeClient(() => d.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: inId, data: frame })),
+    );
+  }
+  const t0 = performance.timeOrigin + performance.now() + 1000; // warm up
+  await sleep(ms + 1000);
+  for (const s of stops) s();
+  await on.stop();
+  on = undefined;
+  const all: HopTrace[] = readdirSync(dir).flatMap((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
+  rmSync(dir, { recursive: true, force: true });
+  const byPrev = new Map(all.map((t) => [t.prevId, t]));
+  const endOf = (t: HopTrace) => {
+    let x: HopTrace | undefined = t;
+    for (let i = 0; x && x.nextId !== null && i < 8; i++) x = byPrev.get(x.nextId);
+    return x && x.nextId === null ? x.end : null;
+  };
+  const cover: Trace[] = [];
+  const call: Trace[] = [];
+  for (const t of all) {
+    if (t.nextId === null) continue; // not a middle hop's view
+    const v = { fwd: t.fwd.filter((x) => x >= t0), back: t.back.filter((x) => x >= t0) };
+    if (v.fwd.length < 40 || v.back.length < 40) continue;
+    const end = endOf(t);
+    if (end === 'CoverClock' || end === 'cover') cover.push(v);
+    else if (end === 'InTunnel') call.push(v);
+  }
+  if (process.env.ONION_CURIOUS_DEBUG) printMeans(cover, call);
+  return { acc: classify(cover.map(features), call.map(features)), n: [cover.length, call.length] };
+}
+
+function printMeans(cover: Trace[], call: Trace[]) {
+  const m = (fs: number[][]) =>
+    fs[0]!.map((_, d) => (fs.reduce((a, f) => a + f[d]!, 0) / fs.length).toFixed(3));
+  console.log(
+    `feature means cover ${m(cover.map(features)).join(' ')}\n              call  ${m(call.map(features)).join(' ')}`,
+  );
+}
+
+const PROCESSES = !!process.env.ONION_CURIOUS_PROCESSES;
 const bench = !!process.env.ONION_CURIOUS;
 
 it.runIf(bench)(

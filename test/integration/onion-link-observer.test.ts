@@ -1,0 +1,185 @@
+// Issue 15 acceptance, "link observer": on a testnet with two clients, capture every onion link of
+// both parties' relays (every write and read, both directions, relay/onion/debug.ts linkTap) for
+// whole rounds idle, while a call starts, during it, while it ends, and idle again, and compare
+// each phase with the idle rounds per relay: total cell rate, active links, circuits built, cell
+// sizes, and per-link rates and inter-arrival times under a two-sample KS test (p < 0.01 fails).
+//
+// Testnet: 4 relays, 2 hops, 4 s rounds, builds may take 3 s (a loaded box). With 4 relays every circuit goes through all three other
+// relays (guard, middle, destination), so the only randomness left per round is which relay is
+// middle and which destination: idle rounds differ by at most one link of the other party's
+// circuit (±50-100 cells/s), which 5 idle rounds pin well enough, and a call's change is not lost
+// in path noise as it is with more relays and only two clients. 5 idle + 1 start + 4 call + 1 end
+// + 3 idle rounds = 14 rounds, 56 s captured; each round holds ~1,000-2,000 cells per relay, i.e.
+// thousands of inter-arrival times per phase for the KS test.
+//
+// Clients: the client's own pacer code run in Node at the Onion API (onion-observer-clients.ts says
+// why not Chromium). CLIENT below is the shape today's client has; the client side of issue 15
+// (branch wt-pace) changes it to ISSUE_15 (and the relays' build_in_slot on): set
+// ONION_OBSERVER_SHAPE=issue15 to run that shape now.
+//
+// Checks that fail with today's client are `it.fails`, each with the missing piece named; the
+// figures are printed (also by `npm run bench -- onion --parts observer`).
+import { writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import {
+  type Check,
+  captureLinks,
+  formatVerdict,
+  judge,
+  type PhaseVerdict,
+  roundView,
+} from './onion-observer.ts';
+import { ISSUE_15, Party, TODAY } from './onion-observer-clients.ts';
+import { type OnionNet, startOnionNet, waitFor } from './onion-support.ts';
+
+const ROUND = 4000;
+const RELAYS = 4;
+const ISSUE15 = process.env.ONION_OBSERVER_SHAPE === 'issue15';
+const CLIENT = ISSUE15 ? ISSUE_15 : TODAY;
+
+let on: OnionNet | undefined;
+let parties: Party[] = [];
+/** Why this run cannot be judged (the testnet lost its circuits), if so. */
+let broken: string | undefined;
+/** Per relay (0: the caller's, 1: the callee's), one verdict per phase after idle. */
+const verdicts: PhaseVerdict[][] = [];
+
+const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
+const boundaryAfter = (t: number) => (Math.floor(t / ROUND) + 1) * ROUND;
+
+async function observeCall(print = console.log): Promise<PhaseVerdict[][]> {
+  on = await startOnionNet(RELAYS, {
+    'onion.round_seconds': String(ROUND / 1000),
+    // lead = min(round / 2, 2 × (timeout + 1 s)) stays 2 s; at load 35+ 1 s builds time out.
+    'onion.build_timeout_ms': '3000',
+    'onion.build_in_slot': ISSUE15 ? 'true' : 'false',
+  });
+  for (let i = 0; i < RELAYS; i++)
+    await waitFor(() => on!.debug(i).coverReady(), 20_000, `cover of relay ${i}`);
+  const [a, b] = [new Party(await on.client(0), CLIENT, ROUND), new Party(await on.client(1), CLIENT, ROUND)];
+  parties = [a, b];
+  b.answer();
+  // A whole round of paced cover first: every cover circuit carries its stream when capture starts.
+  const b0 = boundaryAfter(Date.now() + ROUND);
+  await sleepUntil(b0);
+  const cap = captureLinks(
+    [0, 1].map((i) => ({ identity: on!.net.relays[i]!.identity, debug: on!.debug(i) })),
+  );
+  const at = (round: number) => b0 + round * ROUND;
+  await sleepUntil(at(5) + 300);
+  // READY by the next boundary (today: ~1 s before it; build_in_slot: at it), unless a loaded box
+  // failed a build and the client built again: the call then starts in a later round.
+  await a.call(on.buildTo(1), ROUND);
+  const s = Math.floor((Date.now() - b0) / ROUND); // the round READY came in: the last start round
+  await sleepUntil(at(s + 5) + ROUND / 2);
+  a.hangup();
+  await Promise.race([b.done, new Promise((r) => setTimeout(r, 1000))]);
+  b.giveUp();
+  await sleepUntil(at(s + 9));
+  cap.stop();
+  if (process.env.ONION_OBSERVER_DUMP)
+    writeFileSync(process.env.ONION_OBSERVER_DUMP, JSON.stringify({ b0, ROUND, s, captures: cap.captures }));
+  const phases: [string, number, number][] = [
+    ['idle', 0, 5],
+    ['start', 5, s + 1],
+    ['call', s + 1, s + 5],
+    ['end', s + 5, s + 6],
+    ['idle2', s + 6, s + 9],
+  ];
+  const rounds = phases.map(([name, from, to]) => ({
+    name,
+    views: cap.captures.map((c) =>
+      Array.from({ length: to - from }, (_, k) => roundView(c, at(from + k), at(from + k + 1))),
+    ),
+  }));
+  // A round in which a relay's links carried under a fifth of the idle median is a testnet that
+  // lost its circuits (on a loaded box: stale cells dropped, builds timed out, path bias avoiding a
+  // relay, which leaves no path in 4 relays), not a shape to judge.
+  for (const relay of [0, 1]) {
+    const idleRates = rounds[0]!.views[relay]!.map((v) => v.rate).sort((x, y) => x - y);
+    const median = idleRates[Math.floor(idleRates.length / 2)]!;
+    const lost = rounds.flatMap((p) => p.views[relay]!.map((v) => v.rate)).filter((x) => x < median / 5);
+    if (lost.length)
+      broken = `relay ${relay} lost its circuits in ${lost.length} round(s) (${lost.map((x) => x.toFixed(0)).join(', ')} cells/s against an idle median of ${median.toFixed(0)})`;
+  }
+  const out: PhaseVerdict[][] = [];
+  for (const relay of [0, 1]) {
+    const idle = rounds[0]!.views[relay]!;
+    const allIdle = [...idle, ...rounds.at(-1)!.views[relay]!];
+    out.push(rounds.slice(1).map((p) => judge(p.name, idle, p.views[relay]!, allIdle)));
+    for (const v of out[relay]!) print(formatVerdict(relay === 0 ? 'caller relay' : 'callee relay', idle, v));
+  }
+  return out;
+}
+
+async function stop() {
+  for (const p of parties) p.stop();
+  parties = [];
+  await on?.stop();
+  on = undefined;
+}
+
+describe(`link observer (client shape: ${ISSUE15 ? 'issue 15' : 'today'})`, () => {
+  beforeAll(async () => {
+    try {
+      verdicts.push(...(await observeCall()));
+    } finally {
+      await stop();
+    }
+  }, 240_000);
+  afterAll(stop);
+
+  /** The check holds for both relays in every phase named (skipped if the testnet broke down). */
+  const holds = (ctx: TestContext, check: Check, phases: string[]) => {
+    if (broken) {
+      console.log(`not judged: ${broken}`);
+      ctx.skip();
+      return;
+    }
+    const bad = verdicts.flatMap((vs, relay) =>
+      vs.filter((v) => phases.includes(v.phase) && !v.checks[check]).map((v) => `relay ${relay} ${v.phase}`),
+    );
+    expect(bad).toEqual([]);
+  };
+  const CALL = ['start', 'call', 'end'];
+
+  it('captured both relays in every phase', () => {
+    expect(verdicts.map((v) => v.map((p) => p.phase))).toEqual([
+      ['start', 'call', 'end', 'idle2'],
+      ['start', 'call', 'end', 'idle2'],
+    ]);
+  });
+
+  it('idle again is idle (control: the measure does not flag idle rounds against idle rounds)', (ctx) => {
+    for (const c of ['rate', 'sizes', 'links', 'builds'] as Check[]) holds(ctx, c, ['idle2']);
+  });
+
+  it('every write and read is whole 240-byte units, in every phase', (ctx) => holds(ctx, 'sizes', CALL));
+
+  // Missing piece (client, branch wt-pace): the callee's own cover kept running through the call.
+  // Today the callee's cover circuit stops and the caller's cover is replaced by the call, so both
+  // relays lose a whole circuit's stream: -58 to -65 % in the call rounds (load 22-30).
+  it.fails('total cell rate of each relay as in idle rounds (2 % + path noise)', (ctx) =>
+    holds(ctx, 'rate', CALL));
+  // Same missing piece: 1 active link per relay in the call against 2-3 idle.
+  it.fails('active links per round as in idle rounds', (ctx) => holds(ctx, 'links', CALL));
+  // Missing piece (client, wt-pace): BUILD at once, and build_in_slot on by default (relay); today the
+  // caller's relay builds 2 circuits in the start round (buildDelay, 1 s before the boundary) and
+  // none in the end round.
+  it.fails('circuits built per round as in idle rounds', (ctx) => holds(ctx, 'builds', CALL));
+  // Missing piece: the call's streams are paced by the clients' CoverSender at both ends, an idle
+  // circuit's back stream by the relay's cover clock (relay/onion/coverclock.ts), which is burstier
+  // (p95 of single-stream gaps 38 ms against 30 ms in a call): the two pacers must match (one
+  // pacing owner, issue 15 "where pacing lives"). p 1e-15 to 1e-85 today. The control (idle2 against
+  // idle) is printed but not asserted: at full sample size (thousands of gaps) KS also tells two
+  // idle minutes of this shared box apart (p 1e-8 to 1e-54, load 22-30), so this check can only
+  // pass on a quiet machine, if at all (see docs/onion-protocol.md "Unobservability").
+  it.fails('inter-arrival times: KS cannot tell call phases from idle (p ≥ 0.01)', (ctx) =>
+    holds(ctx, 'ksGaps', CALL));
+  // Not asserted by default: a KS over 10-20 link rates per phase flips between p 0.0004 and 0.66
+  // from run to run today (the start round's links); ONION_OBSERVER_STRICT=1 asserts it.
+  it.runIf(!!process.env.ONION_OBSERVER_STRICT)(
+    'per-link rates: KS cannot tell call phases from idle (p ≥ 0.01)',
+    (ctx) => holds(ctx, 'ksLinkRates', CALL),
+  );
+});
