@@ -102,14 +102,14 @@ function latestVitals(dir: string, pid: number | undefined): Vitals | undefined 
 }
 
 /** Smallest heap of a process's samples since `from` (after a GC is what a leak shows in). */
-function heapFloor(dir: string, pid: number | undefined, from: number): Vitals | undefined {
+function heapFloor(dir: string, pid: number | undefined, from: number, to = Infinity): Vitals | undefined {
   if (!pid) return undefined;
   try {
     const all = readFileSync(join(dir, `${pid}.jsonl`), 'utf8')
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Vitals)
-      .filter((v) => v.t >= from);
+      .filter((v) => v.t >= from && v.t < to);
     return all.reduce<Vitals | undefined>((m, v) => (!m || v.heapUsed < m.heapUsed ? v : m), undefined);
   } catch {
     return undefined;
@@ -239,8 +239,9 @@ async function soak(
   const growth = relays
     .filter((r) => !everKilled.has(r.index) && r.running)
     .flatMap((r) => {
-      const from = heapFloor(vitalsDir, r.pid(), refFrom);
-      const fromWindow = from && from.t < refTo ? from : undefined;
+      // The floor within the reference minute (the floor of everything after it, taken before,
+      // fell after the minute in the 60-minute run and left no relay judged at all).
+      const fromWindow = heapFloor(vitalsDir, r.pid(), refFrom, refTo);
       const to = heapFloor(vitalsDir, r.pid(), Date.now() - 60_000);
       if (!fromWindow || !to) return [];
       return [
