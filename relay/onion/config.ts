@@ -81,7 +81,7 @@ export function readOnionConfig(config: RelayConfig): OnionConfig {
     stepTimeoutMs: s.int('step_timeout_ms', Math.min(2000, buildTimeoutMs), 50, 60_000),
     graceMs: s.int('grace_ms', Math.min(2000, Math.floor((roundSeconds * 1000) / 4)), 0, 600_000),
     coverTunnel: s.bool('cover_tunnel', true),
-    buildInSlot: s.bool('build_in_slot', false),
+    buildInSlot: s.bool('build_in_slot', true),
     rpsAddress: rps?.has('api_address') ? rps.address('api_address') : undefined,
     maxLinks: s.int('max_links', 1024, 1, 100_000),
     maxCircuitsPerLink: s.int('max_circuits_per_link', 1024, 1, 1_000_000),

@@ -37,12 +37,6 @@ export interface CallManagerOptions {
   offerWaitMs?: number;
   /** An offer this much older or newer than our clock is ignored (replayed offers). */
   offerMaxAgeMs?: number;
-  /**
-   * How long to wait before asking the onion for the tunnel. The client uses this to start calls
-   * just before a round boundary (the spec's "a call waits for the next round"), so the moment a
-   * user presses Call is not visible on the network. Default: at once.
-   */
-  buildDelayMs?: () => number;
   /** Clock for offer timestamps and their age check (the relay's, as the bridge checks it). */
   now?: () => number;
 }
@@ -117,11 +111,10 @@ export class CallManager {
     const entry: TunnelEntry = { outgoing: true };
     // One retry: right after start-up the onion may not know enough peers for a path yet.
     const build = () => (closed ? Promise.reject(new Error('cancelled')) : this.o.onion.build(peer));
-    const delay = Math.max(0, this.o.buildDelayMs?.() ?? 0);
-    const first = delay
-      ? new Promise<number>((r, j) => setTimeout(() => build().then(r, j), delay))
-      : build();
-    const ready = first
+    // Asked at once: the relay builds it in the round's build slot, where its cover circuit would
+    // have been built, and answers READY at the boundary (build_in_slot, docs/onion-protocol.md
+    // "Unobservability"). Meanwhile cover goes on (BridgeOnionPort.coverAllowed).
+    const ready = build()
       .catch(() => new Promise<number>((r, j) => setTimeout(() => build().then(r, j), 1000)))
       .then((id) => {
         if (closed) {
