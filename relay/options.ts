@@ -369,7 +369,7 @@ export const OPTIONS: Record<OptionSection, readonly OptionRow[]> = {
       keys: ['unclaimed_tunnel_ms'],
       default: '`30000`',
       meaning:
-        'a tunnel opened while no API client is connected is answered OPENED like any other, its data dropped, and ended (END) after this long, as the client ends a tunnel that brought no offer (match its offer wait): OPEN is no online oracle',
+        'a tunnel opened while no API client is connected is answered OPENED like any other, its data dropped, and ended (END) after this long, as the client ends a tunnel that brought no offer (its offer wait is the same constant, shared/onion-timing.ts; change both or neither): OPEN is no online oracle',
     },
     {
       keys: ['idle_circuit_ms'],

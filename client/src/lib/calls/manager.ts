@@ -8,6 +8,7 @@
 // rings only once the caller proved it holds the keys (session.ts), so a replayed offer never rings.
 import { randomBytes } from '@noble/hashes/utils.js';
 import { identityOf, toHex } from '../../../../shared/identity.ts';
+import { UNCLAIMED_TUNNEL_MS } from '../../../../shared/onion-timing.ts';
 import { bytesEqual } from '../crypto/bytes.ts';
 import { verifyHostkeySignature } from '../crypto/rsa.ts';
 import { type OfferFields, offerTranscript } from './handshake.ts';
@@ -44,10 +45,10 @@ export interface CallManagerOptions {
 const MAX_TUNNELS = 32;
 const MAX_SEEN_CALLS = 256;
 /**
- * A caller sends its offer as soon as its tunnel is up, and resends it every retransmit interval:
- * a few seconds cover a slow path. Longer only lets junk tunnels sit in the table.
+ * An incoming tunnel without a verified offer is dropped after the time a relay with no client
+ * keeps an unclaimed tunnel (one shared constant): when a stranger's tunnel ends tells it nothing.
  */
-export const OFFER_WAIT_MS = 5000;
+export const OFFER_WAIT_MS = UNCLAIMED_TUNNEL_MS;
 
 interface TunnelEntry {
   session?: Session;
