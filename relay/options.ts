@@ -361,15 +361,15 @@ export const OPTIONS: Record<OptionSection, readonly OptionRow[]> = {
     },
     {
       keys: ['build_in_slot'],
-      default: '`false`',
+      default: '`true`',
       meaning:
-        'a BUILD arriving while the cover tunnel runs waits for the round\'s one random build slot and is built there instead of the cover circuit; READY comes at the boundary, the cover circuit is retired as in an idle round. Needs a client that BUILDs at once and keeps its BUILD wait above a round (see "Unobservability")',
+        'a BUILD arriving while the cover tunnel runs waits for the round\'s one random build slot and is built there instead of the cover circuit; READY comes at the boundary, the cover circuit is retired as in an idle round (our client BUILDs at once, keeps its cover going and waits a round plus 30 s for READY). `false`: built at once (a call\'s round then has two new circuits; see "Unobservability")',
     },
     {
       keys: ['unclaimed_tunnel_ms'],
       default: '`30000`',
       meaning:
-        'a tunnel opened while no API client is connected is answered OPENED like any other, its data dropped, and ended (END) after this long, as the client ends a tunnel that brought no offer (match its offer wait): OPEN is no online oracle',
+        'a tunnel opened while no API client is connected is answered OPENED like any other, its data dropped, and ended (END) after this long, as the client ends a tunnel that brought no offer (its offer wait is the same constant, shared/onion-timing.ts; change both or neither): OPEN is no online oracle',
     },
     {
       keys: ['idle_circuit_ms'],

@@ -32,14 +32,12 @@ export function readFragment(params: URLSearchParams): {
   token: string | null;
   name: string | null;
   me: string | null;
-  align: boolean;
   contacts: string[];
 } {
   return {
     token: params.get('token'),
     name: params.get('name'),
     me: params.get('me'),
-    align: params.get('align') !== '0',
     contacts: params.getAll('contact').slice(0, MAX_FRAGMENT_CONTACTS),
   };
 }

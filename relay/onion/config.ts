@@ -3,6 +3,7 @@ import type { HostPort } from '../../shared/address.ts';
 import type { RelayConfig } from '../config.ts';
 import { ConfigError, readP2pEndpoint } from '../config.ts';
 import { listensPrivately } from '../private-address.ts';
+import { UNCLAIMED_TUNNEL_MS } from '../../shared/onion-timing.ts';
 import { parseFamilies } from './family.ts';
 import { CREDIT_EVERY, DEFAULT_WINDOW, MAX_WINDOW } from './link.ts';
 
@@ -81,7 +82,7 @@ export function readOnionConfig(config: RelayConfig): OnionConfig {
     stepTimeoutMs: s.int('step_timeout_ms', Math.min(2000, buildTimeoutMs), 50, 60_000),
     graceMs: s.int('grace_ms', Math.min(2000, Math.floor((roundSeconds * 1000) / 4)), 0, 600_000),
     coverTunnel: s.bool('cover_tunnel', true),
-    buildInSlot: s.bool('build_in_slot', false),
+    buildInSlot: s.bool('build_in_slot', true),
     rpsAddress: rps?.has('api_address') ? rps.address('api_address') : undefined,
     maxLinks: s.int('max_links', 1024, 1, 100_000),
     maxCircuitsPerLink: s.int('max_circuits_per_link', 1024, 1, 1_000_000),
@@ -89,7 +90,7 @@ export function readOnionConfig(config: RelayConfig): OnionConfig {
     createsPerSecond: s.int('creates_per_second', 200, 1, 1_000_000),
     maxTunnelsPerConnection: s.int('max_tunnels_per_connection', 64, 1, 100_000),
     maxIncomingTunnels: s.int('max_incoming_tunnels', 1024, 1, 1_000_000),
-    unclaimedTunnelMs: s.int('unclaimed_tunnel_ms', 30_000, 100, 3_600_000),
+    unclaimedTunnelMs: s.int('unclaimed_tunnel_ms', UNCLAIMED_TUNNEL_MS, 100, 3_600_000),
     coverReply: s.oneOf('cover_reply', ['clock', 'echo'] as const, 'clock'),
     idleLinkMs: s.int('idle_link_ms', 60_000, 100, 86_400_000),
     idleCircuitMs: s.int('idle_circuit_ms', 300_000, 1000, 86_400_000),

@@ -17,6 +17,12 @@ interface ConnState {
   own: Set<OutTunnel>;
   /** IDs announced to it with READY and not destroyed: COVER is illegal while any exist. */
   ready: Set<number>;
+  /**
+   * READY IDs the client has not yet named in a DATA or DESTROY. A client keeps its COVER going
+   * while its BUILD waits (up to a round with build_in_slot), so a COVER it sent before our READY
+   * reached it crosses that READY: such COVER is dropped, not a violation. Subset of `ready`.
+   */
+  unseen: Set<number>;
 }
 
 export interface ServiceOptions {
@@ -97,7 +103,7 @@ export class OnionService implements ApiHandler {
   };
 
   onConnect(conn: ApiConnection): void {
-    this.conns.set(conn, { own: new Set(), ready: new Set() });
+    this.conns.set(conn, { own: new Set(), ready: new Set(), unseen: new Set() });
   }
 
   onDisconnect(conn: ApiConnection): void {
@@ -118,6 +124,7 @@ export class OnionService implements ApiHandler {
       case MessageType.ONION_TUNNEL_BUILD:
         return void this.build(conn, st, msg.address, msg.port, msg.hostkey);
       case MessageType.ONION_TUNNEL_DATA: {
+        st.unseen.delete(msg.tunnelId);
         const t = this.out.get(msg.tunnelId);
         if (t && st.own.has(t)) {
           t.send(msg.data);
@@ -127,6 +134,7 @@ export class OnionService implements ApiHandler {
         return;
       }
       case MessageType.ONION_TUNNEL_DESTROY: {
+        st.unseen.delete(msg.tunnelId);
         const t = this.out.get(msg.tunnelId);
         if (t && st.own.has(t)) {
           if (this.lingerAsCover(t)) return;
@@ -137,8 +145,10 @@ export class OnionService implements ApiHandler {
         return;
       }
       case MessageType.ONION_COVER:
-        if (st.ready.size > 0) throw new ApiViolation('ONION COVER while holding a READY tunnel');
-        this.cover?.sendCover(msg.coverSize);
+        if (st.ready.size > st.unseen.size)
+          throw new ApiViolation('ONION COVER while holding a READY tunnel');
+        if (st.ready.size === 0) this.cover?.sendCover(msg.coverSize);
+        // else: it crossed our READY on the way (see ConnState.unseen); the client stops now.
         return;
       default:
         throw new ApiViolation(`type ${msg.type} not handled by onion`);
@@ -213,6 +223,7 @@ export class OnionService implements ApiHandler {
       if (c?.current) c.retire(c.current);
     }
     st.ready.add(id);
+    st.unseen.add(id);
     conn.send({ type: MessageType.ONION_TUNNEL_READY, tunnelId: id, hostkey: dest.der });
   }
 
@@ -239,6 +250,7 @@ export class OnionService implements ApiHandler {
     for (const st of this.conns.values()) {
       st.own.delete(t);
       st.ready.delete(t.id);
+      st.unseen.delete(t.id);
     }
     return true;
   }

@@ -80,17 +80,9 @@ async function runSetup(args: string[]): Promise<void> {
         if (s.role === 'callee') s.accept();
       });
     });
-    for (const align of [true, false]) {
-      await alice.page.evaluate((a) => {
-        (globalThis as unknown as { voidphone: { alignToRounds: boolean } }).voidphone.alignToRounds = a;
-      }, align);
-      const samples = await series(alice, bob, calls, roundS);
-      report(
-        samples,
-        `${align ? 'aligned to rounds (the product)' : 'immediate (#align=0)'}, ${calls} calls, ${demo.net.relays.length} relays, round ${roundS} s`,
-        roundS,
-      );
-    }
+    // The relay builds the call's tunnel in the round's build slot (build_in_slot): READY at a boundary.
+    const samples = await series(alice, bob, calls, roundS);
+    report(samples, `${calls} calls, ${demo.net.relays.length} relays, round ${roundS} s`, roundS);
   } finally {
     await browser.close();
     await demo.net.stop();

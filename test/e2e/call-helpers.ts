@@ -17,11 +17,18 @@ export const SHOTS = process.env.VOIDPHONE_SCREENSHOTS
 export async function demoNet(roundSeconds: number): Promise<Demo> {
   const dir = mkdtempSync(join(tmpdir(), 'voidphone-client-'));
   await buildClient(dir);
+  // ONION_OLD_BUILD=1: BUILDs answered at once (build_in_slot off), to compare with the default.
   // The testnet picks free ports and then binds them: another test file (or engineer) can take one
   // in between. Retry on that race only.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startDemo({ roundSeconds, set: { 'bridge.client_dir': dir } });
+      return await startDemo({
+        roundSeconds,
+        set: {
+          'bridge.client_dir': dir,
+          ...(process.env.ONION_OLD_BUILD ? { 'onion.build_in_slot': 'false' } : {}),
+        },
+      });
     } catch (e) {
       if (attempt >= 3 || !/EADDRINUSE/.test(String((e as Error).message))) throw e;
     }

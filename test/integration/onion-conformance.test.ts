@@ -75,9 +75,19 @@ describe('onion API conformance', () => {
     expect(Date.now() - t0).toBeLessThan(3000 + 2000);
   });
 
-  it('COVER while holding a READY tunnel closes the connection; COVER otherwise is echoed', async () => {
+  it('COVER while holding a READY tunnel closes the connection, unless it crossed the READY', async () => {
     const a = await on.client(2);
-    await a.request(on.buildTo(0), MessageType.ONION_TUNNEL_READY, 10_000);
+    const ready = await a.request(on.buildTo(0), MessageType.ONION_TUNNEL_READY, 10_000);
+    // The client keeps its cover going while its BUILD waits (issue 15): a COVER sent before the
+    // READY arrived is dropped. Once the client has named the tunnel, COVER is a violation.
+    a.send({ type: MessageType.ONION_COVER, coverSize: 100 });
+    const e = await a.request(
+      { type: 564, tunnelId: 12345, data: new Uint8Array(1) },
+      MessageType.ONION_ERROR,
+    );
+    expect(a.closed).toBe(false);
+    expect(e.requestType).toBe(564);
+    a.send({ type: 564, tunnelId: ready.tunnelId, data: new Uint8Array(1) });
     a.send({ type: MessageType.ONION_COVER, coverSize: 100 });
     await a.waitClosed(5000);
   });

@@ -138,7 +138,7 @@ export function pace(send: () => void, jitterMs = 4): () => void {
 }
 
 /**
- * A sender paced as the client's CoverSender (client/src/lib/audio/cover.ts): a ticker at 10 ms with
+ * A sender paced as the client's CoverSender (client/src/lib/pacing/pacer.ts): a ticker at 10 ms with
  * timer jitter, sending every 20 ms slot that came due since its own t0, at most 3 at once after a
  * stall (the rest skipped). Each end of a call runs one on its own clock, as real clients do.
  */

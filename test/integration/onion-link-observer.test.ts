@@ -13,9 +13,9 @@
 // thousands of inter-arrival times per phase for the KS test.
 //
 // Clients: the client's own pacer code run in Node at the Onion API (onion-observer-clients.ts says
-// why not Chromium). CLIENT below is the shape today's client has; the client side of issue 15
-// (branch wt-pace) changes it to ISSUE_15 (and the relays' build_in_slot on): set
-// ONION_OBSERVER_SHAPE=issue15 to run that shape now.
+// why not Chromium). CLIENT below is the shape today's client has (NOW: BUILD at once with the
+// relays' build_in_slot, the callee's cover through the call, signalling not yet paced);
+// ONION_OBSERVER_SHAPE=old runs the client before issue 15, =issue15 adds paced signalling.
 //
 // Checks that fail with today's client are `it.fails`, each with the missing piece named; the
 // figures are printed (also by `npm run bench -- onion --parts observer`).
@@ -29,13 +29,13 @@ import {
   type PhaseVerdict,
   roundView,
 } from './onion-observer.ts';
-import { ISSUE_15, Party, TODAY } from './onion-observer-clients.ts';
+import { ISSUE_15, NOW, OLD, Party } from './onion-observer-clients.ts';
 import { type OnionNet, startOnionNet, waitFor } from './onion-support.ts';
 
 const ROUND = 4000;
 const RELAYS = 4;
-const ISSUE15 = process.env.ONION_OBSERVER_SHAPE === 'issue15';
-const CLIENT = ISSUE15 ? ISSUE_15 : TODAY;
+const SHAPE = process.env.ONION_OBSERVER_SHAPE;
+const CLIENT = SHAPE === 'issue15' ? ISSUE_15 : SHAPE === 'old' ? OLD : NOW;
 
 let on: OnionNet | undefined;
 let parties: Party[] = [];
@@ -52,7 +52,7 @@ async function observeCall(print = console.log): Promise<PhaseVerdict[][]> {
     'onion.round_seconds': String(ROUND / 1000),
     // lead = min(round / 2, 2 × (timeout + 1 s)) stays 2 s; at load 35+ 1 s builds time out.
     'onion.build_timeout_ms': '3000',
-    'onion.build_in_slot': ISSUE15 ? 'true' : 'false',
+    'onion.build_in_slot': CLIENT.buildAtOnce ? 'true' : 'false',
   });
   for (let i = 0; i < RELAYS; i++)
     await waitFor(() => on!.debug(i).coverReady(), 20_000, `cover of relay ${i}`);
@@ -119,7 +119,7 @@ async function stop() {
   on = undefined;
 }
 
-describe(`link observer (client shape: ${ISSUE15 ? 'issue 15' : 'today'})`, () => {
+describe(`link observer (client shape: ${SHAPE ?? 'now'})`, () => {
   beforeAll(async () => {
     try {
       verdicts.push(...(await observeCall()));

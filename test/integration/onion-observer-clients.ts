@@ -1,6 +1,6 @@
 // The two clients of the link-observer test (issue 15), at the Onion API: the client's own pacing
-// code (client/src/lib/audio/cover.ts CoverSender, timer ticker, and buildDelay from
-// client/src/lib/api/voidphone.ts) run in Node, with the call's messages as the client sends them
+// code (client/src/lib/pacing/pacer.ts CoverSender and timer ticker; the pre-issue-15 client's
+// buildDelay, copied here) run in Node, with the call's messages as the client sends them
 // today. Not Chromium: two pages with real audio cost a core of this shared 2-core box and their
 // audio clocks would stall under its load; what the links see is decided by when ONION COVER, BUILD
 // and DATA reach the relay, and these come from the client's own pacer here.
@@ -16,8 +16,13 @@
 // signalling paced one message per slot.
 import type { ApiClient } from '../../relay/api/client.ts';
 import { MessageType } from '../../shared/wire/types.ts';
-import { buildDelay } from '../../client/src/lib/api/voidphone.ts';
-import { CALL_DATA_SIZE, CoverSender } from '../../client/src/lib/audio/cover.ts';
+import { CALL_DATA_SIZE, CoverSender } from '../../client/src/lib/pacing/pacer.ts';
+
+/** The client before issue 15 asked for the call's tunnel this long before the next boundary. */
+function buildDelay(now: number, roundMs: number): number {
+  const lead = Math.min(2000, roundMs / 4);
+  return Math.max(0, roundMs - (now % roundMs) - lead);
+}
 
 export interface ClientShape {
   /** BUILD at once (else `buildDelay` before the boundary, as today). */
@@ -28,7 +33,11 @@ export interface ClientShape {
   pacedSignalling: boolean;
 }
 
-export const TODAY: ClientShape = { buildAtOnce: false, calleeCover: false, pacedSignalling: false };
+/** The client before issue 15's client side (for comparison: ONION_OBSERVER_SHAPE=old). */
+export const OLD: ClientShape = { buildAtOnce: false, calleeCover: false, pacedSignalling: false };
+/** Today's client: BUILD at once with build_in_slot, callee's cover through the call; signalling not paced. */
+export const NOW: ClientShape = { buildAtOnce: true, calleeCover: true, pacedSignalling: false };
+/** All of issue 15's client side (ONION_OBSERVER_SHAPE=issue15). */
 export const ISSUE_15: ClientShape = { buildAtOnce: true, calleeCover: true, pacedSignalling: true };
 
 // First data byte of a test message: what the peer must react to (the real frames are sealed).

@@ -74,7 +74,14 @@ export async function startOnionNet(
   const net = await startTestnet({
     relays: n,
     only: ['onion'],
-    set: { 'rps.api_address': rps.server.address, 'onion.round_seconds': '3600', ...set },
+    // Rounds of an hour (none in a test) and BUILDs answered at once: these tests are about the API
+    // and the tunnels' mechanics. Held BUILDs (build_in_slot, the default) are onion-call-shape's.
+    set: {
+      'rps.api_address': rps.server.address,
+      'onion.round_seconds': '3600',
+      'onion.build_in_slot': 'false',
+      ...set,
+    },
     setFor,
     mode,
     log: createLogger('testnet', (process.env.ONION_TEST_LOG as 'debug') ?? 'warn'),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CALL_DATA_SIZE, CoverSender, type Ticker } from '../../client/src/lib/audio/cover.ts';
+import { CALL_DATA_SIZE, CoverSender, type Ticker } from '../../client/src/lib/pacing/pacer.ts';
 import { PAYLOAD_SIZE } from '../../client/src/lib/audio/payload.ts';
 import { mulberry32 } from '../prng.ts';
 

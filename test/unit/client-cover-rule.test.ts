@@ -9,7 +9,7 @@ import { signFor } from '../../relay/bridge/sign.ts';
 import { type Hostkey, loadHostkey } from '../../relay/hostkey.ts';
 import { BridgeOnionPort } from '../../client/src/lib/api/onion-port.ts';
 import { CallAudio, type MediaCall } from '../../client/src/lib/audio/call-audio.ts';
-import { CALL_DATA_SIZE, timerTicker } from '../../client/src/lib/audio/cover.ts';
+import { CALL_DATA_SIZE, timerTicker } from '../../client/src/lib/pacing/pacer.ts';
 import { encodePayload } from '../../client/src/lib/audio/payload.ts';
 import type { BridgeConnection } from '../../client/src/lib/bridge/connection.ts';
 import { FrameCipher } from '../../client/src/lib/calls/frames.ts';
@@ -87,14 +87,15 @@ function port(model: OnionModel, buildTimeoutMs = 5000): BridgeOnionPort {
 }
 
 describe('BridgeOnionPort.coverAllowed', () => {
-  it('is false from the BUILD until the READY tunnel is destroyed', async () => {
+  it('stays true while a BUILD waits, is false from READY until that tunnel is destroyed', async () => {
     const model = new OnionModel();
     const p = port(model);
     expect(p.coverAllowed()).toBe(true);
     const built = p.build(dest(bob));
     await Promise.resolve(); // the BUILD queue runs on a microtask
     expect(model.builds).toHaveLength(1);
-    expect(p.coverAllowed()).toBe(false); // BUILD sent, READY may arrive any moment
+    // BUILD sent: with build_in_slot its READY may take a round, and cover must go on meanwhile.
+    expect(p.coverAllowed()).toBe(true);
     const id = await built;
     expect(model.ready.has(id)).toBe(true);
     expect(p.coverAllowed()).toBe(false);
@@ -111,12 +112,12 @@ describe('BridgeOnionPort.coverAllowed', () => {
     expect(p.coverAllowed()).toBe(true);
   });
 
-  it('a BUILD answered after its timeout: held back until READY, and that tunnel is given back', async () => {
+  it('a BUILD answered after its timeout: that tunnel is given back, cover goes on', async () => {
     const model = new OnionModel();
     model.mode = 'hold';
     const p = port(model, 30);
     await expect(p.build(dest(bob))).rejects.toThrow(/not built in time/);
-    expect(p.coverAllowed()).toBe(false); // the relay may still answer READY
+    expect(p.coverAllowed()).toBe(true);
     model.held.shift()!();
     expect(model.ready.size).toBe(0); // nobody waited for it: destroyed at once
     expect(p.coverAllowed()).toBe(true);
@@ -130,10 +131,11 @@ describe('BridgeOnionPort.coverAllowed', () => {
     await Promise.resolve();
     model.readyFor(alice.spkiDer); // not what we asked for
     expect(model.ready.size).toBe(0);
-    expect(p.coverAllowed()).toBe(false); // our own BUILD is still unanswered... as far as we know
+    expect(p.coverAllowed()).toBe(true); // given back at once: no READY tunnel of ours is held
     model.held.shift()!();
     const id = await built;
     expect(model.ready.has(id)).toBe(true);
+    expect(p.coverAllowed()).toBe(false);
   });
 
   it('INCOMING tunnels do not forbid cover', () => {
@@ -158,9 +160,9 @@ function reach(s: CallSession, state: CallState, timeoutMs = 8000): Promise<void
 }
 
 describe('cover around a call attempt (CallAudio + CallManager over the port)', () => {
-  it('cover runs until the BUILD, never while READY, and resumes after DESTROY', async () => {
+  it('cover runs while the BUILD waits, never while READY, and resumes after DESTROY', async () => {
     const model = new OnionModel();
-    model.buildDelayMs = 60;
+    model.mode = 'hold'; // the relay holds the BUILD for the round's build slot (build_in_slot)
     const p = port(model);
     const calls = new CallManager({
       onion: p,
@@ -181,8 +183,12 @@ describe('cover around a call attempt (CallAudio + CallManager over the port)', 
     await expect.poll(() => model.covers, { timeout: 5000 }).toBeGreaterThan(5);
 
     const session = await calls.call({ spki: bob.spkiDer, host: '127.0.0.1', port: 7000 });
-    // The caller keeps cover up while it waits to build (the moment of the click stays hidden):
-    // only the BUILD stops it.
+    // The BUILD goes at once; the caller keeps cover up while the relay holds it (the moment of the
+    // click stays hidden, and there is no hole before READY): only READY stops it.
+    await expect.poll(() => model.held.length, { timeout: 5000 }).toBe(1);
+    const atBuild = model.covers;
+    await expect.poll(() => model.covers, { timeout: 5000 }).toBeGreaterThan(atBuild + 5);
+    model.held.shift()!();
     await expect.poll(() => model.ready.size, { timeout: 5000 }).toBe(1);
     const atReady = model.covers;
     await new Promise((r) => setTimeout(r, 100)); // the offer is resent; nobody answers
@@ -194,7 +200,7 @@ describe('cover around a call attempt (CallAudio + CallManager over the port)', 
     expect(model.violations).toBe(0);
   });
 
-  it('a callee keeps cover while it rings (INCOMING is no READY) and stops it for the voice', () => {
+  it('a callee keeps its cover while it rings (INCOMING is no READY) and through the voice', () => {
     let state = 'incoming';
     const stateCbs = new Set<(s: string) => void>();
     const call: MediaCall = {
@@ -237,16 +243,18 @@ describe('cover around a call attempt (CallAudio + CallManager over the port)', 
     const ringing = covers;
     run(200);
     expect(covers).toBeGreaterThan(ringing + 5);
-    // Connected: the voice session (no audio devices in Node: it fails to start) replaces cover.
+    // Connected: the voice session starts (no audio devices in Node: it fails to) and the callee's
+    // own cover goes on beside the call's stream (issue 15: its links keep the shape they had).
     state = 'connected';
     for (const cb of stateCbs) cb(state);
     const connected = covers;
     run(200);
-    expect(covers).toBe(connected);
+    expect(covers).toBeGreaterThan(connected + 5);
     state = 'ended';
     for (const cb of stateCbs) cb(state);
+    const ended = covers;
     run(200);
-    expect(covers).toBeGreaterThan(connected + 5);
+    expect(covers).toBeGreaterThan(ended + 5);
   });
 });
 

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../relay/config.ts';
 import { readOnionConfig } from '../../relay/onion/config.ts';
+import { OFFER_WAIT_MS } from '../../client/src/lib/calls/manager.ts';
 
 const base = 'hostkey = k.pem\n[rps]\napi_address = 127.0.0.1:7002\n[onion]\napi_address = 127.0.0.1:7003\n';
 
@@ -21,6 +22,12 @@ describe('onion config', () => {
     expect(c.extendPrivateAddresses).toBe(true); // p2p_hostname 127.0.0.1 is itself private
     const pub = readOnionConfig(parseConfigText('/x/peer.ini', `${base}p2p_hostname = 203.0.113.7\n`));
     expect(pub.extendPrivateAddresses).toBe(false);
+  });
+
+  it('ends an unclaimed tunnel when the client drops one without an offer (issue 15: no oracle)', () => {
+    // A stranger's tunnel must end at the same moment whether or not a client is connected there.
+    const c = readOnionConfig(parseConfigText('/x/peer.ini', base));
+    expect(c.unclaimedTunnelMs).toBe(OFFER_WAIT_MS);
   });
 
   it('rejects fewer than 2 hops, naming file, section and key', () => {

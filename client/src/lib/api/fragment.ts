@@ -14,7 +14,6 @@ import type { VoidPhone } from './voidphone.ts';
 export function applyFragment(vp: VoidPhone, params: URLSearchParams): void {
   const f = readFragment(params);
   if (f.name && !vp.myName) vp.setName(f.name);
-  if (!f.align) vp.alignToRounds = false;
   const updates: ContactCard[] = [];
   for (const c of f.contacts) {
     try {

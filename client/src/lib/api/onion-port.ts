@@ -27,16 +27,12 @@ export class BridgeOnionPort implements OnionPort {
   private readonly ready = new Set<number>();
   /**
    * BUILDs sent and not yet answered (READY or ERROR). Counted apart from the waiter: a BUILD we
-   * stopped waiting for can still be answered READY, and until then COVER could race that READY.
+   * stopped waiting for can still be answered READY, which then answers that one, not ours.
    */
   private unanswered = 0;
   private waiter: Waiter | null = null;
   private buildSentAt = 0;
-  /**
-   * When the last BUILD answered READY was sent (Date.now()) and how long its READY took (ms).
-   * Nothing may be sent through the relay meanwhile (no tunnel yet, COVER could race the READY):
-   * the one gap in a caller's packet rate (docs/audio.md).
-   */
+  /** When the last BUILD answered READY was sent (Date.now()) and how long its READY took (ms). */
   lastBuild: { at: number; ms: number } | undefined;
   private readonly changeCbs = new Set<() => void>();
 
@@ -62,12 +58,15 @@ export class BridgeOnionPort implements OnionPort {
   }
 
   /**
-   * True when ONION COVER may be sent: no BUILD waits for its answer and no READY tunnel of ours
-   * is held. Incoming tunnels do not count (spec 4.6.7 names only READY, and they carry no READY).
-   * The relay handles API messages in order, so COVER sent after our DESTROY is legal.
+   * True when ONION COVER may be sent: no READY tunnel of ours is held (spec 4.6.7). A BUILD
+   * waiting for its answer does not stop it: with build_in_slot that wait lasts up to a round, and
+   * cover must go on meanwhile (no hole before a call). A COVER sent just before a READY reached us
+   * crosses it; our relay drops such COVER (it counts a READY tunnel only once we have named it in
+   * a DATA or DESTROY). Incoming tunnels do not count (they carry no READY). The relay handles API
+   * messages in order, so COVER sent after our DESTROY is legal.
    */
   coverAllowed(): boolean {
-    return this.unanswered === 0 && this.ready.size === 0;
+    return this.ready.size === 0;
   }
 
   build(dest: { host: string; port: number; spki: Uint8Array }): Promise<number> {

@@ -77,13 +77,6 @@ export function contactLabels(list: { identity: string; name: string }[]): Map<s
   );
 }
 
-/** Ask for the tunnel this long before the next round boundary (or at once if closer than that). */
-export function buildDelay(now: number, roundMs: number): number {
-  const lead = Math.min(2000, roundMs / 4);
-  const toBoundary = roundMs - (now % roundMs);
-  return Math.max(0, toBoundary - lead);
-}
-
 /** A link is applied once per page; this bounds what it can queue for the relay's hello. */
 const MAX_LINK_ACTIONS = 4;
 
@@ -99,8 +92,6 @@ function tokenOf(wsUrl: string): string | null {
 const PRESENCE_ERROR = 'Could not announce';
 
 export class VoidPhone {
-  /** Start calls at round boundaries (see CallManagerOptions.buildDelayMs); `#align=0` turns it off. */
-  alignToRounds = true;
   readonly contacts: ContactStore;
   /** Our presence secret and contact key (rotated when we remove a friend). */
   readonly self: SelfPresence;
@@ -323,6 +314,8 @@ export class VoidPhone {
     });
     this.tracker.onChange(() => this.changed());
     if (hello.modules.onion) {
+      // A BUILD waits for the round's build slot and its READY for the boundary (build_in_slot):
+      // up to a round plus the slot's lead, which is below the build timeout's double; 30 s of margin.
       this.onion = new BridgeOnionPort(this.conn, () => roundMs + 30_000);
       this.onion.onChange(() => this.changed());
       this.calls = new CallManager({
@@ -332,7 +325,6 @@ export class VoidPhone {
         contactKey: (id) => this.contacts.get(id)?.spki,
         allowUnknownCallers: () => this.allowUnknownCallers,
         timings: this.timings,
-        buildDelayMs: () => (this.alignToRounds ? buildDelay(this.now(), roundMs) : 0),
         // The bridge signs an offer only if it is dated within seconds of the relay's clock.
         now: () => this.now(),
       });

@@ -1,22 +1,20 @@
 // The seam between calls (issue 7) and audio (issue 8): one instance per client engine. While a
-// call is connected, a VoiceSession carries its media through call.sendMedia / call.onMedia. The
-// CoverSender keeps one packet of a call packet's size every 20 ms in every phase: the call's own
-// frames when it sends some, filler through the call's tunnel while one is open, else ONION COVER.
+// call is connected, a VoiceSession carries its media through call.sendMedia / call.onMedia.
+// Pacing (one cell per 20 ms slot in every state, cover, filler) is not decided here: CallPacing
+// (client/src/lib/pacing/streams.ts) owns it; this class only hands it every call.
 // Only structural types of the call engine are used, so either side can change behind them.
-import { CALL_DATA_SIZE, CoverSender, type CoverSenderOptions, workerTicker } from './cover.ts';
+import type { CoverSender, CoverSenderOptions } from '../pacing/pacer.ts';
+import { workerTicker } from '../pacing/pacer.ts';
+import { CallPacing, LIVE_STATES as LIVE, type PacedCall } from '../pacing/streams.ts';
 import type { CallStats } from './stats.ts';
 import { VoiceSession, type VoiceSessionOptions } from './voice-session.ts';
 
 /** What audio needs from a call (client/src/lib/calls/session.ts CallSession). */
-export interface MediaCall {
+export interface MediaCall extends PacedCall {
   readonly state: string;
   onState(cb: (state: string) => void): () => void;
   onMedia(cb: (payload: Uint8Array) => void): () => void;
   sendMedia(frame: Uint8Array): boolean;
-  /** Sends one filler frame of `dataSize` bytes through the call's tunnel; false if none is open. */
-  fill?(dataSize: number): boolean;
-  /** Onion cells the call has sent so far (its own frames and filler). */
-  readonly cellsSent?: number;
 }
 
 export interface CallAudioOptions {
@@ -35,12 +33,10 @@ export interface CallAudioOptions {
   coverOnIdle?: boolean;
 }
 
-const LIVE = new Set(['connecting', 'ringing', 'incoming', 'connected']);
-/** Calls whose tunnels may still be open (a hung-up call lingers while the next one starts). */
-const MAX_TUNNEL_CALLS = 4;
-
 export class CallAudio {
   voice: VoiceSession | null = null;
+  readonly pacing: CallPacing;
+  /** The client's own stream (cover, or the tunnel of a call we placed). */
   readonly cover: CoverSender;
   /** Options for the next call's VoiceSession (tests turn the tap on here). */
   voiceOptions: Omit<VoiceSessionOptions, 'send'>;
@@ -51,27 +47,18 @@ export class CallAudio {
   private callOffs: (() => void)[] = [];
   private readonly changeCbs = new Set<() => void>();
   private muted = false;
-  /** Calls that may hold a tunnel, newest last, with the cells of theirs already accounted for. */
-  private readonly tunnelCalls = new Map<MediaCall, number>();
-  private leftOver = 0;
   lastError = '';
 
   constructor(o: CallAudioOptions) {
     this.voiceOptions = { ...o.voice };
-    // Cover stops only when the call's own media takes its place (or the onion forbids it): a
-    // caller keeps it up while waiting for the round boundary, so the click is not visible, and a
-    // callee while it rings (its INCOMING tunnel does not make COVER illegal).
-    const size = o.cover?.coverSize ?? CALL_DATA_SIZE;
-    this.cover = new CoverSender({
+    this.pacing = new CallPacing({
       sendCover: o.sendCover,
-      allowed: () => !this.voice && o.coverAllowed(),
-      fill: () => this.fill(size),
-      spent: () => this.spent(),
-      ticker: workerTicker,
-      ...o.cover,
+      coverAllowed: o.coverAllowed,
+      pacer: { ticker: workerTicker, ...o.cover },
     });
+    this.cover = this.pacing.own;
     this.offs.push(o.onCall((c) => this.attach(c)));
-    if (o.coverOnIdle !== false) this.cover.start();
+    if (o.coverOnIdle !== false) this.pacing.start();
   }
 
   onChange(cb: () => void): () => void {
@@ -101,19 +88,14 @@ export class CallAudio {
   stop(): void {
     for (const off of this.offs) off();
     this.offs = [];
-    this.cover.stop();
+    this.pacing.stop();
     this.dropCall();
-    this.tunnelCalls.clear();
   }
 
   private attach(call: MediaCall): void {
     this.dropCall();
     this.call = call;
-    if (call.fill) {
-      this.tunnelCalls.set(call, call.cellsSent ?? 0);
-      if (this.tunnelCalls.size > MAX_TUNNEL_CALLS)
-        this.tunnelCalls.delete(this.tunnelCalls.keys().next().value!);
-    }
+    this.pacing.add(call);
     this.callOffs.push(call.onState((s) => this.onState(call, s)));
     this.onState(call, call.state);
     this.changed();
@@ -126,40 +108,9 @@ export class CallAudio {
       void this.startVoice(call);
     }
     if (!LIVE.has(state)) {
-      this.dropCall(); // cover resumes once coverAllowed() says no READY tunnel is held
+      this.dropCall(); // pacing goes on by itself: filler until the tunnel is gone, then cover
       this.changed();
     }
-  }
-
-  /** Filler through the newest call's open tunnel; calls that ended and hold none are let go. */
-  private fill(size: number): boolean {
-    for (const call of [...this.tunnelCalls.keys()].reverse()) {
-      const before = call.cellsSent ?? 0;
-      if (call.fill!(size)) {
-        // The pacer counts the filler itself; `spent` must not count it again.
-        this.tunnelCalls.set(call, this.tunnelCalls.get(call)! + (call.cellsSent ?? 0) - before);
-        return true;
-      }
-      if (!LIVE.has(call.state)) {
-        this.leftOver += this.spentBy(call);
-        this.tunnelCalls.delete(call);
-      }
-    }
-    return false;
-  }
-
-  private spent(): number {
-    let n = this.leftOver;
-    this.leftOver = 0;
-    for (const call of this.tunnelCalls.keys()) n += this.spentBy(call);
-    return n;
-  }
-
-  private spentBy(call: MediaCall): number {
-    const now = call.cellsSent ?? 0;
-    const n = now - (this.tunnelCalls.get(call) ?? now);
-    this.tunnelCalls.set(call, now);
-    return n;
   }
 
   private async startVoice(call: MediaCall): Promise<void> {

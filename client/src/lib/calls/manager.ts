@@ -8,6 +8,7 @@
 // rings only once the caller proved it holds the keys (session.ts), so a replayed offer never rings.
 import { randomBytes } from '@noble/hashes/utils.js';
 import { identityOf, toHex } from '../../../../shared/identity.ts';
+import { UNCLAIMED_TUNNEL_MS } from '../../../../shared/onion-timing.ts';
 import { bytesEqual } from '../crypto/bytes.ts';
 import { verifyHostkeySignature } from '../crypto/rsa.ts';
 import { type OfferFields, offerTranscript } from './handshake.ts';
@@ -37,12 +38,6 @@ export interface CallManagerOptions {
   offerWaitMs?: number;
   /** An offer this much older or newer than our clock is ignored (replayed offers). */
   offerMaxAgeMs?: number;
-  /**
-   * How long to wait before asking the onion for the tunnel. The client uses this to start calls
-   * just before a round boundary (the spec's "a call waits for the next round"), so the moment a
-   * user presses Call is not visible on the network. Default: at once.
-   */
-  buildDelayMs?: () => number;
   /** Clock for offer timestamps and their age check (the relay's, as the bridge checks it). */
   now?: () => number;
 }
@@ -50,10 +45,10 @@ export interface CallManagerOptions {
 const MAX_TUNNELS = 32;
 const MAX_SEEN_CALLS = 256;
 /**
- * A caller sends its offer as soon as its tunnel is up, and resends it every retransmit interval:
- * a few seconds cover a slow path. Longer only lets junk tunnels sit in the table.
+ * An incoming tunnel without a verified offer is dropped after the time a relay with no client
+ * keeps an unclaimed tunnel (one shared constant): when a stranger's tunnel ends tells it nothing.
  */
-export const OFFER_WAIT_MS = 5000;
+export const OFFER_WAIT_MS = UNCLAIMED_TUNNEL_MS;
 
 interface TunnelEntry {
   session?: Session;
@@ -117,11 +112,10 @@ export class CallManager {
     const entry: TunnelEntry = { outgoing: true };
     // One retry: right after start-up the onion may not know enough peers for a path yet.
     const build = () => (closed ? Promise.reject(new Error('cancelled')) : this.o.onion.build(peer));
-    const delay = Math.max(0, this.o.buildDelayMs?.() ?? 0);
-    const first = delay
-      ? new Promise<number>((r, j) => setTimeout(() => build().then(r, j), delay))
-      : build();
-    const ready = first
+    // Asked at once: the relay builds it in the round's build slot, where its cover circuit would
+    // have been built, and answers READY at the boundary (build_in_slot, docs/onion-protocol.md
+    // "Unobservability"). Meanwhile cover goes on (BridgeOnionPort.coverAllowed).
+    const ready = build()
       .catch(() => new Promise<number>((r, j) => setTimeout(() => build().then(r, j), 1000)))
       .then((id) => {
         if (closed) {

@@ -128,10 +128,13 @@ export class CallSession {
     ];
     const ready = deps.transport.ready ?? Promise.resolve();
     ready.then(
-      () => s.resendOffer(0),
+      () => {
+        s.resendOffer(0);
+        // From READY, not from the click: the tunnel itself may take up to a round (build_in_slot).
+        s.timer(() => s.state !== 'connected' && s.end('no-answer', 'no answer'), s.t.ringTimeoutMs + 15_000);
+      },
       (e: Error) => s.end('failed', e.message),
     );
-    s.timer(() => s.state !== 'connected' && s.end('no-answer', 'no answer'), s.t.ringTimeoutMs + 15_000);
     return s;
   }
 

@@ -1,3 +1,4 @@
+// One stream's slot clock (CallPacing in streams.ts decides which streams run and what fills them).
 // Cover traffic: one packet of a call packet's size every 20 ms, in every phase, so the links of an
 // idle peer look like those of a calling one. Idle, the packet is ONION COVER (the onion echoes it
 // back from a random destination, as the callee's media would come back); while a call holds a
@@ -7,7 +8,7 @@
 // Pacing is drift-free (counted from the start time), and a late timer never bursts more than a
 // few packets: a burst would itself be a tell. Browsers throttle timers in background tabs, so
 // `workerTicker` runs the clock in a dedicated worker, which is not throttled that way.
-import { PAYLOAD_SIZE } from './payload.ts';
+import { PAYLOAD_SIZE } from '../audio/payload.ts';
 
 /**
  * Bytes of the ONION TUNNEL DATA body that carries one media payload in a call: the call layer's
