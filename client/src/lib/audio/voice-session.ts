@@ -85,6 +85,8 @@ export class VoiceSession {
   private playout: Playout | undefined;
   private stream: MediaStream | undefined;
   private trackCapture: TrackCapture | undefined;
+  /** Which capture runs ('track' falls back to 'worklet'; tests and the bench read it). */
+  captureFrom: 'worklet' | 'track' | undefined;
   private ownStream = false;
   private nodes: AudioNode[] = [];
   private highest: number | undefined;
@@ -146,6 +148,7 @@ export class VoiceSession {
     const capture = new AudioWorkletNode(ctx, 'voice-capture', { numberOfInputs: 1, numberOfOutputs: 0 });
     const src = ctx.createMediaStreamSource(this.stream);
     src.connect(capture);
+    this.captureFrom = 'worklet';
     capture.port.onmessage = (e) => {
       this.tap?.input(e.data.pcm, e.data.frame);
       this.encoder?.encode(e.data.pcm, this.muted);
@@ -155,6 +158,7 @@ export class VoiceSession {
 
   /** Frames straight from the track (no source node, no worklet hop); the worklet if that fails. */
   private captureTrack(ctx: AudioContext, track: MediaStreamTrack): void {
+    this.captureFrom = 'track';
     this.trackCapture = new TrackCapture(
       track,
       (pcm) => {

@@ -81,6 +81,7 @@ const harness = {
   ctx: () => session?.ctx,
   inLatency: () => (stream?.getAudioTracks()[0]?.getSettings() as { latency?: number } | undefined)?.latency,
   workletFrom: () => session?.workletFrom,
+  captureFrom: () => session?.captureFrom,
   setMuted: (m: boolean) => session?.setMuted(m),
   latencies: () => ({ base: session?.ctx?.baseLatency ?? 0, output: session?.ctx?.outputLatency ?? 0 }),
   tracks() {
