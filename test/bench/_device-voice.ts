@@ -344,6 +344,8 @@ export async function run(args: string[]): Promise<void> {
         }
       }
     }
+    // The A/B parts run the short conversation (one turn each, then double talk): more runs per minute.
+    const short = conversation(tmp, { turns: 1, double: true });
     if (want('dt')) {
       // Double talk A/B (issue 17): which of the microphone's processing swallows a talker's words
       // while the far end's voice plays. The product's constraints, then each one switched off.
@@ -359,7 +361,7 @@ export async function run(args: string[]): Promise<void> {
         ['AGC off', { ...base, autoGainControl: false }],
       ] as const) {
         if (sel && !sel.some((x) => name.startsWith(x))) continue;
-        const r = await directCall(rig, script, vite.url, { loss: 0, baseMs: 10, jitterMs: 0 }, false, 0, {
+        const r = await directCall(rig, short, vite.url, { loss: 0, baseMs: 10, jitterMs: 0 }, false, 0, {
           name,
           c,
         });
@@ -374,7 +376,7 @@ export async function run(args: string[]): Promise<void> {
       const clean = { loss: 0, baseMs: 10, jitterMs: 0 };
       for (let i = 0; i < reps; i++)
         for (const capture of ['worklet', 'track'] as const) {
-          const r = await directCall(rig, script, vite.url, clean, false, 0, {
+          const r = await directCall(rig, short, vite.url, clean, false, 0, {
             name: `capture ${capture}`,
             capture,
           });
