@@ -1,4 +1,6 @@
-// Offline analysis of a kept recording (VOIDPHONE_REC_DIR): double talk, frame by frame.
+// Offline analysis of a recording kept with VOIDPHONE_REC_DIR (pulse-rig.ts): double talk frame by
+// frame, at the delay of that moment, and crosstalk between the rig's microphones (issue 17).
+// Usage: npx tsx test/e2e/_analyse-rec.ts rec-….raw TURNS LEAD_S  (the script's conversation() options)
 import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +17,8 @@ const script = conversation(mkdtempSync(join(tmpdir(), 'an-')), {
   double: true,
   leadS: Number(lead),
 });
-const fig = figures(script, rec)!;
+const fig = figures(script, rec);
+if (!fig) throw new Error('a direction carried nothing');
 const off = scriptOffsetS(script, rec);
 const dbl = script.double!;
 for (const [name, dir, ref, out] of [
