@@ -97,7 +97,12 @@ type RigWindow = {
 type HarnessWindow = {
   voiceHarness: {
     start(o: object): Promise<void>;
-    peer(url: string, jitter?: Record<string, number>): Promise<void>;
+    peer(
+      url: string,
+      jitter?: Record<string, number>,
+      mic?: MediaTrackConstraints,
+      capture?: 'worklet' | 'track',
+    ): Promise<void>;
     stats(): Stats;
     stop(): Promise<void>;
   };
@@ -151,6 +156,7 @@ async function directCall(
   net: { loss: number; baseMs: number; jitterMs: number },
   echo: boolean,
   stretchMs = 0,
+  mic?: { name: string; c?: MediaTrackConstraints; capture?: 'worklet' | 'track' },
 ): Promise<Run | undefined> {
   const fwd = await forwarder(net);
   const browsers: Browser[] = [];
@@ -163,8 +169,9 @@ async function directCall(
       await page.goto(`${url}/src/lib/audio/harness/index.html`);
       await page.waitForFunction(() => 'voiceHarness' in window, null, { timeout: 15_000 });
       await page.evaluate(
-        ([u, st]) => (window as unknown as HarnessWindow).voiceHarness.peer(u, { stretchMs: st }),
-        [fwd.url, stretchMs] as const,
+        ([u, st, c, cap]) =>
+          (window as unknown as HarnessWindow).voiceHarness.peer(u, { stretchMs: st }, c, cap),
+        [fwd.url, stretchMs, mic?.c, mic?.capture] as const,
       );
       pages.push(page);
     }
@@ -181,7 +188,7 @@ async function directCall(
       `jitter buffer ${f1(st[0]!.bufferMs)}/${f1(st[1]!.bufferMs)} ms; lost ${st[0]!.lost}/${st[1]!.lost}, concealed ${st[0]!.concealed}/${st[1]!.concealed}`;
     return (
       fig && {
-        name: `VoidPhone audio path, page to page without relays${lossy}${echo ? ', callee speaker coupled to mic' : ''}${stretchMs ? ', delay glides (stretchMs 60)' : ''}`,
+        name: `VoidPhone audio path, page to page without relays${lossy}${echo ? ', callee speaker coupled to mic' : ''}${stretchMs ? ', delay glides (stretchMs 60)' : ''}${mic ? `, mic ${mic.name}` : ''}`,
         fig,
         extra,
       }
@@ -336,6 +343,46 @@ export async function run(args: string[]): Promise<void> {
           else console.log(`direct ${JSON.stringify(net)}: a direction carried nothing`);
         }
       }
+    }
+    // The A/B parts run the short conversation (one turn each, then double talk): more runs per minute.
+    const short = conversation(tmp, { turns: 1, double: true });
+    if (want('dt')) {
+      // Double talk A/B (issue 17): which of the microphone's processing swallows a talker's words
+      // while the far end's voice plays. The product's constraints, then each one switched off.
+      const base = { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 };
+      const sel = args
+        .find((a) => a.startsWith('--mics='))
+        ?.slice(7)
+        .split(',');
+      for (const [name, c] of [
+        ['product (EC, NS, AGC)', base],
+        ['EC off', { ...base, echoCancellation: false }],
+        ['NS off', { ...base, noiseSuppression: false }],
+        ['AGC off', { ...base, autoGainControl: false }],
+      ] as const) {
+        if (sel && !sel.some((x) => name.startsWith(x))) continue;
+        const r = await directCall(rig, short, vite.url, { loss: 0, baseMs: 10, jitterMs: 0 }, false, 0, {
+          name,
+          c,
+        });
+        if (r) print(r);
+        else console.log(`direct, mic ${name}: a direction carried nothing`);
+      }
+    }
+    if (want('capture')) {
+      // Capture A/B (issue 17): the worklet against MediaStreamTrackProcessor, alternating, so
+      // both see the same load; the relative difference is the figure.
+      const reps = Number(args.find((a) => a.startsWith('--reps='))?.slice(7) ?? 2);
+      const clean = { loss: 0, baseMs: 10, jitterMs: 0 };
+      for (let i = 0; i < reps; i++)
+        for (const capture of ['worklet', 'track'] as const) {
+          const r = await directCall(rig, short, vite.url, clean, false, 0, {
+            name: `capture ${capture}`,
+            capture,
+          });
+          if (r) print(r);
+          else console.log(`direct, capture ${capture}: a direction carried nothing`);
+        }
     }
     if (want('call')) {
       const r = await voidCall(rig, script, roundS, false);

@@ -36,7 +36,7 @@ export async function run(args: string[]): Promise<void> {
   if (want('devices')) {
     console.log('\n--- a call as a person hears it: real (PulseAudio) devices, speech in, speech out ---');
     const devices = (await import('./_device-voice.ts')) as { run(args: string[]): Promise<void> };
-    await devices.run(args.filter((a) => /^--(round|devices)=/.test(a)));
+    await devices.run(args.filter((a) => /^--(round|devices|mics|reps)=/.test(a)));
   }
   if (want('setup')) await runSetup(args);
   if (want('onion')) {
@@ -49,7 +49,7 @@ export async function run(args: string[]): Promise<void> {
   if (want('path')) {
     console.log('\n--- the audio path alone, no relays (page taps: mouth-to-ear, concealment) ---');
     const voice = (await import('./_voice.ts')) as { run(args: string[]): Promise<void> };
-    await voice.run(args.filter((a) => !/^--(calls|round|rounds|parts|devices)\b/.test(a)));
+    await voice.run(args.filter((a) => !/^--(calls|round|rounds|parts|devices|mics|reps)\b/.test(a)));
   }
   if (want('neteq')) {
     console.log("\n--- our playout against WebRTC's NetEq fed our frames, no relays (issue 17) ---");

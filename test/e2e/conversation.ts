@@ -122,9 +122,15 @@ function direction(script: Script, rec: Recording, off: number, talker: 'A' | 'B
   const span = { fromS: off + mine[0]!.fromS, toS: off + mine.at(-1)!.toS };
   const gainDb = pathGainDb(ref, out, p50, span);
   const single = heard(ref, out, p50, gainDb, span);
-  const dbl = script.double
-    ? heard(ref, out, p50, gainDb, { fromS: off + script.double.fromS, toS: off + script.double.toS })
-    : undefined;
+  let dbl: Heard | undefined;
+  if (script.double) {
+    // Judged at the delay of that moment, not the turns' p50: the playout delay moves (a
+    // switch-over, the jitter buffer catching up), and a frame compared 60 ms off its own delay
+    // reads as "not heard" (a quiet run measured 198 ms alone, 258 ms in double talk).
+    const span2 = { fromS: off + script.double.fromS, toS: off + script.double.toS };
+    const dl = lags(ref, out, { ...span2, toS: span2.toS + 1, winMs: 400, stepMs: 200 }).map((l) => l.ms);
+    dbl = heard(ref, out, dl.length >= 3 ? percentile(dl, 0.5) : p50, gainDb, span2);
+  }
   return {
     lags: all,
     p50,

@@ -14,7 +14,15 @@
 //   2 RL         spkA (sink, remap into bus)   Chromium A's output
 //   3 RR         spkB                          Chromium B's output
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
@@ -213,6 +221,9 @@ export async function startPulse(): Promise<PulseRig> {
         async stop() {
           rec.kill('SIGINT');
           await exited(rec, 3000);
+          // Keep the raw recording for analysis after the run (s16le, 4 channels, 48 kHz).
+          const keep = process.env.VOIDPHONE_REC_DIR;
+          if (keep && existsSync(file)) copyFileSync(file, join(keep, `rec-${Date.now()}.raw`));
           const [a, b, c, d] = deinterleave(readFileSync(file), 4);
           rmSync(file, { force: true });
           return { ch: [a!, b!, c!, d!], startMs };

@@ -8,6 +8,7 @@ import { Playout } from './playout.ts';
 import { RttMeter } from './rtt.ts';
 import { type CallStats, LossWindow } from './stats.ts';
 import { AudioTap } from './tap.ts';
+import { TrackCapture, trackCaptureSupported } from './track-capture.ts';
 import { loadWorklet } from './worklet.ts';
 
 export interface VoiceSessionOptions {
@@ -20,6 +21,12 @@ export interface VoiceSessionOptions {
   /** Record what was captured and played (tests and benchmarks), up to `tapSeconds`. */
   tap?: boolean;
   tapSeconds?: number;
+  /**
+   * Where the microphone is read: 'worklet' (default: a source node into the capture worklet) or
+   * 'track' (MediaStreamTrackProcessor's AudioData, track-capture.ts; falls back to the worklet
+   * where the browser lacks it or the track is not 48 kHz).
+   */
+  capture?: 'worklet' | 'track';
   /** Samples the playback ring holds before playing (default 1536 = 32 ms). */
   prefill?: number;
   /**
@@ -77,6 +84,9 @@ export class VoiceSession {
   private encoder: FrameEncoder | undefined;
   private playout: Playout | undefined;
   private stream: MediaStream | undefined;
+  private trackCapture: TrackCapture | undefined;
+  /** Which capture runs ('track' falls back to 'worklet'; tests and the bench read it). */
+  captureFrom: 'worklet' | 'track' | undefined;
   private ownStream = false;
   private nodes: AudioNode[] = [];
   private highest: number | undefined;
@@ -124,17 +134,44 @@ export class VoiceSession {
       if (e.data.tap) this.tap?.output(e.data.tap, e.data.frame);
       else this.playout?.tick(e.data);
     };
+    this.encoder = new FrameEncoder(this.o.send, this.rtt, this.o.bitrate);
+    this.nodes = [playback];
+    const track = this.stream.getAudioTracks()[0];
+    if (this.o.capture === 'track' && track && trackCaptureSupported()) this.captureTrack(ctx, track);
+    else this.captureWorklet(ctx);
+    this.startedAt = performance.now();
+    if (ctx.state === 'suspended') await ctx.resume();
+  }
+
+  private captureWorklet(ctx: AudioContext): void {
+    if (!this.stream || this.stopped) return;
     const capture = new AudioWorkletNode(ctx, 'voice-capture', { numberOfInputs: 1, numberOfOutputs: 0 });
     const src = ctx.createMediaStreamSource(this.stream);
     src.connect(capture);
-    this.encoder = new FrameEncoder(this.o.send, this.rtt, this.o.bitrate);
+    this.captureFrom = 'worklet';
     capture.port.onmessage = (e) => {
       this.tap?.input(e.data.pcm, e.data.frame);
       this.encoder?.encode(e.data.pcm, this.muted);
     };
-    this.nodes = [src, capture, playback];
-    this.startedAt = performance.now();
-    if (ctx.state === 'suspended') await ctx.resume();
+    this.nodes.push(src, capture);
+  }
+
+  /** Frames straight from the track (no source node, no worklet hop); the worklet if that fails. */
+  private captureTrack(ctx: AudioContext, track: MediaStreamTrack): void {
+    this.captureFrom = 'track';
+    this.trackCapture = new TrackCapture(
+      track,
+      (pcm) => {
+        // The tap's frame: the context clock now, less the frame's length (approximate).
+        this.tap?.input(pcm, Math.max(0, Math.round(ctx.currentTime * 48000) - pcm.length));
+        this.encoder?.encode(pcm, this.muted);
+      },
+      () => {
+        this.trackCapture?.stop();
+        this.trackCapture = undefined;
+        this.captureWorklet(ctx);
+      },
+    );
   }
 
   private async openMic(ctx: AudioContext): Promise<MediaStream> {
@@ -239,6 +276,8 @@ export class VoiceSession {
       n.disconnect();
     }
     this.nodes = [];
+    this.trackCapture?.stop();
+    this.trackCapture = undefined;
     this.encoder?.close();
     this.playout?.close();
     this.encoder = undefined;

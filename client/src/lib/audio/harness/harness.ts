@@ -51,15 +51,24 @@ const harness = {
    * microphone (the product's constraints: echo cancellation on), its payloads to and from a
    * WebSocket that the benchmark forwards to the other page (test/bench/_device-voice.ts).
    */
-  async peer(url: string, jitter: Record<string, number> = {}): Promise<void> {
+  async peer(
+    url: string,
+    jitter: Record<string, number> = {},
+    mic?: MediaTrackConstraints,
+    capture?: 'worklet' | 'track',
+  ): Promise<void> {
     const ws = new WebSocket(url);
     ws.binaryType = 'arraybuffer';
     await new Promise((resolve, reject) => {
       ws.onopen = resolve;
       ws.onerror = reject;
     });
+    // `mic`: other microphone processing than the product's (the double-talk A/B in the bench).
+    stream = mic ? await navigator.mediaDevices.getUserMedia({ audio: mic }) : undefined;
     session = new VoiceSession({
       tap: false,
+      stream,
+      capture,
       jitter,
       send: (p) => {
         if (ws.readyState === WebSocket.OPEN) ws.send(p.slice());
@@ -72,6 +81,7 @@ const harness = {
   ctx: () => session?.ctx,
   inLatency: () => (stream?.getAudioTracks()[0]?.getSettings() as { latency?: number } | undefined)?.latency,
   workletFrom: () => session?.workletFrom,
+  captureFrom: () => session?.captureFrom,
   setMuted: (m: boolean) => session?.setMuted(m),
   latencies: () => ({ base: session?.ctx?.baseLatency ?? 0, output: session?.ctx?.outputLatency ?? 0 }),
   tracks() {
