@@ -102,6 +102,7 @@ type HarnessWindow = {
       jitter?: Record<string, number>,
       mic?: MediaTrackConstraints,
       capture?: 'worklet' | 'track',
+      playout?: 'worklet' | 'neteq',
     ): Promise<void>;
     stats(): Stats;
     stop(): Promise<void>;
@@ -156,22 +157,28 @@ async function directCall(
   net: { loss: number; baseMs: number; jitterMs: number },
   echo: boolean,
   stretchMs = 0,
-  mic?: { name: string; c?: MediaTrackConstraints; capture?: 'worklet' | 'track' },
+  mic?: {
+    name: string;
+    c?: MediaTrackConstraints;
+    capture?: 'worklet' | 'track';
+    playout?: 'worklet' | 'neteq';
+  },
 ): Promise<Run | undefined> {
   const fwd = await forwarder(net);
   const browsers: Browser[] = [];
   try {
     const pages: Page[] = [];
     for (const p of ['A', 'B'] as const) {
-      const b = await rig.launch(p);
+      // NetEq's two peer connections talk over 127.0.0.1 inside the page.
+      const b = await rig.launch(p, mic?.playout === 'neteq' ? ['--allow-loopback-in-peer-connection'] : []);
       browsers.push(b);
       const page = await b.newPage();
       await page.goto(`${url}/src/lib/audio/harness/index.html`);
       await page.waitForFunction(() => 'voiceHarness' in window, null, { timeout: 15_000 });
       await page.evaluate(
-        ([u, st, c, cap]) =>
-          (window as unknown as HarnessWindow).voiceHarness.peer(u, { stretchMs: st }, c, cap),
-        [fwd.url, stretchMs, mic?.c, mic?.capture] as const,
+        ([u, st, c, cap, play]) =>
+          (window as unknown as HarnessWindow).voiceHarness.peer(u, { stretchMs: st }, c, cap, play),
+        [fwd.url, stretchMs, mic?.c, mic?.capture, mic?.playout] as const,
       );
       pages.push(page);
     }
@@ -383,6 +390,25 @@ export async function run(args: string[]): Promise<void> {
           if (r) print(r);
           else console.log(`direct, capture ${capture}: a direction carried nothing`);
         }
+    }
+    if (want('neteq')) {
+      // Playout A/B (issue 17): our jitter buffer and worklet against WebRTC's NetEq fed our frames
+      // (played by an <audio> element, the path the browser's echo canceller knows), alternating,
+      // with the short conversation's double talk, clean and with 5 % loss / 0-40 ms jitter.
+      const reps = Number(args.find((a) => a.startsWith('--reps='))?.slice(7) ?? 2);
+      for (const net of [
+        { loss: 0, baseMs: 10, jitterMs: 0 },
+        { loss: 0.05, baseMs: 10, jitterMs: 40 },
+      ])
+        for (let i = 0; i < reps; i++)
+          for (const playout of ['worklet', 'neteq'] as const) {
+            const r = await directCall(rig, short, vite.url, net, false, 0, {
+              name: `playout ${playout}`,
+              playout,
+            });
+            if (r) print(r);
+            else console.log(`direct, playout ${playout}: a direction carried nothing`);
+          }
     }
     if (want('call')) {
       const r = await voidCall(rig, script, roundS, false);

@@ -9,6 +9,7 @@ import { RttMeter } from './rtt.ts';
 import { type CallStats, LossWindow } from './stats.ts';
 import { AudioTap } from './tap.ts';
 import { TrackCapture, trackCaptureSupported } from './track-capture.ts';
+import { NetEqPlayout } from './neteq.ts';
 import { loadWorklet } from './worklet.ts';
 
 export interface VoiceSessionOptions {
@@ -27,6 +28,13 @@ export interface VoiceSessionOptions {
    * where the browser lacks it or the track is not 48 kHz).
    */
   capture?: 'worklet' | 'track';
+  /**
+   * Who plays the peer: 'worklet' (default: our jitter buffer, Opus decoder and playback worklet)
+   * or 'neteq' (experiment, issue 17: WebRTC's own receiver fed our frames through an encoded
+   * transform, played by an <audio> element; neteq.ts). Falls back to the worklet if NetEq cannot
+   * open (it needs the microphone permission for its loopback candidates).
+   */
+  playout?: 'worklet' | 'neteq';
   /** Samples the playback ring holds before playing (default 1536 = 32 ms). */
   prefill?: number;
   /**
@@ -85,6 +93,8 @@ export class VoiceSession {
   private playout: Playout | undefined;
   private stream: MediaStream | undefined;
   private trackCapture: TrackCapture | undefined;
+  /** The NetEq playout when `playout: 'neteq'` opened (else the worklet plays). */
+  neteq: NetEqPlayout | undefined;
   /** Which capture runs ('track' falls back to 'worklet'; tests and the bench read it). */
   captureFrom: 'worklet' | 'track' | undefined;
   private ownStream = false;
@@ -139,8 +149,17 @@ export class VoiceSession {
     const track = this.stream.getAudioTracks()[0];
     if (this.o.capture === 'track' && track && trackCaptureSupported()) this.captureTrack(ctx, track);
     else this.captureWorklet(ctx);
+    if (this.o.playout === 'neteq') await this.openNetEq();
     this.startedAt = performance.now();
     if (ctx.state === 'suspended') await ctx.resume();
+  }
+
+  private async openNetEq(): Promise<void> {
+    try {
+      this.neteq = await NetEqPlayout.open();
+    } catch (e) {
+      console.warn(`NetEq playout could not open, playing through the worklet: ${(e as Error).message}`);
+    }
   }
 
   private captureWorklet(ctx: AudioContext): void {
@@ -202,6 +221,12 @@ export class VoiceSession {
     this.lastHeard = performance.now();
     this.peerMuted = (f.flags & Flag.MUTED) !== 0;
     const opus = f.flags & Flag.VOICE ? f.opus : new Uint8Array(0);
+    if (this.neteq) {
+      // NetEq plays; our jitter buffer still sees every frame so the call's figures stay ours.
+      if (opus.length > 0) this.neteq.push(f.seq, opus);
+      pl.jb.push(seq, new Uint8Array(0), performance.now());
+      return;
+    }
     if (pl.jb.push(seq, opus, performance.now()) === 'resync') this.highest = seq;
   }
 
@@ -278,6 +303,8 @@ export class VoiceSession {
     this.nodes = [];
     this.trackCapture?.stop();
     this.trackCapture = undefined;
+    this.neteq?.close();
+    this.neteq = undefined;
     this.encoder?.close();
     this.playout?.close();
     this.encoder = undefined;

@@ -56,6 +56,7 @@ const harness = {
     jitter: Record<string, number> = {},
     mic?: MediaTrackConstraints,
     capture?: 'worklet' | 'track',
+    playout?: 'worklet' | 'neteq',
   ): Promise<void> {
     const ws = new WebSocket(url);
     ws.binaryType = 'arraybuffer';
@@ -69,6 +70,7 @@ const harness = {
       tap: false,
       stream,
       capture,
+      playout,
       jitter,
       send: (p) => {
         if (ws.readyState === WebSocket.OPEN) ws.send(p.slice());
