@@ -14,7 +14,7 @@ export const SHOTS = process.env.VOIDPHONE_SCREENSHOTS
   ? new URL('../../docs/screenshots/', import.meta.url).pathname
   : `${mkdtempSync(join(tmpdir(), 'voidphone-shots-'))}/`;
 
-export async function demoNet(roundSeconds: number): Promise<Demo> {
+export async function demoNet(roundSeconds: number, set: Record<string, string> = {}): Promise<Demo> {
   const dir = mkdtempSync(join(tmpdir(), 'voidphone-client-'));
   await buildClient(dir);
   // ONION_OLD_BUILD=1: BUILDs answered at once (build_in_slot off), to compare with the default.
@@ -27,6 +27,7 @@ export async function demoNet(roundSeconds: number): Promise<Demo> {
         set: {
           'bridge.client_dir': dir,
           ...(process.env.ONION_OLD_BUILD ? { 'onion.build_in_slot': 'false' } : {}),
+          ...set,
         },
       });
     } catch (e) {

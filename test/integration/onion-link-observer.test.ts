@@ -17,7 +17,8 @@
 // relays' build_in_slot, the callee's cover through the call, signalling not yet paced);
 // ONION_OBSERVER_SHAPE=old runs the client before issue 15, =issue15 adds paced signalling.
 //
-// Checks that fail with today's client are `it.fails`, each with the missing piece named; the
+// The statistical checks run only with ONION_OBSERVER_STRICT=1 (see `judged` below); those that
+// failed before issue 15's client side are `it.fails` there, each with the missing piece named; the
 // figures are printed (also by `npm run bench -- onion --parts observer`).
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
@@ -142,6 +143,12 @@ describe(`link observer (client shape: ${SHAPE ?? 'now'})`, () => {
     expect(bad).toEqual([]);
   };
   const CALL = ['start', 'call', 'end'];
+  // The statistical checks are judged only with ONION_OBSERVER_STRICT=1, on a quiet machine: in
+  // npm test their verdicts flip with the box's load (a run beside a soak had idle-again rates at
+  // -47 % and the rate check's allowance at ±62 %), and a flipping check cannot gate CI. Their
+  // figures are printed in every run; docs/onion-protocol.md "Link observer, measured" has them.
+  const judged = process.env.ONION_OBSERVER_STRICT ? it : it.skip;
+  const judgedFails = process.env.ONION_OBSERVER_STRICT ? it.fails : it.skip;
 
   it('captured both relays in every phase', () => {
     expect(verdicts.map((v) => v.map((p) => p.phase))).toEqual([
@@ -150,23 +157,25 @@ describe(`link observer (client shape: ${SHAPE ?? 'now'})`, () => {
     ]);
   });
 
-  it('idle again is idle (control: the measure does not flag idle rounds against idle rounds)', (ctx) => {
+  judged('idle again is idle (control: the measure does not flag idle rounds against idle rounds)', (ctx) => {
     for (const c of ['rate', 'sizes', 'links', 'builds'] as Check[]) holds(ctx, c, ['idle2']);
   });
 
   it('every write and read is whole 240-byte units, in every phase', (ctx) => holds(ctx, 'sizes', CALL));
 
-  // Missing piece (client, branch wt-pace): the callee's own cover kept running through the call.
-  // Today the callee's cover circuit stops and the caller's cover is replaced by the call, so both
+  // Missing piece (client, branch wt-pace, now merged): the callee's own cover kept running through
+  // the call. With it (shape NOW) one run beside the 60-minute soak still measured -57 % at the
+  // callee's relay in the call rounds: not yet understood. Before it the callee's cover circuit stopped and the caller's cover is replaced by the call, so both
   // relays lose a whole circuit's stream: -58 to -65 % in the call rounds (load 22-30).
-  it.fails('total cell rate of each relay as in idle rounds (2 % + path noise)', (ctx) =>
-    holds(ctx, 'rate', CALL));
+  judgedFails('total cell rate of each relay as in idle rounds (2 % + path noise)', (ctx) =>
+    holds(ctx, 'rate', CALL),
+  );
   // Same missing piece: 1 active link per relay in the call against 2-3 idle.
-  it.fails('active links per round as in idle rounds', (ctx) => holds(ctx, 'links', CALL));
+  judgedFails('active links per round as in idle rounds', (ctx) => holds(ctx, 'links', CALL));
   // Missing piece (client, wt-pace): BUILD at once, and build_in_slot on by default (relay); today the
   // caller's relay builds 2 circuits in the start round (buildDelay, 1 s before the boundary) and
   // none in the end round.
-  it.fails('circuits built per round as in idle rounds', (ctx) => holds(ctx, 'builds', CALL));
+  judgedFails('circuits built per round as in idle rounds', (ctx) => holds(ctx, 'builds', CALL));
   // Missing piece: the call's streams are paced by the clients' CoverSender at both ends, an idle
   // circuit's back stream by the relay's cover clock (relay/onion/coverclock.ts), which is burstier
   // (p95 of single-stream gaps 38 ms against 30 ms in a call): the two pacers must match (one
@@ -174,8 +183,9 @@ describe(`link observer (client shape: ${SHAPE ?? 'now'})`, () => {
   // idle) is printed but not asserted: at full sample size (thousands of gaps) KS also tells two
   // idle minutes of this shared box apart (p 1e-8 to 1e-54, load 22-30), so this check can only
   // pass on a quiet machine, if at all (see docs/onion-protocol.md "Unobservability").
-  it.fails('inter-arrival times: KS cannot tell call phases from idle (p ≥ 0.01)', (ctx) =>
-    holds(ctx, 'ksGaps', CALL));
+  judgedFails('inter-arrival times: KS cannot tell call phases from idle (p ≥ 0.01)', (ctx) =>
+    holds(ctx, 'ksGaps', CALL),
+  );
   // Not asserted by default: a KS over 10-20 link rates per phase flips between p 0.0004 and 0.66
   // from run to run today (the start round's links); ONION_OBSERVER_STRICT=1 asserts it.
   it.runIf(!!process.env.ONION_OBSERVER_STRICT)(
