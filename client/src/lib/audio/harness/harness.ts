@@ -2,6 +2,7 @@
 // simulated network (loss, jitter) straight back into its own receive(). Driven by
 // test/e2e/voice-loopback.test.ts and test/bench/voice.ts through window.voiceHarness.
 import { VoiceSession } from '../voice-session.ts';
+import { seededRandom, toBase64 } from './pcm.ts';
 
 interface NetOptions {
   loss: number;
@@ -13,21 +14,7 @@ interface NetOptions {
 
 let session: VoiceSession | undefined;
 let stream: MediaStream | undefined;
-let seed = 42;
-function random(): number {
-  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-  return seed / 0x7fffffff;
-}
-
-function toBase64(pcm: Float32Array): string {
-  const i16 = new Int16Array(pcm.length);
-  for (let i = 0; i < pcm.length; i++)
-    i16[i] = Math.max(-32768, Math.min(32767, Math.round(pcm[i]! * 32767)));
-  const bytes = new Uint8Array(i16.buffer);
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
+const random = seededRandom();
 
 const harness = {
   async start(o: Partial<NetOptions> = {}): Promise<void> {

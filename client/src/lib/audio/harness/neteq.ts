@@ -6,6 +6,7 @@
 import { NetEqPlayout } from '../neteq.ts';
 import { decodePayload, Flag } from '../payload.ts';
 import { VoiceSession } from '../voice-session.ts';
+import { seededRandom, toBase64 } from './pcm.ts';
 
 interface NetOptions {
   loss: number;
@@ -22,23 +23,8 @@ const RECORDER = `registerProcessor('rec', class extends AudioWorkletProcessor {
 
 let session: VoiceSession | undefined;
 let neteq: NetEqPlayout | undefined;
-let seed = 42;
+const random = seededRandom();
 const out: { at: number; pcm: Float32Array }[] = [];
-
-function random(): number {
-  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-  return seed / 0x7fffffff;
-}
-
-function toBase64(pcm: Float32Array): string {
-  const i16 = new Int16Array(pcm.length);
-  for (let i = 0; i < pcm.length; i++)
-    i16[i] = Math.max(-32768, Math.min(32767, Math.round(pcm[i]! * 32767)));
-  const bytes = new Uint8Array(i16.buffer);
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
 
 async function record(ctx: AudioContext, stream: MediaStream): Promise<void> {
   const url = URL.createObjectURL(new Blob([RECORDER], { type: 'text/javascript' }));
