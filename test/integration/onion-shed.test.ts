@@ -9,7 +9,14 @@ import { type OnionNet, startOnionNet, waitFor } from './onion-support.ts';
 
 let on: OnionNet;
 beforeAll(async () => {
-  on = await startOnionNet(5, { 'onion.cover_tunnel': 'false', 'onion.build_timeout_ms': '20000' });
+  // A random first hop per circuit (num_guards 0): this is about shedding middle-hop circuits. With
+  // guards, relay 1 as relay 0's guard refuses every build until path bias avoids it (10 EXTENDs,
+  // each waiting out a step), which outlasted the test's 30 s READY wait in about half the runs.
+  on = await startOnionNet(5, {
+    'onion.cover_tunnel': 'false',
+    'onion.build_timeout_ms': '20000',
+    'onion.num_guards': '0',
+  });
 });
 afterAll(async () => {
   await on?.stop();
