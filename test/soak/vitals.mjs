@@ -4,6 +4,7 @@
 // busy or wedged still shows up (as missing or late lines).
 import { appendFileSync, readdirSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 
 const dir = process.env.VOIDPHONE_VITALS_DIR;
 if (dir) {
@@ -30,4 +31,19 @@ if (dir) {
     }
   }, every);
   timer.unref();
+}
+
+// VOIDPHONE_HEAPSNAP_MIN="10,60": write a heap snapshot at those minutes of this process's life, to
+// diff by constructor when the soak says memory grew (test/soak/heapdiff.ts).
+// VOIDPHONE_HEAPSNAP_DIR keeps them after the soak has removed its folder; the name carries the
+// relay's config folder so a snapshot can be matched to its relay.
+const snapAt = process.env.VOIDPHONE_HEAPSNAP_MIN;
+const snapDir = process.env.VOIDPHONE_HEAPSNAP_DIR ?? dir;
+if (snapDir && snapAt) {
+  const c = process.argv.indexOf('-c');
+  const who = c > 0 ? (process.argv[c + 1] ?? '').split('/').slice(-2, -1)[0] : 'node';
+  for (const m of snapAt.split(',').map(Number).filter((x) => x > 0)) {
+    const file = `${snapDir}/${who}-${process.pid}-min${m}.heapsnapshot`;
+    setTimeout(() => writeHeapSnapshot(file), m * 60_000).unref();
+  }
 }
