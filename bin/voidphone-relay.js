@@ -56,7 +56,7 @@ async function entry() {
 
 const file = await entry();
 if (file) {
-  process.setSourceMapsEnabled(true); // stack traces name the .ts files
+  // No source maps unless asked (NODE_OPTIONS=--enable-source-maps): see bin/bundle-relay.js.
   await import(pathToFileURL(file).href);
 } else {
   process.env.TSX_DISABLE_CACHE = '1'; // read-only install: no cache in $TMPDIR either

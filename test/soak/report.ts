@@ -26,7 +26,7 @@ export function report(r: SoakResult): { ok: boolean; lines: string[] } {
   for (const g of r.growth) {
     const heap = g.heapTo / g.heapFrom - 1;
     const rss = g.rssTo / g.rssFrom - 1;
-    if (heap > 0.1) grew = true;
+    if (heap > 0.1 || rss > 0.1) grew = true; // the issue: RSS and heap flat within 10 %
     lines.push(
       `relay ${g.relay} (never killed): heap ${(g.heapFrom / 2 ** 20).toFixed(1)} -> ${(g.heapTo / 2 ** 20).toFixed(1)} MB (${(heap * 100).toFixed(1)} %), ` +
         `RSS ${(g.rssFrom / 2 ** 20).toFixed(0)} -> ${(g.rssTo / 2 ** 20).toFixed(0)} MB (${(rss * 100).toFixed(1)} %) from minute ${r.referenceMinute} to the end`,

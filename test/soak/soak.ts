@@ -101,8 +101,17 @@ function latestVitals(dir: string, pid: number | undefined): Vitals | undefined 
   }
 }
 
-/** Smallest heap of a process's samples since `from` (after a GC is what a leak shows in). */
-function heapFloor(dir: string, pid: number | undefined, from: number, to = Infinity): Vitals | undefined {
+/**
+ * Smallest heap (or RSS) of a process's samples since `from`: a leak shows in the floor (after a
+ * GC), not in the peaks.
+ */
+function floor(
+  key: 'heapUsed' | 'rss',
+  dir: string,
+  pid: number | undefined,
+  from: number,
+  to = Infinity,
+): number | undefined {
   if (!pid) return undefined;
   try {
     const all = readFileSync(join(dir, `${pid}.jsonl`), 'utf8')
@@ -110,7 +119,7 @@ function heapFloor(dir: string, pid: number | undefined, from: number, to = Infi
       .split('\n')
       .map((l) => JSON.parse(l) as Vitals)
       .filter((v) => v.t >= from && v.t < to);
-    return all.reduce<Vitals | undefined>((m, v) => (!m || v.heapUsed < m.heapUsed ? v : m), undefined);
+    return all.length ? Math.min(...all.map((v) => v[key])) : undefined;
   } catch {
     return undefined;
   }
@@ -232,7 +241,7 @@ async function soak(
       say(minuteLine(row));
     }
   }
-  // Memory: relays never killed, heap floor in the reference minute against the last minute.
+  // Memory: relays never killed, heap and RSS floors in the reference minute against the last minute.
   const referenceMinute = Math.min(10, Math.max(1, Math.floor(o.minutes / 3)));
   const refFrom = start + (referenceMinute - 1) * 60_000;
   const refTo = start + referenceMinute * 60_000;
@@ -241,18 +250,15 @@ async function soak(
     .flatMap((r) => {
       // The floor within the reference minute (the floor of everything after it, taken before,
       // fell after the minute in the 60-minute run and left no relay judged at all).
-      const fromWindow = heapFloor(vitalsDir, r.pid(), refFrom, refTo);
-      const to = heapFloor(vitalsDir, r.pid(), Date.now() - 60_000);
-      if (!fromWindow || !to) return [];
-      return [
-        {
-          relay: r.index,
-          rssFrom: fromWindow.rss,
-          rssTo: to.rss,
-          heapFrom: fromWindow.heapUsed,
-          heapTo: to.heapUsed,
-        },
+      const last = Date.now() - 60_000;
+      const [heapFrom, heapTo, rssFrom, rssTo] = [
+        floor('heapUsed', vitalsDir, r.pid(), refFrom, refTo),
+        floor('heapUsed', vitalsDir, r.pid(), last),
+        floor('rss', vitalsDir, r.pid(), refFrom, refTo),
+        floor('rss', vitalsDir, r.pid(), last),
       ];
+      if (!heapFrom || !heapTo || !rssFrom || !rssTo) return [];
+      return [{ relay: r.index, rssFrom, rssTo, heapFrom, heapTo }];
     });
   return {
     options: o,

@@ -41,8 +41,11 @@ const snapAt = process.env.VOIDPHONE_HEAPSNAP_MIN;
 const snapDir = process.env.VOIDPHONE_HEAPSNAP_DIR ?? dir;
 if (snapDir && snapAt) {
   const c = process.argv.indexOf('-c');
-  const who = c > 0 ? (process.argv[c + 1] ?? '').split('/').slice(-2, -1)[0] : 'node';
-  for (const m of snapAt.split(',').map(Number).filter((x) => x > 0)) {
+  const who = c > 0 ? (process.argv[c + 1] ?? '').replace(/^.*\//, '').replace(/\.ini$/, '') : 'node';
+  for (const m of snapAt
+    .split(',')
+    .map(Number)
+    .filter((x) => x > 0)) {
     const file = `${snapDir}/${who}-${process.pid}-min${m}.heapsnapshot`;
     setTimeout(() => writeHeapSnapshot(file), m * 60_000).unref();
   }
