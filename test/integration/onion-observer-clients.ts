@@ -73,8 +73,10 @@ export class Party {
       // except in the last 150 ms before the boundary READY comes at: the relay closes an API
       // connection that sends COVER while it holds a READY tunnel, and a COVER in flight when
       // READY leaves would be one (relay/onion/service.ts; the client side must solve this too).
+      // The relay refuses COVER only while a READY tunnel of this connection is held: a callee's
+      // incoming tunnel does not stop its cover (what today's client does, BridgeOnionPort.coverAllowed).
       allowed: () =>
-        this.tunnel === undefined &&
+        (this.tunnel === undefined || this.media !== undefined) &&
         (shape.buildAtOnce ? !this.building || roundMs - (Date.now() % roundMs) > 150 : !this.building),
       fill: () => (this.media ? false : this.fill()),
       spent: () => {
