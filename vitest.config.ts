@@ -11,9 +11,11 @@ const SERIAL = [
   'test/e2e/**/*.test.ts',
   'test/unit/client-pacing.test.ts',
   'test/integration/soak-short.test.ts',
-  // Issue 15's link observer compares the links' cell rates and timing across a minute of rounds:
-  // beside another file's testnet, its idle rounds lost their cover for whole rounds (load ~19).
-  'test/integration/onion-link-observer.test.ts',
+  // Issue 15's link observer, when it judges (ONION_OBSERVER_STRICT=1), compares the links' cell
+  // rates and timing across a minute of rounds: beside another file's testnet, its idle rounds lost
+  // their cover for whole rounds (load ~19). In npm test it judges no timing (capture and whole
+  // units only) and runs with the first group, which saves its 48 s from the serial wall.
+  ...(process.env.ONION_OBSERVER_STRICT ? ['test/integration/onion-link-observer.test.ts'] : []),
 ];
 
 // Browser or namespace tests that judge no timing (contents, addresses, cleanup): they run with the
