@@ -38,3 +38,21 @@ it('sends queued echoes on its own clock, bounded, and stops when the initiator 
   await sleep(100);
   expect(sent.length).toBe(m);
 });
+
+it('pays back the slots a stall skipped: as many cells back as slots went by', async () => {
+  let sent = 0;
+  const clock = new CoverClock(() => sent++);
+  const feed = setInterval(() => clock.onCover(new Uint8Array(100)), 20);
+  clock.onCover(new Uint8Array(100));
+  await sleep(200);
+  const [t0, n0] = [performance.now(), sent];
+  const busy = performance.now() + 300; // the relay's event loop stalls for 300 ms (15 slots)
+  while (performance.now() < busy) {}
+  await sleep(900);
+  const slots = (performance.now() - t0) / 20;
+  clearInterval(feed);
+  clock.stop();
+  // Old code: 3 of the 15 stalled slots sent, the other 12 never (~20 % short over this second).
+  expect(sent - n0).toBeGreaterThanOrEqual(Math.floor(slots) - 3);
+  expect(sent - n0).toBeLessThanOrEqual(Math.ceil(slots) + 1);
+});
