@@ -83,3 +83,21 @@ it('reads family, families and distinct_subnets from [onion], naming the key on 
     /\/x\/peer\.ini: \[onion\] family: "nope" is not a relay identity/,
   );
 });
+
+it('finds the one usable hop of a 4-relay network without giving up the path', async () => {
+  // RPS knows 4 relays: us, the destination, and two others; a 2-hop path needs both others. Each
+  // draw is usable with chance 1/4 at the second hop. Old code (8 draws): ~1 path in 10 fell short.
+  const four = [peer(1, '10.1.0.1'), peer(2, '10.2.0.1'), peer(3, '10.3.0.1')];
+  const self = { ...peer(99, '10.99.0.1') };
+  const c: PathContext = {
+    ...ctx(new Families(id(99), [], [], false)),
+    peers: {
+      randomPeer: async () => [...four, self][Math.floor(Math.random() * 4)],
+      close: () => {},
+    },
+    hops: 2,
+  };
+  let short = 0;
+  for (let n = 0; n < 300; n++) if ((await choosePath(c, four[2]!)).length < 2) short++;
+  expect(short).toBeLessThanOrEqual(3); // new: (3/4)^24 = 0.1 % per path, old 10 %
+});
