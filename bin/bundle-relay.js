@@ -94,6 +94,9 @@ export async function bundle(out) {
       },
     ],
   });
+  // esbuild's service process would otherwise live on beside the relay it built for (and outlive
+  // a relay that is killed: seen as orphaned esbuild processes after a soak's churn).
+  esbuild.stop?.();
   asciiOnly(tmp);
   appendFileSync(tmp, `//# sourceMappingURL=${basename(out)}.map\n`);
   renameSync(`${tmp}.map`, `${out}.map`); // the map first: a bundle is never without its map
