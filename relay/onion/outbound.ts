@@ -28,6 +28,10 @@ export class OutTunnel {
   next: OriginCircuit | undefined;
   private readonly old = new Set<OriginCircuit>();
   private preparing = false;
+  /** Its circuit for the next round is built or being built (this round's slot is spent on it). */
+  get renewing(): boolean {
+    return this.preparing || this.next !== undefined;
+  }
   closed = false;
   /** The API client destroyed it, but its circuit carries cover until the boundary (build_in_slot). */
   lingering = false;
@@ -100,7 +104,9 @@ export class OutTunnel {
    * while the boundary is ahead. A circuit that is only ready after the boundary is switched to at once.
    */
   async prepareNext(boundary: number): Promise<void> {
-    if (this.closed || this.preparing || this.next || !this.current || this.cover) return;
+    // A lingering tunnel (its call ended; service.ts lingerAsCover) carries cover to the boundary
+    // only: the destination has let the tunnel go and would refuse a RESUME, closing it.
+    if (this.closed || this.preparing || this.next || !this.current || this.cover || this.lingering) return;
     this.preparing = true;
     try {
       while (!this.closed && !this.next && this.current) {

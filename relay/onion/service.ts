@@ -270,11 +270,12 @@ export class OnionService implements ApiHandler {
     // its circuit instead of building another, so an observer counting builds per round sees the
     // same number idle and in a call; it is there at once when the call ends. With build_in_slot
     // a held BUILD takes this slot instead, and no cover is built while own tunnels run.
-    const own = this.out.size - this.slotWaiters.length;
-    if (this.slotWaiters.length === 0 && own > 0 && (this.cover || this.opts.buildInSlot)) return;
+    // Decided when the slot comes, not now: a call that ends in between (its tunnel then lingers as
+    // cover and builds no next circuit) leaves the slot to the cover build.
     later(() => {
       while (this.slotWaiters.length > 0) if (this.slotWaiters.shift()!()) return;
-      if (this.opts.buildInSlot && this.out.size > 0) return;
+      if (this.out.size > 0 && (this.cover || this.opts.buildInSlot)) return;
+      if (this.cover?.lingering && this.cover.renewing) return; // the call's next circuit took the slot
       void this.buildCover().then((c) => {
         if (Date.now() >= boundary) return this.installCover(c); // late: switch at once
         this.nextCover?.close('replaced');

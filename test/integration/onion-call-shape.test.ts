@@ -80,3 +80,39 @@ it('builds one circuit per round in the build slot: idle, call start, call, call
   const callBuild = builds.filter((t) => t < readyAt).at(-1)!;
   expect(boundaryAfter(callBuild)).toBeLessThanOrEqual(readyAt);
 });
+
+it('a call that ends just after the build slot opened still leaves cover and one build per round', {
+  timeout: 90_000,
+}, async () => {
+  // The slot opens `LEAD` before the boundary and its builds start at a random moment of the next
+  // LEAD / 2. Hanging up inside that gap (both ends, as clients do) used to leave the round without
+  // a cover build: the slot had been given to the call's tunnel, whose RESUME the destination then
+  // refused, and the lingering call circuit carrying cover was closed with it.
+  const d0 = on.debug(0);
+  await waitFor(() => d0.coverReady(), 15_000, 'the cover tunnel');
+  const a = await on.client(0);
+  const d = await on.client(4);
+  const inc = d.next(MessageType.ONION_TUNNEL_INCOMING);
+  const ready = await a.request(on.buildTo(4), MessageType.ONION_TUNNEL_READY, 3 * ROUND);
+  const inId = (await inc).tunnelId;
+  const b = boundaryAfter(Date.now() + ROUND);
+  await sleepUntil(b - LEAD + 15);
+  const builtBefore = d0.stats.circuitsBuilt;
+  a.send({ type: MessageType.ONION_TUNNEL_DESTROY, tunnelId: ready.tunnelId });
+  d.send({ type: MessageType.ONION_TUNNEL_DESTROY, tunnelId: inId });
+  const cover = paceLikeClient(() => a.send({ type: MessageType.ONION_COVER, coverSize: 115 }));
+  const sent0 = d0.stats.coverSentBytes;
+  await sleepUntil(b - 50);
+  const sentBeforeBoundary = d0.stats.coverSentBytes - sent0;
+  const builtInSlot = d0.stats.circuitsBuilt - builtBefore;
+  await sleepUntil(b + ROUND / 2);
+  const sentAfter = d0.stats.coverSentBytes - sent0 - sentBeforeBoundary;
+  cover();
+  console.log(
+    `hang-up in the slot's gap: ${builtInSlot} build(s) before the boundary; cover bytes ${sentBeforeBoundary} before it, ${sentAfter} in the next half round`,
+  );
+  expect(builtInSlot).toBe(1);
+  expect(sentBeforeBoundary).toBeGreaterThan(0);
+  expect(sentAfter).toBeGreaterThan(0);
+  expect(d0.coverReady()).toBe(true);
+});
