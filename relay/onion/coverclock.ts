@@ -36,6 +36,7 @@ export class CoverClock {
   private due = 0;
   private period = COVER_SLOT_MS;
   private debt = 0;
+  private lastTick = 0;
   private stopped = false;
 
   /** `send(bytes)` sends one COVER_ECHO message back to the initiator. */
@@ -58,6 +59,7 @@ export class CoverClock {
     this.t0 = performance.now() + Math.random() * COVER_SLOT_MS; // our own phase
     this.due = Math.max(0, Math.floor((performance.now() - this.t0) / this.period) + 1);
     this.debt = 0;
+    this.lastTick = performance.now();
     const tick = () => this.tick();
     const arm = () => {
       this.ticker = setTimeout(
@@ -76,7 +78,11 @@ export class CoverClock {
   private tick(): boolean {
     if (this.stopped) return false;
     const now = performance.now();
-    if (this.queue.length === 0 && now - this.lastIn > COVER_QUIET_MS) return false;
+    // Quiet is judged only on a tick that came on time: after a stall of our own, the COVER that
+    // arrived meanwhile may not have been read yet (stopping then would also forget the debt).
+    const stalled = now - this.lastTick > COVER_QUIET_MS / 2;
+    this.lastTick = now;
+    if (!stalled && this.queue.length === 0 && now - this.lastIn > COVER_QUIET_MS) return false;
     const target = Math.floor((now - this.t0) / this.period) + 1;
     let n = target - this.due;
     if (n > MAX_BURST) {

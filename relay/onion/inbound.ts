@@ -46,6 +46,13 @@ export interface InboundContext {
 }
 
 const COVER_ECHO = Symbol('cover echo');
+/**
+ * A circuit of a tunnel that ended here (our client's DESTROY, or unclaimed). It stays until the
+ * initiator destroys it: a call's initiator keeps its circuit carrying cover to the round boundary
+ * (service.ts lingerAsCover), and that cover is answered like any cover. Destroying it at once left
+ * both ends' links one stream short for the rest of the round after every call.
+ */
+const ENDED = Symbol('tunnel ended');
 
 export class Inbound implements EndpointHooks {
   readonly tunnels = new Map<number, InTunnel>();
@@ -78,7 +85,7 @@ export class Inbound implements EndpointHooks {
         this.ctx.stats.coverReceivedBytes += msg.data.length;
         if (hop.tunnel instanceof CoverClock) hop.tunnel.onCover(msg.data);
         else if (hop.tunnel === COVER_ECHO) hop.sendBack(RelayCmd.COVER_ECHO, msg.data);
-        else if (t) this.lateCover(hop, msg.data);
+        else if (t || hop.tunnel === ENDED) this.lateCover(hop, msg.data);
         return;
       case RelayCmd.END:
         if (t) this.end(t, false);
@@ -200,10 +207,13 @@ export class Inbound implements EndpointHooks {
     for (const s of t.secrets) this.bySecret.delete(s);
     if (tellInitiator) for (const h of t.circuits) h.sendBack(RelayCmd.END, new Uint8Array(0));
     for (const h of [...t.circuits]) {
-      h.tunnel = undefined;
-      // After END the initiator destroys the circuit; destroy here too in case it does not.
-      if (tellInitiator) setTimeout(() => h.destroy('tunnel ended'), 1000).unref();
-      else h.destroy('tunnel ended');
+      // After END the initiator destroys the circuit (at the boundary if it lingers as cover); one
+      // that never does is closed by the idle-circuit sweep once nothing comes.
+      if (tellInitiator) h.tunnel = ENDED;
+      else {
+        h.tunnel = undefined;
+        h.destroy('tunnel ended');
+      }
     }
     this.ctx.releaseTunnelId(t.id);
     this.ctx.log.debug(`incoming tunnel ${t.id} ended`);

@@ -86,7 +86,8 @@ export class OutTunnel {
     if (m.cmd === RelayCmd.DATA && m.data.length > MAX_DATA) this.ctx.origin.stats.relayViolations++;
     else if (m.cmd === RelayCmd.DATA && !this.cover) this.events.onData(m.data);
     else if (m.cmd === RelayCmd.COVER_ECHO) this.ctx.origin.stats.coverEchoedBytes += m.data.length;
-    else if (m.cmd === RelayCmd.END) this.close('ended by the destination', false);
+    // A lingering tunnel (its call ended here too) carries cover to the boundary whatever the far end says.
+    else if (m.cmd === RelayCmd.END && !this.lingering) this.close('ended by the destination', false);
   }
 
   send(data: Uint8Array): void {

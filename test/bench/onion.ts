@@ -5,6 +5,7 @@
 // per load), --warmup n (seconds of the same load before measuring, default 3), --idle-seconds n and
 // --idle-set key=value,... (the idle part), --capacity (the capacity search alone) and
 // --capacity-budget s (time per search, default 90; 4 searches: 2 layouts, onion and floor). Ends with the issue 18 table: each figure, goal and ratio.
+// Not in the default parts: `observer` and `curious`, issue 15's link observer and curious hop (_unobservable.ts).
 // Reference: Tor 0.4.9 private network on this kind of machine (see docs/onion-protocol.md).
 import { readdirSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -23,6 +24,7 @@ import type { OnionStats } from '../../relay/onion/stats.ts';
 import { pace } from './_pace.ts';
 import { type Capacity, percentileWithLoss, searchCapacity } from './_capacity.ts';
 import { startFloorChain, tcpFloor } from './_tcp-floor.ts';
+import { curious, observer } from './_unobservable.ts';
 import {
   type OnionNet,
   rpsPeerOf,
@@ -134,6 +136,8 @@ export async function run(args: string[]): Promise<void> {
   if (parts.includes('switch')) await switchGap(processes, quick ? 3 : 5);
   if (parts.includes('memory')) await memory(quick ? 100 : 500);
   if (parts.includes('links')) await linkBytes();
+  if (parts.includes('observer')) await observer();
+  if (parts.includes('curious')) await curious();
   if (parts.includes('idle'))
     await idle(Number(opt(args, 'idle-seconds') ?? (quick ? 10 : 30)), opt(args, 'idle-set'));
   table();

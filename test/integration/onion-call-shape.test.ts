@@ -87,7 +87,8 @@ it('a call that ends just after the build slot opened still leaves cover and one
   // The slot opens `LEAD` before the boundary and its builds start at a random moment of the next
   // LEAD / 2. Hanging up inside that gap (both ends, as clients do) used to leave the round without
   // a cover build: the slot had been given to the call's tunnel, whose RESUME the destination then
-  // refused, and the lingering call circuit carrying cover was closed with it.
+  // refused, and the lingering call circuit carrying cover was closed with it; and the callee's
+  // relay ended the call's circuit (END, destroyed 1 s later), so its cover went unanswered.
   const d0 = on.debug(0);
   await waitFor(() => d0.coverReady(), 15_000, 'the cover tunnel');
   const a = await on.client(0);
@@ -102,17 +103,22 @@ it('a call that ends just after the build slot opened still leaves cover and one
   d.send({ type: MessageType.ONION_TUNNEL_DESTROY, tunnelId: inId });
   const cover = paceLikeClient(() => a.send({ type: MessageType.ONION_COVER, coverSize: 115 }));
   const sent0 = d0.stats.coverSentBytes;
+  const echoed0 = d0.stats.coverEchoedBytes;
   await sleepUntil(b - 50);
   const sentBeforeBoundary = d0.stats.coverSentBytes - sent0;
+  // ...and answered: the callee's relay, whose client let the tunnel go, answers the cover the
+  // call's circuit now carries, as any cover destination does (it used to END and destroy it).
+  const echoedBeforeBoundary = d0.stats.coverEchoedBytes - echoed0;
   const builtInSlot = d0.stats.circuitsBuilt - builtBefore;
   await sleepUntil(b + ROUND / 2);
   const sentAfter = d0.stats.coverSentBytes - sent0 - sentBeforeBoundary;
   cover();
   console.log(
-    `hang-up in the slot's gap: ${builtInSlot} build(s) before the boundary; cover bytes ${sentBeforeBoundary} before it, ${sentAfter} in the next half round`,
+    `hang-up in the slot's gap: ${builtInSlot} build(s) before the boundary; cover bytes ${sentBeforeBoundary} sent and ${echoedBeforeBoundary} answered before it, ${sentAfter} sent in the next half round`,
   );
   expect(builtInSlot).toBe(1);
   expect(sentBeforeBoundary).toBeGreaterThan(0);
+  expect(echoedBeforeBoundary).toBeGreaterThan(sentBeforeBoundary / 2);
   expect(sentAfter).toBeGreaterThan(0);
   expect(d0.coverReady()).toBe(true);
 });
