@@ -264,7 +264,10 @@ async function voidCall(
       });
     const [sa, sb] = [await s(alice.page), await s(bob.page)];
     const fig = figures(script, rec);
-    const shown = `delay shown: alice ${f1(sa.stats.latencyMs ?? Number.NaN)} ms, bob ${f1(sb.stats.latencyMs ?? Number.NaN)} ms`;
+    // The parts of the figure shown, to tell which one is off when it differs from what is heard.
+    const parts = (x: Stats) =>
+      `rtt ${f1(x.rttMs ?? Number.NaN)}, buffer ${f1(x.bufferMs)}, ring ${f1(x.ringMs ?? Number.NaN)}, output ${f1(x.outputMs ?? Number.NaN)}`;
+    const shown = `delay shown: alice ${f1(sa.stats.latencyMs ?? Number.NaN)} ms (${parts(sa.stats)}), bob ${f1(sb.stats.latencyMs ?? Number.NaN)} ms (${parts(sb.stats)})`;
     const gaps = `concealed runs >= 60 ms: alice ${sa.gaps.length}, bob ${sb.gaps.length}; ${switches} switch-overs`;
     return (
       fig && {

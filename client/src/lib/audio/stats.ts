@@ -6,6 +6,9 @@ export interface CallStats {
   rttMs: number | undefined;
   /** Estimated mouth-to-ear delay (ms): capture + rtt/2 + jitter buffer + playback ring + device. */
   latencyMs: number | undefined;
+  /** Parts of latencyMs the bench checks against what is heard: the playback ring and the device. */
+  ringMs?: number;
+  outputMs?: number;
   /** RFC 3550 interarrival jitter (ms). */
   jitterMs: number;
   /** Frames lost over the last ~5 s (%). */

@@ -254,6 +254,8 @@ export class VoiceSession {
       // Mouth to ear as a person hears it: the peer's microphone and capture frame, the path
       // (rtt/2), jitter buffer, ring, and this side's device output (see the constants below).
       latencyMs: rtt === undefined || !jb ? undefined : fixedMs + rtt / 2 + jb.delayMs + ringMs + outMs,
+      ringMs,
+      outputMs: outMs,
       jitterMs: jb?.jitterMs ?? 0,
       lossPct: this.loss.percent(),
       bufferMs: jb?.delayMs ?? 0,
