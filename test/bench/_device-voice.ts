@@ -239,14 +239,20 @@ async function voidCall(
     const trace: string[] = [];
     const t0 = Date.now();
     let tracing = true;
+    // The delay each page shows, sampled while the conversation plays: after it the test feed
+    // stops, the pages' microphones go quiet and the jitter buffers stall, so a figure read then
+    // (as this bench did) grows with the stall and says nothing about the call.
+    const shownDuring: [Stats[], Stats[]] = [[], []];
+    const stats = (p: Page) =>
+      p.evaluate(() => (globalThis as unknown as PageGlobals).voidphoneAudio.voice?.stats());
     const poll = (async () => {
-      while (tracing && Date.now() - t0 < 12_000) {
-        const st = await bob.page.evaluate(() =>
-          (globalThis as unknown as PageGlobals).voidphoneAudio.stats(),
-        );
-        if (st)
+      while (tracing) {
+        const [sa, sb] = [await stats(alice.page), await stats(bob.page)];
+        if (sa?.latencyMs !== undefined) shownDuring[0].push(sa);
+        if (sb?.latencyMs !== undefined) shownDuring[1].push(sb);
+        if (sb && Date.now() - t0 < 12_000)
           trace.push(
-            `${((Date.now() - t0) / 1000).toFixed(1)}s:${st.bufferMs.toFixed(0)}/${st.targetMs.toFixed(0)}`,
+            `${((Date.now() - t0) / 1000).toFixed(1)}s:${sb.bufferMs.toFixed(0)}/${sb.targetMs.toFixed(0)}`,
           );
         await new Promise((r) => setTimeout(r, 250));
       }
@@ -264,10 +270,15 @@ async function voidCall(
       });
     const [sa, sb] = [await s(alice.page), await s(bob.page)];
     const fig = figures(script, rec);
-    // The parts of the figure shown, to tell which one is off when it differs from what is heard.
-    const parts = (x: Stats) =>
-      `rtt ${f1(x.rttMs ?? Number.NaN)}, buffer ${f1(x.bufferMs)}, ring ${f1(x.ringMs ?? Number.NaN)}, output ${f1(x.outputMs ?? Number.NaN)}`;
-    const shown = `delay shown: alice ${f1(sa.stats.latencyMs ?? Number.NaN)} ms (${parts(sa.stats)}), bob ${f1(sb.stats.latencyMs ?? Number.NaN)} ms (${parts(sb.stats)})`;
+    // The median of what each page showed during the conversation, with its parts, to tell which
+    // one is off when it differs from what is heard.
+    const median = (xs: Stats[]): Stats | undefined =>
+      [...xs].sort((x, y) => x.latencyMs! - y.latencyMs!)[Math.floor(xs.length / 2)];
+    const parts = (x: Stats | undefined) =>
+      x
+        ? `${f1(x.latencyMs!)} ms (rtt ${f1(x.rttMs ?? Number.NaN)}, buffer ${f1(x.bufferMs)}, ring ${f1(x.ringMs ?? Number.NaN)}, output ${f1(x.outputMs ?? Number.NaN)})`
+        : '-';
+    const shown = `delay shown during the call (median): alice ${parts(median(shownDuring[0]))}, bob ${parts(median(shownDuring[1]))}`;
     const gaps = `concealed runs >= 60 ms: alice ${sa.gaps.length}, bob ${sb.gaps.length}; ${switches} switch-overs`;
     return (
       fig && {
