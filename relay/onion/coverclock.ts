@@ -3,8 +3,8 @@
 // a first or last hop correlating the two directions of a circuit told cover from a call, whose two
 // directions run on two independent audio clocks. Here the answer runs on its own clock, paced as the
 // client paces (one cell per 20 ms slot from a random phase, a drift of its own, a jittery 10 ms
-// ticker, at most 3 at once after a stall, the slots it skipped paid back later), carrying the oldest queued echo bytes if any, else fresh
-// random bytes of the size last seen. It starts with the
+// ticker, at most 3 at once after a stall, the slots it skipped paid back later), carrying the
+// oldest queued echo bytes if any, else fresh random bytes of the size last seen. It starts with the
 // first COVER and stops once the initiator has been quiet for a while (as a callee stops when the
 // call ends), with a new phase when it starts again.
 import { randomBytes } from 'node:crypto';
@@ -25,7 +25,7 @@ const MAX_BURST = 3;
  * owed): a curious hop counted ~9 % fewer cells back than forward on a busy relay, where a call's
  * two ends send one for one.
  */
-export const COVER_DEBT_MAX = 25;
+const COVER_DEBT_MAX = 25;
 
 export class CoverClock {
   private readonly queue: Uint8Array[] = [];
