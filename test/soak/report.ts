@@ -28,8 +28,8 @@ export function report(r: SoakResult): { ok: boolean; lines: string[] } {
     const rss = g.rssTo / g.rssFrom - 1;
     if (heap > 0.1 || rss > 0.1) grew = true; // the issue: RSS and heap flat within 10 %
     lines.push(
-      `relay ${g.relay} (never killed): heap ${(g.heapFrom / 2 ** 20).toFixed(1)} -> ${(g.heapTo / 2 ** 20).toFixed(1)} MB (${(heap * 100).toFixed(1)} %), ` +
-        `RSS ${(g.rssFrom / 2 ** 20).toFixed(0)} -> ${(g.rssTo / 2 ** 20).toFixed(0)} MB (${(rss * 100).toFixed(1)} %) from minute ${r.referenceMinute} to the end`,
+      `relay ${g.relay} (pid ${g.pid}, never killed): heap ${(g.heapFrom / 2 ** 20).toFixed(1)} -> ${(g.heapTo / 2 ** 20).toFixed(1)} MB (${(heap * 100).toFixed(1)} %), ` +
+        `RSS ${(g.rssFrom / 2 ** 20).toFixed(0)} -> ${(g.rssTo / 2 ** 20).toFixed(0)} MB (${(rss * 100).toFixed(1)} %) from minute ${r.referenceMinute} to the end${g.afterGc ? ' (after a full GC)' : ''}`,
     );
   }
   for (const e of r.callErrors.slice(-5)) lines.push(`call: ${e}`);

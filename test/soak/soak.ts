@@ -3,7 +3,7 @@
 // floods one relay's ports and abandons tunnels through it. It records, per minute, the call's
 // frames, every relay's memory, file descriptors and event-loop lag (test/soak/vitals.mjs), and,
 // per churn event, whether the call carried on (frames both ways within one round).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,8 @@ export interface Vitals {
   fds: number;
   lagP99Ms: number;
   lagMaxMs: number;
+  /** A line written right after a full GC (memory only: no fds or lag). */
+  gc?: true;
 }
 
 export interface ChurnEvent {
@@ -70,7 +72,17 @@ export interface SoakResult {
   callErrors: string[];
   abuse: Abuse['counts'];
   /** Relays never killed: heap and RSS at the reference minute and at the end. */
-  growth: { relay: number; rssFrom: number; rssTo: number; heapFrom: number; heapTo: number }[];
+  growth: {
+    relay: number;
+    rssFrom: number;
+    rssTo: number;
+    heapFrom: number;
+    heapTo: number;
+    /** Judged on the after-GC samples. */
+    afterGc: boolean;
+    /** Its process (the name of its vitals file). */
+    pid: number;
+  }[];
   referenceMinute: number;
 }
 
@@ -88,46 +100,43 @@ function buildTo(r: TestnetRelay): OnionTunnelBuild {
   return { type: 560, address: host, port, hostkey: key.spkiDer };
 }
 
-/** The newest vitals line of a process, if it wrote one. */
-function latestVitals(dir: string, pid: number | undefined): Vitals | undefined {
-  if (!pid) return undefined;
+/** Every vitals line of a process (none if it wrote none yet). */
+function vitalsOf(dir: string, pid: number | undefined): Vitals[] {
+  if (!pid) return [];
   try {
-    const lines = readFileSync(join(dir, `${pid}.jsonl`), 'utf8')
+    return readFileSync(join(dir, `${pid}.jsonl`), 'utf8')
       .trim()
-      .split('\n');
-    return JSON.parse(lines[lines.length - 1]!) as Vitals;
+      .split('\n')
+      .map((l) => JSON.parse(l) as Vitals);
   } catch {
-    return undefined;
+    return [];
   }
 }
 
+/** The newest regular vitals line of a process (not an after-GC one), if it wrote one. */
+function latestVitals(dir: string, pid: number | undefined): Vitals | undefined {
+  return vitalsOf(dir, pid).findLast((v) => !v.gc);
+}
+
 /**
- * Smallest heap (or RSS) of a process's samples since `from`: a leak shows in the floor (after a
- * GC), not in the peaks.
+ * Smallest heap (or RSS) of a process's samples in [from, to): a leak shows in what survives a GC,
+ * not in the peaks. `afterGc`: only the lines written right after a full GC (one a minute).
  */
 function floor(
   key: 'heapUsed' | 'rss',
+  afterGc: boolean,
   dir: string,
   pid: number | undefined,
   from: number,
   to = Infinity,
 ): number | undefined {
-  if (!pid) return undefined;
-  try {
-    const all = readFileSync(join(dir, `${pid}.jsonl`), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Vitals)
-      .filter((v) => v.t >= from && v.t < to);
-    return all.length ? Math.min(...all.map((v) => v[key])) : undefined;
-  } catch {
-    return undefined;
-  }
+  const use = vitalsOf(dir, pid).filter((v) => v.t >= from && v.t < to && (!afterGc || v.gc));
+  return use.length ? Math.min(...use.map((v) => v[key])) : undefined;
 }
 
 async function withVitals<T>(dir: string, sampleMs: number, f: () => Promise<T>): Promise<T> {
   const saved = { opts: process.env.NODE_OPTIONS, dir: process.env.VOIDPHONE_VITALS_DIR };
-  process.env.NODE_OPTIONS = `${saved.opts ?? ''} --import=${VITALS}`.trim();
+  process.env.NODE_OPTIONS = `${saved.opts ?? ''} --expose-gc --import=${VITALS}`.trim();
   process.env.VOIDPHONE_VITALS_DIR = dir;
   process.env.VOIDPHONE_VITALS_MS = String(sampleMs);
   try {
@@ -175,6 +184,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     await net?.stop();
     if (savedLog === undefined) delete process.env.VOIDPHONE_LOG;
     else process.env.VOIDPHONE_LOG = savedLog;
+    // VOIDPHONE_SOAK_KEEP=dir: copy every relay's vitals lines there first (to study them after).
+    const keep = process.env.VOIDPHONE_SOAK_KEEP;
+    if (keep) cpSync(vitalsDir, keep, { recursive: true });
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -251,14 +263,19 @@ async function soak(
       // The floor within the reference minute (the floor of everything after it, taken before,
       // fell after the minute in the 60-minute run and left no relay judged at all).
       const last = Date.now() - 60_000;
-      const [heapFrom, heapTo, rssFrom, rssTo] = [
-        floor('heapUsed', vitalsDir, r.pid(), refFrom, refTo),
-        floor('heapUsed', vitalsDir, r.pid(), last),
-        floor('rss', vitalsDir, r.pid(), refFrom, refTo),
-        floor('rss', vitalsDir, r.pid(), last),
+      // After-GC samples where both windows have one (the hour), else all samples (short runs).
+      const floors = (afterGc: boolean) => [
+        floor('heapUsed', afterGc, vitalsDir, r.pid(), refFrom, refTo),
+        floor('heapUsed', afterGc, vitalsDir, r.pid(), last),
+        floor('rss', afterGc, vitalsDir, r.pid(), refFrom, refTo),
+        floor('rss', afterGc, vitalsDir, r.pid(), last),
       ];
+      const gcFloors = floors(true);
+      const [heapFrom, heapTo, rssFrom, rssTo] = gcFloors.every(Boolean) ? gcFloors : floors(false);
       if (!heapFrom || !heapTo || !rssFrom || !rssTo) return [];
-      return [{ relay: r.index, rssFrom, rssTo, heapFrom, heapTo }];
+      return [
+        { relay: r.index, pid: r.pid()!, rssFrom, rssTo, heapFrom, heapTo, afterGc: gcFloors.every(Boolean) },
+      ];
     });
   return {
     options: o,
