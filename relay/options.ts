@@ -354,6 +354,12 @@ export const OPTIONS: Record<OptionSection, readonly OptionRow[]> = {
       meaning: 'keep a cover tunnel to a random destination every round',
     },
     {
+      keys: ['wire_clock'],
+      default: '`relay`',
+      meaning:
+        "`relay`: the cells a tunnel's endpoint sends for its client (cover or call, both ends) leave on this relay's own 20 ms slot clock, phase-locked to the client a few ms ahead; `client`: each cell as the client's message arrives (the old behaviour: the wire shows the client's timer; for comparison only)",
+    },
+    {
       keys: ['cover_reply'],
       default: '`clock`',
       meaning:

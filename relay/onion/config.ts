@@ -32,6 +32,8 @@ export interface OnionConfig {
   unclaimedTunnelMs: number;
   /** How a cover tunnel's destination answers: on its own clock, or the old immediate echo. */
   coverReply: 'clock' | 'echo';
+  /** Who times the cells a tunnel's endpoint sends for its client: our slot clock, or the client. */
+  wireClock: 'relay' | 'client';
   idleLinkMs: number;
   /** A hop circuit that carried no cell either way for this long is closed. */
   idleCircuitMs: number;
@@ -92,6 +94,7 @@ export function readOnionConfig(config: RelayConfig): OnionConfig {
     maxIncomingTunnels: s.int('max_incoming_tunnels', 1024, 1, 1_000_000),
     unclaimedTunnelMs: s.int('unclaimed_tunnel_ms', UNCLAIMED_TUNNEL_MS, 100, 3_600_000),
     coverReply: s.oneOf('cover_reply', ['clock', 'echo'] as const, 'clock'),
+    wireClock: s.oneOf('wire_clock', ['relay', 'client'] as const, 'relay'),
     idleLinkMs: s.int('idle_link_ms', 60_000, 100, 86_400_000),
     idleCircuitMs: s.int('idle_circuit_ms', 300_000, 1000, 86_400_000),
     linkQueueBytes: s.int('link_queue_bytes', 256 * 1024, 4 * 1024, 1 << 30),

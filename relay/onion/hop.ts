@@ -157,14 +157,22 @@ export class HopCircuit implements CircuitEnd {
     this.ctx.endpoint.onMessage(this, msg);
   }
 
-  /** Send a message from this hop back to the initiator. */
-  sendBack(cmd: number, data: Uint8Array): void {
+  /**
+   * Send a message from this hop back to the initiator. `pace`: hand each cell's sending to it
+   * (wireclock.ts); a cell is wrapped when it goes, so cells sent meanwhile keep the layer's order.
+   */
+  sendBack(cmd: number, data: Uint8Array, pace?: (go: () => void) => void): void {
     if (this.closed) return;
     this.lastActive = performance.now();
     for (const cell of fragment(cmd, data, this.msgId++ & 0xffff)) {
-      hopOriginate(this.layer, cell);
-      setCircId(cell, this.prevId);
-      this.prevLink.send(cell);
+      const go = () => {
+        if (this.closed) return;
+        hopOriginate(this.layer, cell);
+        setCircId(cell, this.prevId);
+        this.prevLink.send(cell);
+      };
+      if (pace) pace(go);
+      else go();
     }
   }
 

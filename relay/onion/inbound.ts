@@ -13,6 +13,7 @@ import type { EndpointHooks, HopCircuit } from './hop.ts';
 import type { RelayMessage } from './relaymsg.ts';
 import type { OnionStats } from './stats.ts';
 import { CoverClock } from './coverclock.ts';
+import { WireClock } from './wireclock.ts';
 
 const MAX_SECRETS = 8;
 
@@ -21,6 +22,8 @@ export class InTunnel {
   /** Resume secrets of circuits that carried this tunnel (hex), newest last. */
   readonly secrets: string[] = [];
   sendVia: HopCircuit | undefined;
+  /** Times our client's cells onto the wire (inbound.ts wireClock). */
+  clock: WireClock | undefined;
   orphanTimer: NodeJS.Timeout | undefined;
   unclaimedTimer: NodeJS.Timeout | undefined;
 
@@ -40,6 +43,8 @@ export interface InboundContext {
   unclaimedMs: number;
   /** 'clock': cover answered on our own 20 ms clock; 'echo': each COVER echoed at once (old, leaks). */
   coverReply?: 'clock' | 'echo';
+  /** Our client's cells leave on our slot clock (wireclock.ts), not as its messages arrive. */
+  wireClock?: boolean;
   connections: () => ApiConnection[];
   allocTunnelId: () => number;
   releaseTunnelId: (id: number) => void;
@@ -131,6 +136,7 @@ export class Inbound implements EndpointHooks {
     }
     const receivers = new Set(this.ctx.connections().filter((c) => !c.closed));
     const t = new InTunnel(this.ctx.allocTunnelId(), receivers);
+    if (this.ctx.wireClock) t.clock = new WireClock(() => this.ctx.stats.wireCellsDropped++);
     this.tunnels.set(t.id, t);
     this.attach(t, hop);
     for (const c of receivers) c.send({ type: MessageType.ONION_TUNNEL_INCOMING, tunnelId: t.id });
@@ -187,7 +193,8 @@ export class Inbound implements EndpointHooks {
   send(conn: ApiConnection, id: number, data: Uint8Array): boolean {
     const t = this.tunnels.get(id);
     if (!t?.receivers.has(conn)) return false;
-    t.sendVia?.sendBack(RelayCmd.DATA, data);
+    const clock = t.clock;
+    t.sendVia?.sendBack(RelayCmd.DATA, data, clock && ((go) => clock.push(go)));
     this.ctx.stats.dataMessagesOut++;
     return true;
   }
@@ -202,6 +209,7 @@ export class Inbound implements EndpointHooks {
 
   end(t: InTunnel, tellInitiator: boolean): void {
     if (!this.tunnels.delete(t.id)) return;
+    t.clock?.stop();
     clearTimeout(t.orphanTimer);
     clearTimeout(t.unclaimedTimer);
     for (const s of t.secrets) this.bySecret.delete(s);

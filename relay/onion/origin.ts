@@ -99,13 +99,22 @@ export class OriginCircuit implements CircuitEnd {
     else if (j === this.layers.length - 1) this.onMessage(msg);
   }
 
-  /** Send one relay message to hop `hop` (default: the last). Best effort. */
-  send(cmd: number, data: Uint8Array, hop = this.layers.length - 1): void {
+  /**
+   * Send one relay message to hop `hop` (default: the last). Best effort. `pace`: hand each cell's
+   * sending to it (wireclock.ts) instead of sending now; a cell is wrapped when it goes, so cells
+   * sent meanwhile keep the layers' order.
+   */
+  send(cmd: number, data: Uint8Array, hop = this.layers.length - 1, pace?: (go: () => void) => void): void {
     if (this.closed) return;
     for (const cell of fragment(cmd, data, this.msgId++ & 0xffff)) {
-      originWrap(this.layers, hop, cell);
-      setCircId(cell, this.circId);
-      this.link.send(cell);
+      const go = () => {
+        if (this.closed) return;
+        originWrap(this.layers, hop, cell);
+        setCircId(cell, this.circId);
+        this.link.send(cell);
+      };
+      if (pace) pace(go);
+      else go();
     }
   }
 

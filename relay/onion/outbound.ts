@@ -8,6 +8,7 @@ import { MAX_DATA, RelayCmd } from './cell.ts';
 import type { HopPeer, OriginCircuit } from './origin.ts';
 import { buildTo, type PathContext, RefusedError } from './paths.ts';
 import type { RelayMessage } from './relaymsg.ts';
+import { WireClock } from './wireclock.ts';
 
 export interface OutTunnelEvents {
   onData(data: Uint8Array): void;
@@ -18,6 +19,8 @@ export interface OutTunnelEvents {
 export interface OutContext extends PathContext {
   buildTimeoutMs: number;
   graceMs: number;
+  /** Cells for the client leave on our slot clock (wireclock.ts), not as its messages arrive. */
+  wireClock?: boolean;
 }
 
 const OPEN_REAL = 0;
@@ -35,6 +38,9 @@ export class OutTunnel {
   closed = false;
   /** The API client destroyed it, but its circuit carries cover until the boundary (build_in_slot). */
   lingering = false;
+  /** Times the client's cells onto the wire (undefined: sent as they come). */
+  private readonly clock: WireClock | undefined;
+  private readonly pace: ((go: () => void) => void) | undefined;
 
   constructor(
     private readonly ctx: OutContext,
@@ -42,7 +48,13 @@ export class OutTunnel {
     readonly dest: HopPeer,
     readonly cover: boolean,
     private readonly events: OutTunnelEvents,
-  ) {}
+  ) {
+    if (ctx.wireClock) {
+      const clock = new WireClock(() => this.ctx.origin.stats.wireCellsDropped++);
+      this.clock = clock;
+      this.pace = (go) => clock.push(go);
+    }
+  }
 
   /** Build the first circuit and OPEN the tunnel at the destination; throws on failure. */
   async open(): Promise<void> {
@@ -91,12 +103,12 @@ export class OutTunnel {
   }
 
   send(data: Uint8Array): void {
-    this.current?.send(RelayCmd.DATA, data);
+    this.current?.send(RelayCmd.DATA, data, undefined, this.pace);
   }
 
   sendCover(n: number): void {
     if (!this.current) return;
-    this.current.send(RelayCmd.COVER, randomBytes(n));
+    this.current.send(RelayCmd.COVER, randomBytes(n), undefined, this.pace);
     this.ctx.origin.stats.coverSentBytes += n;
   }
 
@@ -196,6 +208,7 @@ export class OutTunnel {
   close(reason: string, byUs = true): void {
     if (this.closed) return;
     this.closed = true;
+    this.clock?.stop();
     if (byUs) this.current?.send(RelayCmd.END, new Uint8Array(0));
     for (const c of [this.current, this.next, ...this.old]) c?.close(reason);
     this.old.clear();

@@ -22,6 +22,8 @@ export interface OnionStats {
   shed: number;
   /** New middle-hop circuits refused (torn down at their EXTEND) while short of CPU. */
   circuitsRefused: number;
+  /** Cells a client handed over faster than the wire clock drains them, dropped (wireclock.ts). */
+  wireCellsDropped: number;
 }
 
 export function newStats(): OnionStats {
@@ -43,5 +45,6 @@ export function newStats(): OnionStats {
     macFailures: 0,
     taggedCircuits: 0,
     idleCircuitsClosed: 0,
+    wireCellsDropped: 0,
   };
 }

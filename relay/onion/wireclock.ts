@@ -1,0 +1,99 @@
+// A tunnel endpoint's sending clock (issue 15): every cell the client hands over for the wire, cover or
+// call, leaves on the relay's own slot clock (slottimer.ts), one per 20 ms slot, instead of when the
+// client's timer happened to fire. A destination's cover answer runs on the same clock
+// (coverclock.ts), so both directions of every circuit are timed by relay code alike, whether it
+// carries cover or a call, whatever browser or timer the client has; and a signalling message of
+// several cells leaves one cell per slot like media.
+//
+// The clock is phase-locked to the client's arrivals: it keeps the wait of a cell that finds the
+// queue empty between LEAD_MIN and LEAD_MAX ms (the smallest of the last LEAD_WINDOW), moving its
+// phase LEAD_STEP ms a slot. So the wire shows our even clock, a call pays only a few ms for it, and
+// what the client's timing can still move is the phase, slowly, as its audio clock drifts.
+import { SLOT_MS, SlotTimer } from './slottimer.ts';
+
+/** The least a cell should wait for its slot (the client's timer jitter still lands before it). */
+const LEAD_MIN = 1.5;
+const LEAD_MAX = 5;
+/** Arrivals the lock looks back on. */
+const LEAD_WINDOW = 25;
+/** Phase step per slot: slow enough that the wire never shows the client's jitter. */
+const LEAD_STEP = 0.1;
+/** A cell that finds the queue empty this soon after a slot passed unused goes at once. */
+const LATE_GRACE = SLOT_MS / 2;
+/** A backlog beyond this many cells is drained faster (a burst the client made, or a stall). */
+const BACKLOG = 2;
+/** Cells waiting at most; beyond, new cells are dropped (and counted). */
+export const WIRE_QUEUE_MAX = 1024;
+/** Without a cell for this long (and nothing queued) the clock stops; the next cell restarts it. */
+const QUIET_MS = 200;
+
+export class WireClock {
+  private readonly queue: (() => void)[] = [];
+  private readonly timer = new SlotTimer((skipped) => this.slot(skipped));
+  private readonly leads: number[] = [];
+  private lastIn = 0;
+  /** A slot went by with nothing to send at this time (0: none, or the grace is used). */
+  private missedAt = 0;
+  private stopped = false;
+
+  /** `onDrop()`: a cell did not fit the queue. */
+  constructor(private readonly onDrop: () => void = () => {}) {}
+
+  /** One cell to put on the wire: `send` sends it (it is called once, in order, at its slot). */
+  push(send: () => void): void {
+    if (this.stopped) return;
+    const now = performance.now();
+    this.lastIn = now;
+    if (!this.timer.running) {
+      this.leads.length = 0;
+      this.missedAt = 0;
+      this.timer.start(now + (LEAD_MIN + LEAD_MAX) / 2);
+    } else if (this.queue.length === 0) {
+      if (this.missedAt && now - this.missedAt < LATE_GRACE) {
+        // Its slot went by a moment ago: go now, and let the lock move the phase later.
+        this.lead(this.missedAt - now);
+        this.missedAt = 0;
+        send();
+        return;
+      }
+      this.lead(this.timer.nextAt() - now);
+    }
+    if (this.queue.length >= WIRE_QUEUE_MAX) {
+      this.onDrop();
+      return;
+    }
+    this.queue.push(send);
+  }
+
+  private lead(ms: number): void {
+    this.leads.push(ms);
+    if (this.leads.length > LEAD_WINDOW) this.leads.shift();
+  }
+
+  private slot(skipped: number): boolean {
+    if (this.stopped) return false;
+    const now = performance.now();
+    if (this.queue.length === 0) {
+      if (skipped === 0 && now - this.lastIn > QUIET_MS) return false;
+      this.missedAt = now;
+      return true;
+    }
+    this.missedAt = 0;
+    // One cell a slot; a backlog beyond BACKLOG (a client burst, a stall) drains a quarter a slot.
+    const extra = this.queue.length - 1 > BACKLOG ? Math.ceil((this.queue.length - 1 - BACKLOG) / 4) : 0;
+    for (let i = 0; i <= extra && this.queue.length; i++) this.queue.shift()!();
+    if (this.leads.length) {
+      const least = Math.min(...this.leads);
+      const step = least < LEAD_MIN ? LEAD_STEP : least > LEAD_MAX ? -LEAD_STEP : 0;
+      this.timer.shift(step);
+      for (let i = 0; i < this.leads.length; i++) this.leads[i]! += step; // as they would be now
+    }
+    return true;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer.stop();
+    this.queue.length = 0;
+  }
+}

@@ -1,0 +1,86 @@
+// The wire clock (relay/onion/wireclock.ts): the client's cells leave on the relay's own 20 ms slots,
+// phase-locked a few ms after the client's arrivals, so the wire shows our even clock rather than
+// the client's timer, a burst leaves one cell per slot, and nothing is lost or reordered. Fake
+// timers: the clock's arithmetic is judged, not this box's scheduler.
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { SLOT_MS } from '../../relay/onion/slottimer.ts';
+import { WIRE_QUEUE_MAX, WireClock } from '../../relay/onion/wireclock.ts';
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** A small deterministic PRNG (the client's timer jitter). */
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+}
+
+/** Feed `n` cells at `at(i)` ms; returns [arrival, departure] of each, in departure order. */
+function run(clock: WireClock, arrivals: number[]): { id: number; in: number; out: number }[] {
+  const out: { id: number; in: number; out: number }[] = [];
+  const t0 = performance.now();
+  for (const [id, at] of arrivals.entries()) {
+    vi.advanceTimersByTime(Math.max(0, t0 + at - performance.now()));
+    clock.push(() => out.push({ id, in: t0 + at, out: performance.now() }));
+  }
+  vi.advanceTimersByTime(1000);
+  return out;
+}
+
+const gaps = (xs: number[]) => xs.slice(1).map((x, i) => x - xs[i]!);
+const spread = (xs: number[]) => Math.max(...xs) - Math.min(...xs);
+
+it("puts a jittery client's cells on an even clock, a few ms behind them, none lost or reordered", () => {
+  const r = prng(7);
+  // The client's timer: every 20 ms, each firing 0-6 ms late (a browser's setInterval on a busy page).
+  const arrivals = Array.from({ length: 500 }, (_, i) => i * SLOT_MS + r() * 6);
+  const out = run(new WireClock(), arrivals);
+  expect(out.map((o) => o.id)).toEqual(arrivals.map((_, i) => i));
+  const settled = out.slice(100);
+  // The client's gaps spread over ~12 ms; on the wire, slots of ours (the phase moves 0.1 ms a slot
+  // at most). Timers, fake ones as Node's, fire on whole milliseconds: up to 2 ms either way.
+  expect(spread(gaps(arrivals.slice(100)))).toBeGreaterThan(10);
+  for (const g of gaps(settled.map((o) => o.out))) expect(Math.abs(g - SLOT_MS)).toBeLessThanOrEqual(2);
+  // The price: how long a cell waits for its slot.
+  const waits = settled.map((o) => o.out - o.in);
+  expect(Math.max(...waits)).toBeLessThan(SLOT_MS / 2);
+  expect(waits.reduce((a, b) => a + b, 0) / waits.length).toBeLessThan(6);
+});
+
+it('spreads a burst one cell per slot, and drains a backlog faster than one a slot', () => {
+  // A message of 3 cells at once (signalling), then paced cells: the 3 leave a slot apart.
+  const burst = run(new WireClock(), [0, 0, 0, 40, 60, 80]);
+  const g = gaps(burst.map((o) => o.out));
+  for (const x of g.slice(0, 2)) expect(x).toBeGreaterThanOrEqual(SLOT_MS - 1);
+  // 40 cells at once (a stall of the client's page): out within 40 slots, the backlog beyond 2
+  // drained a quarter a slot (1 + 10 in the first).
+  const flood = run(new WireClock(), Array(40).fill(0));
+  expect(flood).toHaveLength(40);
+  const span = flood.at(-1)!.out - flood[0]!.out;
+  expect(span).toBeLessThan(40 * SLOT_MS);
+  const perSlot = new Map<number, number>();
+  for (const o of flood) perSlot.set(Math.round(o.out), (perSlot.get(Math.round(o.out)) ?? 0) + 1);
+  expect(Math.max(...perSlot.values())).toBeLessThanOrEqual(11);
+});
+
+it('holds at most WIRE_QUEUE_MAX cells and counts what it drops; stops when the client stops', () => {
+  let dropped = 0;
+  const clock = new WireClock(() => dropped++);
+  let sent = 0;
+  for (let i = 0; i < WIRE_QUEUE_MAX + 10; i++) clock.push(() => sent++);
+  expect(dropped).toBeGreaterThanOrEqual(9);
+  vi.advanceTimersByTime(60_000);
+  expect(sent + dropped).toBe(WIRE_QUEUE_MAX + 10);
+  // Quiet: the clock's timer is gone (nothing keeps firing).
+  expect(vi.getTimerCount()).toBe(0);
+  clock.push(() => sent++);
+  vi.advanceTimersByTime(100);
+  expect(sent + dropped).toBe(WIRE_QUEUE_MAX + 11);
+  clock.stop();
+});
