@@ -63,6 +63,8 @@ export class Inbound implements EndpointHooks {
   readonly tunnels = new Map<number, InTunnel>();
   private readonly bySecret = new Map<string, InTunnel>();
   private readonly lateClocks = new WeakMap<HopCircuit, CoverClock>();
+  /** Every cover clock of a circuit still open (retired at each round boundary). */
+  private readonly coverClocks = new Set<CoverClock>();
 
   constructor(private readonly ctx: InboundContext) {}
 
@@ -110,7 +112,7 @@ export class Inbound implements EndpointHooks {
   private lateCover(hop: HopCircuit, data: Uint8Array): void {
     let c = this.lateClocks.get(hop);
     if (!c) {
-      c = new CoverClock((d) => hop.sendBack(RelayCmd.COVER_ECHO, d));
+      c = this.coverClock(hop);
       this.lateClocks.set(hop, c);
     }
     c.onCover(data);
@@ -122,10 +124,7 @@ export class Inbound implements EndpointHooks {
       return;
     }
     if (data[0] === 1) {
-      hop.tunnel =
-        this.ctx.coverReply === 'echo'
-          ? COVER_ECHO
-          : new CoverClock((d) => hop.sendBack(RelayCmd.COVER_ECHO, d));
+      hop.tunnel = this.ctx.coverReply === 'echo' ? COVER_ECHO : this.coverClock(hop);
       hop.sendBack(RelayCmd.OPENED, new Uint8Array(0));
       return;
     }
@@ -170,14 +169,27 @@ export class Inbound implements EndpointHooks {
     while (t.secrets.length > MAX_SECRETS) this.bySecret.delete(t.secrets.shift()!);
   }
 
-  /** Round boundary: send on the newest circuit (the initiator switches at the same moment). */
+  private coverClock(hop: HopCircuit): CoverClock {
+    const c = new CoverClock((d) => hop.sendBack(RelayCmd.COVER_ECHO, d));
+    this.coverClocks.add(c);
+    return c;
+  }
+
+  /**
+   * Round boundary: send on the newest circuit (the initiator switches at the same moment), and
+   * stop answering cover on the round's circuits, whose initiators switch too.
+   */
   onBoundary(): void {
     for (const t of this.tunnels.values()) t.sendVia = t.circuits[t.circuits.length - 1] ?? t.sendVia;
+    for (const c of this.coverClocks) c.retire();
   }
 
   onClosed(hop: HopCircuit): void {
-    if (hop.tunnel instanceof CoverClock) hop.tunnel.stop();
-    this.lateClocks.get(hop)?.stop();
+    for (const c of [hop.tunnel, this.lateClocks.get(hop)])
+      if (c instanceof CoverClock) {
+        c.stop();
+        this.coverClocks.delete(c);
+      }
     const t = hop.tunnel instanceof InTunnel ? hop.tunnel : undefined;
     if (!t || !this.tunnels.has(t.id)) return;
     const i = t.circuits.indexOf(hop);

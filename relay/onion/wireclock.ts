@@ -5,10 +5,14 @@
 // carries cover or a call, whatever browser or timer the client has; and a signalling message of
 // several cells leaves one cell per slot like media.
 //
-// The clock is phase-locked to the client's arrivals: it keeps the wait of a cell that finds the
-// queue empty between LEAD_MIN and LEAD_MAX ms (the smallest of the last LEAD_WINDOW), moving its
-// phase LEAD_STEP ms a slot. So the wire shows our even clock, a call pays only a few ms for it, and
-// what the client's timing can still move is the phase, slowly, as its audio clock drifts.
+// The clock is locked to the client's arrivals, then holds its phase like a crystal. For its first
+// SETTLE_SLOTS it moves its phase SETTLE_STEP ms a slot so that the least wait of the last
+// LEAD_WINDOW cells that found the queue empty lies between LEAD_MIN and LEAD_MAX ms (after the
+// client's timer jitter). After that the phase stays put: a cell that misses its slot moves it
+// MISS_STEP later once, and a least wait above LEAD_MAX pulls it earlier by DRIFT_STEP a slot (a
+// client clock running fast, up to 250 ppm). A phase that followed the client's jitter all along
+// made a call's two directions wander against each other, which a curious hop told from cover's
+// steady answer (forward-to-backward delay spread 5.7 ms against 4.3 ms).
 import { SLOT_MS, SlotTimer } from './slottimer.ts';
 
 /** The least a cell should wait for its slot (the client's timer jitter still lands before it). */
@@ -16,8 +20,13 @@ const LEAD_MIN = 1.5;
 const LEAD_MAX = 5;
 /** Arrivals the lock looks back on. */
 const LEAD_WINDOW = 25;
-/** Phase step per slot: slow enough that the wire never shows the client's jitter. */
-const LEAD_STEP = 0.1;
+/** Slots of settling after the clock starts, and the phase step per slot meanwhile. */
+const SETTLE_SLOTS = 50;
+const SETTLE_STEP = 0.2;
+/** Later by this much when a cell misses its slot (after settling). */
+const MISS_STEP = 1;
+/** Earlier by this much a slot while every recent cell waits more than LEAD_MAX (after settling). */
+const DRIFT_STEP = 0.005;
 /** A cell that finds the queue empty this soon after a slot passed unused goes at once. */
 const LATE_GRACE = SLOT_MS / 2;
 /** A backlog beyond this many cells is drained faster (a burst the client made, or a stall). */
@@ -32,6 +41,8 @@ export class WireClock {
   private readonly timer = new SlotTimer((skipped) => this.slot(skipped));
   private readonly leads: number[] = [];
   private lastIn = 0;
+  /** Slots run since the clock started (settling while under SETTLE_SLOTS). */
+  private slots = 0;
   /** A slot went by with nothing to send at this time (0: none, or the grace is used). */
   private missedAt = 0;
   private stopped = false;
@@ -47,12 +58,14 @@ export class WireClock {
     if (!this.timer.running) {
       this.leads.length = 0;
       this.missedAt = 0;
+      this.slots = 0;
       this.timer.start(now + (LEAD_MIN + LEAD_MAX) / 2);
     } else if (this.queue.length === 0) {
       if (this.missedAt && now - this.missedAt < LATE_GRACE) {
-        // Its slot went by a moment ago: go now, and let the lock move the phase later.
+        // Its slot went by a moment ago: go now, and move the phase later.
         this.lead(this.missedAt - now);
         this.missedAt = 0;
+        if (this.slots >= SETTLE_SLOTS) this.shift(MISS_STEP);
         send();
         return;
       }
@@ -82,13 +95,21 @@ export class WireClock {
     // One cell a slot; a backlog beyond BACKLOG (a client burst, a stall) drains a quarter a slot.
     const extra = this.queue.length - 1 > BACKLOG ? Math.ceil((this.queue.length - 1 - BACKLOG) / 4) : 0;
     for (let i = 0; i <= extra && this.queue.length; i++) this.queue.shift()!();
+    this.slots++;
     if (this.leads.length) {
       const least = Math.min(...this.leads);
-      const step = least < LEAD_MIN ? LEAD_STEP : least > LEAD_MAX ? -LEAD_STEP : 0;
-      this.timer.shift(step);
-      for (let i = 0; i < this.leads.length; i++) this.leads[i]! += step; // as they would be now
+      if (this.slots < SETTLE_SLOTS)
+        this.shift(least < LEAD_MIN ? SETTLE_STEP : least > LEAD_MAX ? -SETTLE_STEP : 0);
+      else if (least > LEAD_MAX) this.shift(-DRIFT_STEP);
     }
     return true;
+  }
+
+  /** Move every later slot by `ms`; the waits seen so far are as they would be now. */
+  private shift(ms: number): void {
+    if (ms === 0) return;
+    this.timer.shift(ms);
+    for (let i = 0; i < this.leads.length; i++) this.leads[i]! += ms;
   }
 
   stop(): void {

@@ -1,7 +1,7 @@
 // The cover clock: answers on its own 20 ms slots, never more than 3 at once, holds at most 8 echoes
 // (the oldest go), and stops once the initiator has been quiet (nothing queued, 200 ms without COVER).
 import { expect, it } from 'vitest';
-import { COVER_QUEUE_MAX, CoverClock } from '../../relay/onion/coverclock.ts';
+import { COVER_QUEUE_MAX, COVER_RETIRE_MS, CoverClock } from '../../relay/onion/coverclock.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(cond: () => boolean, what: string): Promise<void> {
@@ -55,4 +55,30 @@ it('pays back the slots a stall skipped: as many cells back as slots went by', a
   // Old code: 3 of the 15 stalled slots sent, the other 12 never (~20 % short over this second).
   expect(sent - n0).toBeGreaterThanOrEqual(Math.floor(slots) - 3);
   expect(sent - n0).toBeLessThanOrEqual(Math.ceil(slots) + 1);
+});
+
+it('stops answering at the round boundary (retire), and answers a cover that carries on after the mute', async () => {
+  let sent = 0;
+  const clock = new CoverClock(() => sent++);
+  clock.onCover(new Uint8Array(50));
+  await until(() => sent >= 3, 'the answer');
+  clock.retire(); // the boundary: the initiator's cover moved to its next circuit
+  const atRetire = sent;
+  clock.onCover(new Uint8Array(50)); // still in flight: not answered
+  await sleep(COVER_RETIRE_MS - 50);
+  // Old code: answered on for the 200 ms quiet time (~10 more cells).
+  expect(sent).toBe(atRetire);
+  await sleep(100);
+  clock.onCover(new Uint8Array(50)); // this circuit carries on (no successor): answered again
+  await until(() => sent > atRetire, 'the answer after the mute');
+  clock.stop();
+});
+
+it("a clock that has not answered yet (the next round's circuit) is not muted by the boundary", async () => {
+  let sent = 0;
+  const clock = new CoverClock(() => sent++);
+  clock.retire();
+  clock.onCover(new Uint8Array(50));
+  await until(() => sent >= 1, 'the answer');
+  clock.stop();
 });
