@@ -37,6 +37,8 @@ export class CoverClock {
   private debt = 0;
   private stopped = false;
   private mutedUntil = 0;
+  /** Past a boundary: the echoes already queued still go (as a callee's queued cells do), then stop. */
+  private retiring = false;
 
   /** `send(bytes)` sends one COVER_ECHO message back to the initiator. */
   constructor(private readonly send: (data: Uint8Array) => void) {}
@@ -58,6 +60,12 @@ export class CoverClock {
   /** One slot; false once the initiator has gone quiet and nothing is left to send. */
   private slot(skipped: number, late: number): boolean {
     if (this.stopped) return false;
+    if (this.retiring) {
+      const d = this.queue.shift();
+      if (d) this.send(d);
+      else this.retiring = false;
+      return d !== undefined;
+    }
     const now = performance.now();
     // Quiet is judged only on a slot that came on time: after a stall of our own, the COVER that
     // arrived meanwhile may not have been read yet (stopping then would also forget the debt).
@@ -83,8 +91,7 @@ export class CoverClock {
    */
   retire(): void {
     if (!this.timer.running) return; // a circuit built for the next round: its cover starts now
-    this.timer.stop();
-    this.queue.length = 0;
+    this.retiring = true;
     this.mutedUntil = performance.now() + COVER_RETIRE_MS;
   }
 

@@ -62,12 +62,13 @@ it('stops answering at the round boundary (retire), and answers a cover that car
   const clock = new CoverClock(() => sent++);
   clock.onCover(new Uint8Array(50));
   await until(() => sent >= 3, 'the answer');
+  clock.onCover(new Uint8Array(50)); // came before the boundary: its echo still goes
   clock.retire(); // the boundary: the initiator's cover moved to its next circuit
   const atRetire = sent;
   clock.onCover(new Uint8Array(50)); // still in flight: not answered
   await sleep(COVER_RETIRE_MS - 50);
   // Old code: answered on for the 200 ms quiet time (~10 more cells).
-  expect(sent).toBe(atRetire);
+  expect(sent - atRetire).toBeLessThanOrEqual(2);
   await sleep(100);
   clock.onCover(new Uint8Array(50)); // this circuit carries on (no successor): answered again
   await until(() => sent > atRetire, 'the answer after the mute');
