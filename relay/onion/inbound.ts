@@ -13,7 +13,7 @@ import type { EndpointHooks, HopCircuit } from './hop.ts';
 import type { RelayMessage } from './relaymsg.ts';
 import type { OnionStats } from './stats.ts';
 import { CoverClock } from './coverclock.ts';
-import { WireClock } from './wireclock.ts';
+import { type WireBudget, WireClock } from './wireclock.ts';
 
 const MAX_SECRETS = 8;
 
@@ -45,6 +45,8 @@ export interface InboundContext {
   coverReply?: 'clock' | 'echo';
   /** Our client's cells leave on our slot clock (wireclock.ts), not as its messages arrive. */
   wireClock?: boolean;
+  /** What all of this relay's wire clocks may hold. */
+  wireBudget?: WireBudget;
   connections: () => ApiConnection[];
   allocTunnelId: () => number;
   releaseTunnelId: (id: number) => void;
@@ -135,7 +137,8 @@ export class Inbound implements EndpointHooks {
     }
     const receivers = new Set(this.ctx.connections().filter((c) => !c.closed));
     const t = new InTunnel(this.ctx.allocTunnelId(), receivers);
-    if (this.ctx.wireClock) t.clock = new WireClock(() => this.ctx.stats.wireCellsDropped++);
+    if (this.ctx.wireClock)
+      t.clock = new WireClock(() => this.ctx.stats.wireCellsDropped++, this.ctx.wireBudget);
     this.tunnels.set(t.id, t);
     this.attach(t, hop);
     for (const c of receivers) c.send({ type: MessageType.ONION_TUNNEL_INCOMING, tunnelId: t.id });

@@ -23,6 +23,7 @@ import { OnionService } from './service.ts';
 import { newStats } from './stats.ts';
 import { onionMetrics } from '../metrics/onion.ts';
 import { startStatus } from './status.ts';
+import { newWireBudget } from './wireclock.ts';
 
 const MAX_MESSAGE = 65536;
 
@@ -64,6 +65,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     extendPrivate: cfg.extendPrivateAddresses,
     shortOfCpu: () => ingress.shortOfCpu(),
   };
+  const wireBudget = newWireBudget(); // every wire clock of this relay (wireclock.ts)
   const inbound = new Inbound({
     log,
     stats,
@@ -72,6 +74,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     unclaimedMs: cfg.unclaimedTunnelMs,
     coverReply: cfg.coverReply,
     wireClock: cfg.wireClock === 'relay',
+    wireBudget,
     connections: () => service.connections(),
     allocTunnelId: () => service.allocTunnelId(),
     releaseTunnelId: (id) => service.releaseTunnelId(id),
@@ -141,6 +144,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
       buildTimeoutMs: cfg.buildTimeoutMs,
       graceMs: cfg.graceMs,
       wireClock: cfg.wireClock === 'relay',
+      wireBudget,
     },
     roundMs: cfg.roundSeconds * 1000,
     coverTunnel: cfg.coverTunnel,

@@ -8,7 +8,7 @@ import { MAX_DATA, RelayCmd } from './cell.ts';
 import type { HopPeer, OriginCircuit } from './origin.ts';
 import { buildTo, type PathContext, RefusedError } from './paths.ts';
 import type { RelayMessage } from './relaymsg.ts';
-import { WireClock } from './wireclock.ts';
+import { type WireBudget, WireClock } from './wireclock.ts';
 
 export interface OutTunnelEvents {
   onData(data: Uint8Array): void;
@@ -21,6 +21,8 @@ export interface OutContext extends PathContext {
   graceMs: number;
   /** Cells for the client leave on our slot clock (wireclock.ts), not as its messages arrive. */
   wireClock?: boolean;
+  /** What all of this relay's wire clocks may hold. */
+  wireBudget?: WireBudget;
 }
 
 const OPEN_REAL = 0;
@@ -50,7 +52,7 @@ export class OutTunnel {
     private readonly events: OutTunnelEvents,
   ) {
     if (ctx.wireClock) {
-      const clock = new WireClock(() => this.ctx.origin.stats.wireCellsDropped++);
+      const clock = new WireClock(() => this.ctx.origin.stats.wireCellsDropped++, ctx.wireBudget);
       this.clock = clock;
       this.pace = (go) => clock.push(go);
     }

@@ -31,8 +31,17 @@ const DRIFT_STEP = 0.005;
 const LATE_GRACE = SLOT_MS / 2;
 /** A backlog beyond this many cells is drained faster (a burst the client made, or a stall). */
 const BACKLOG = 2;
-/** Cells waiting at most; beyond, new cells are dropped (and counted). */
+/** Cells waiting at most in one clock (3 of the largest messages); beyond, new ones are dropped. */
 export const WIRE_QUEUE_MAX = 1024;
+/** Cells waiting at most in all the clocks of one relay (~5 MB with their closures). */
+export const WIRE_BUDGET_CELLS = 16_384;
+
+/** The cells all of one relay's wire clocks hold (shared, so many tunnels cannot add up). */
+export interface WireBudget {
+  used: number;
+  max: number;
+}
+export const newWireBudget = (): WireBudget => ({ used: 0, max: WIRE_BUDGET_CELLS });
 /** Without a cell for this long (and nothing queued) the clock stops; the next cell restarts it. */
 const QUIET_MS = 200;
 
@@ -47,8 +56,11 @@ export class WireClock {
   private missedAt = 0;
   private stopped = false;
 
-  /** `onDrop()`: a cell did not fit the queue. */
-  constructor(private readonly onDrop: () => void = () => {}) {}
+  /** `onDrop()`: a cell did not fit the queue or the relay's budget. */
+  constructor(
+    private readonly onDrop: () => void = () => {},
+    private readonly budget: WireBudget = newWireBudget(),
+  ) {}
 
   /** One cell to put on the wire: `send` sends it (it is called once, in order, at its slot). */
   push(send: () => void): void {
@@ -71,10 +83,11 @@ export class WireClock {
       }
       this.lead(this.timer.nextAt() - now);
     }
-    if (this.queue.length >= WIRE_QUEUE_MAX) {
+    if (this.queue.length >= WIRE_QUEUE_MAX || this.budget.used >= this.budget.max) {
       this.onDrop();
       return;
     }
+    this.budget.used++;
     this.queue.push(send);
   }
 
@@ -94,7 +107,10 @@ export class WireClock {
     this.missedAt = 0;
     // One cell a slot; a backlog beyond BACKLOG (a client burst, a stall) drains a quarter a slot.
     const extra = this.queue.length - 1 > BACKLOG ? Math.ceil((this.queue.length - 1 - BACKLOG) / 4) : 0;
-    for (let i = 0; i <= extra && this.queue.length; i++) this.queue.shift()!();
+    for (let i = 0; i <= extra && this.queue.length; i++) {
+      this.budget.used--;
+      this.queue.shift()!();
+    }
     this.slots++;
     if (this.leads.length) {
       const least = Math.min(...this.leads);
@@ -115,6 +131,7 @@ export class WireClock {
   stop(): void {
     this.stopped = true;
     this.timer.stop();
+    this.budget.used -= this.queue.length;
     this.queue.length = 0;
   }
 }

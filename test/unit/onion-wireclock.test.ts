@@ -84,3 +84,17 @@ it('holds at most WIRE_QUEUE_MAX cells and counts what it drops; stops when the 
   expect(sent + dropped).toBe(WIRE_QUEUE_MAX + 11);
   clock.stop();
 });
+
+it("shares one budget between a relay's clocks: many tunnels cannot add up past it", () => {
+  const budget = { used: 0, max: 100 };
+  let dropped = 0;
+  const clocks = Array.from({ length: 5 }, () => new WireClock(() => dropped++, budget));
+  for (const c of clocks) for (let i = 0; i < 50; i++) c.push(() => {});
+  expect(budget.used).toBe(100);
+  expect(dropped).toBe(150);
+  vi.advanceTimersByTime(60_000);
+  expect(budget.used).toBe(0);
+  clocks[0]!.push(() => {});
+  clocks[0]!.stop(); // what a stopped clock held is given back
+  expect(budget.used).toBe(0);
+});
