@@ -12,8 +12,8 @@
 //   callee: its slots move to the incoming tunnel as soon as it exists (cover stops), ANSWER and
 //           RINGING at once on the offer, ACCEPT 1.5 s later, DESTROY on the HANGUP.
 // `shape` turns on what the client side of issue 15 (branch wt-pace) is to do: BUILD at once
-// (with the relays' build_in_slot), the callee's own cover kept running through the call, and
-// signalling paced one message per slot.
+// (with the relays' build_in_slot), the callee's own cover kept running through the call (the
+// call paced as a stream of its own from the answer on), and signalling paced one message per slot.
 import type { ApiClient } from '../../relay/api/client.ts';
 import { MessageType } from '../../shared/wire/types.ts';
 import { CALL_DATA_SIZE, CoverSender } from '../../client/src/lib/pacing/pacer.ts';
@@ -142,13 +142,17 @@ export class Party {
     const off = this.conn.onMessage((m) => {
       if (m.type === MessageType.ONION_TUNNEL_INCOMING && this.tunnel === undefined) {
         this.tunnel = m.tunnelId;
-        if (this.shape.calleeCover) {
-          this.media = new CoverSender({ sendCover: () => {}, fill: () => this.fill() });
-          this.media.start();
-        }
       } else if (m.type === MessageType.ONION_TUNNEL_DATA && m.tunnelId === this.tunnel) {
         if (m.data[0] === OFFER && !this.answered) {
           this.answered = true;
+          // The client paces an incoming call from its answer on (client/src/lib/pacing/streams.ts),
+          // not from INCOMING: that comes at the build, mid-round, before the caller's READY. Started
+          // at INCOMING (as this test did), the callee's stream to the caller's last hop began 1.5 s
+          // before the boundary, an extra active link in the start round.
+          if (this.shape.calleeCover) {
+            this.media = new CoverSender({ sendCover: () => {}, fill: () => this.fill() });
+            this.media.start();
+          }
           this.signal(OFFER, OFFER_BYTES); // ANSWER
           this.signal(OFFER, SMALL_BYTES); // RINGING
           setTimeout(() => this.tunnel !== undefined && this.signal(OFFER, SMALL_BYTES), 1500); // ACCEPT
