@@ -31,6 +31,15 @@ const DRIFT_STEP = 0.005;
 const LATE_GRACE = SLOT_MS / 2;
 /** A backlog beyond this many cells is drained faster (a burst the client made, or a stall). */
 const BACKLOG = 2;
+/**
+ * Slots that went by empty while the client was sending (its timer or page stalled, or ours) are
+ * owed, at most DEBT_MAX, and paid back one extra cell per slot once cells wait: a client that sends
+ * 3 at once after a 60 ms stall would otherwise leave 2 cells (40 ms) waiting for the rest of the
+ * call. The cover clock pays its skipped slots the same way. Forgotten after DEBT_FORGET_SLOTS
+ * slots without one owed.
+ */
+const DEBT_MAX = 25;
+const DEBT_FORGET_SLOTS = 50;
 /** Cells waiting at most in one clock (3 of the largest messages); beyond, new ones are dropped. */
 export const WIRE_QUEUE_MAX = 1024;
 /** Cells waiting at most in all the clocks of one relay (~5 MB with their closures). */
@@ -54,6 +63,9 @@ export class WireClock {
   private slots = 0;
   /** A slot went by with nothing to send at this time (0: none, or the grace is used). */
   private missedAt = 0;
+  /** Slots owed (see DEBT_MAX), and slots since one was last owed. */
+  private debt = 0;
+  private sinceDebt = 0;
   private stopped = false;
 
   /** `onDrop()`: a cell did not fit the queue or the relay's budget. */
@@ -71,12 +83,14 @@ export class WireClock {
       this.leads.length = 0;
       this.missedAt = 0;
       this.slots = 0;
+      this.debt = 0;
       this.timer.start(now + (LEAD_MIN + LEAD_MAX) / 2);
     } else if (this.queue.length === 0) {
       if (this.missedAt && now - this.missedAt < LATE_GRACE) {
         // Its slot went by a moment ago: go now, and move the phase later.
         this.lead(this.missedAt - now);
         this.missedAt = 0;
+        this.debt = Math.max(0, this.debt - 1); // that slot is paid now
         if (this.slots >= SETTLE_SLOTS) this.shift(MISS_STEP);
         send();
         return;
@@ -99,14 +113,23 @@ export class WireClock {
   private slot(skipped: number): boolean {
     if (this.stopped) return false;
     const now = performance.now();
+    if (skipped > 0) this.owe(skipped);
     if (this.queue.length === 0) {
       if (skipped === 0 && now - this.lastIn > QUIET_MS) return false;
       this.missedAt = now;
+      this.owe(1);
       return true;
     }
     this.missedAt = 0;
-    // One cell a slot; a backlog beyond BACKLOG (a client burst, a stall) drains a quarter a slot.
-    const extra = this.queue.length - 1 > BACKLOG ? Math.ceil((this.queue.length - 1 - BACKLOG) / 4) : 0;
+    if (++this.sinceDebt > DEBT_FORGET_SLOTS) this.debt = 0;
+    // One cell a slot, one more while slots are owed; a backlog beyond BACKLOG (a flood) drains a
+    // quarter a slot.
+    const backlog = this.queue.length - 1;
+    let extra = backlog > BACKLOG ? Math.ceil((backlog - BACKLOG) / 4) : 0;
+    if (extra === 0 && backlog > 0 && this.debt > 0) {
+      this.debt--;
+      extra = 1;
+    }
     for (let i = 0; i <= extra && this.queue.length; i++) {
       this.budget.used--;
       this.queue.shift()!();
@@ -119,6 +142,11 @@ export class WireClock {
       else if (least > LEAD_MAX) this.shift(-DRIFT_STEP);
     }
     return true;
+  }
+
+  private owe(slots: number): void {
+    this.debt = Math.min(DEBT_MAX, this.debt + slots);
+    this.sinceDebt = 0;
   }
 
   /** Move every later slot by `ms`; the waits seen so far are as they would be now. */

@@ -98,3 +98,18 @@ it("shares one budget between a relay's clocks: many tunnels cannot add up past 
   clocks[0]!.stop(); // what a stopped clock held is given back
   expect(budget.used).toBe(0);
 });
+
+it('pays back the slots a stalled client missed: after a burst the waits are short again', () => {
+  // A client every 20 ms, stalling 60 ms once (3 slots) and then sending the 3 it owed at once, as
+  // the client's pacer does (at most 3 at once), then on time again.
+  const arrivals: number[] = [];
+  for (let i = 0; i < 100; i++) arrivals.push(i * SLOT_MS + 2);
+  for (const i of [101, 102]) arrivals.push(103 * SLOT_MS + 2); // 100-102 come late, with 103
+  arrivals.push(103 * SLOT_MS + 2);
+  for (let i = 104; i < 150; i++) arrivals.push(i * SLOT_MS + 2);
+  const out = run(new WireClock(), arrivals.sort((a, b) => a - b));
+  expect(out).toHaveLength(arrivals.length);
+  // Old code: 2 cells kept waiting for the rest of the call (every wait ~40 ms more).
+  const tail = out.slice(-30).map((o) => o.out - o.in);
+  expect(Math.max(...tail)).toBeLessThan(SLOT_MS / 2);
+});
