@@ -33,6 +33,7 @@ export class CoverClock {
   private readonly timer = new SlotTimer((skipped, late) => this.slot(skipped, late));
   private lastIn = 0;
   private lastSlot = 0;
+  private stalledAt = 0;
   private size = 0;
   private debt = 0;
   private stopped = false;
@@ -67,12 +68,14 @@ export class CoverClock {
       return d !== undefined;
     }
     const now = performance.now();
-    // Quiet is judged only on a slot that came on time: after a stall of our own, the COVER that
-    // arrived meanwhile may not have been read yet (stopping then would also forget the debt).
-    // Debt is paid back only then too: a late slot is already one of a burst.
-    const stalled = skipped > 0 || late > SLOT_MS / 2 || now - this.lastSlot > COVER_QUIET_MS / 2;
+    // Quiet is judged only a quiet time after a stall of our own: the COVER that arrived meanwhile
+    // may not have been read yet (stopping then would also forget the debt). Debt is paid back only
+    // on a slot that came on time: one a whole slot late is already one of a burst.
+    const stalled = skipped > 0 || late >= SLOT_MS || now - this.lastSlot > COVER_QUIET_MS / 2;
+    if (stalled) this.stalledAt = now;
     this.lastSlot = now;
-    if (!stalled && this.queue.length === 0 && now - this.lastIn > COVER_QUIET_MS) return false;
+    const quiet = now - this.lastIn > COVER_QUIET_MS && now - this.stalledAt > COVER_QUIET_MS;
+    if (quiet && this.queue.length === 0) return false;
     this.debt = Math.min(COVER_DEBT_MAX, this.debt + skipped);
     let n = 1;
     if (!stalled && this.debt > 0) {

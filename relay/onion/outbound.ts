@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { MAX_DATA, RelayCmd } from './cell.ts';
 import type { HopPeer, OriginCircuit } from './origin.ts';
 import { buildTo, type PathContext, RefusedError } from './paths.ts';
-import type { RelayMessage } from './relaymsg.ts';
+import { fragmentCount, type RelayMessage } from './relaymsg.ts';
 import { type WireBudget, WireClock } from './wireclock.ts';
 
 export interface OutTunnelEvents {
@@ -42,7 +42,6 @@ export class OutTunnel {
   lingering = false;
   /** Times the client's cells onto the wire (undefined: sent as they come). */
   private readonly clock: WireClock | undefined;
-  private readonly pace: ((go: () => void) => void) | undefined;
 
   constructor(
     private readonly ctx: OutContext,
@@ -51,11 +50,8 @@ export class OutTunnel {
     readonly cover: boolean,
     private readonly events: OutTunnelEvents,
   ) {
-    if (ctx.wireClock) {
-      const clock = new WireClock(() => this.ctx.origin.stats.wireCellsDropped++, ctx.wireBudget);
-      this.clock = clock;
-      this.pace = (go) => clock.push(go);
-    }
+    if (ctx.wireClock)
+      this.clock = new WireClock(() => this.ctx.origin.stats.wireCellsDropped++, ctx.wireBudget);
   }
 
   /** Build the first circuit and OPEN the tunnel at the destination; throws on failure. */
@@ -105,12 +101,21 @@ export class OutTunnel {
   }
 
   send(data: Uint8Array): void {
-    this.current?.send(RelayCmd.DATA, data, undefined, this.pace);
+    this.paced(RelayCmd.DATA, data);
+  }
+
+  /** On the wire clock, on the circuit that is current when its first cell goes; else now. */
+  private paced(cmd: number, data: Uint8Array): void {
+    if (this.clock)
+      this.clock.pushMessage(fragmentCount(data.length), (go) =>
+        this.current?.send(cmd, data, undefined, go),
+      );
+    else this.current?.send(cmd, data);
   }
 
   sendCover(n: number): void {
     if (!this.current) return;
-    this.current.send(RelayCmd.COVER, randomBytes(n), undefined, this.pace);
+    this.paced(RelayCmd.COVER, randomBytes(n));
     this.ctx.origin.stats.coverSentBytes += n;
   }
 

@@ -19,9 +19,12 @@ export interface RelayMessage {
 
 export class RelayProtocolError extends Error {}
 
+/** How many cells `fragment` makes of a message of `bytes` bytes. */
+export const fragmentCount = (bytes: number): number => Math.max(1, Math.ceil(bytes / FRAG_DATA));
+
 /** Cells (CELL_SIZE, command RELAY, circuit id and N unset) carrying one message, bodies in plaintext. */
 export function fragment(cmd: number, data: Uint8Array, msgId: number): Uint8Array[] {
-  const count = Math.max(1, Math.ceil(data.length / FRAG_DATA));
+  const count = fragmentCount(data.length);
   if (count > MAX_FRAGMENTS) throw new RangeError(`relay message of ${data.length} bytes is too large`);
   const cells: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {

@@ -149,6 +149,25 @@ export class WireClock {
     this.sinceDebt = 0;
   }
 
+  /**
+   * One message of `cells` cells: `start(go)` is called when its first cell's slot comes and must
+   * hand over one sender per cell (its circuit's `send` with `go` as the pace, which fragments it
+   * there). The circuit is chosen then, not now: a message that waited across a round boundary
+   * goes on the new circuit, and no cell waits for a retired circuit that may have gone meanwhile.
+   */
+  pushMessage(cells: number, start: (go: (send: () => void) => void) => void): void {
+    let senders: (() => void)[] | undefined;
+    for (let i = 0; i < cells; i++)
+      this.push(() => {
+        if (!senders) {
+          const got: (() => void)[] = [];
+          start((send) => got.push(send));
+          senders = got;
+        }
+        senders[i]?.();
+      });
+  }
+
   /** Move every later slot by `ms`; the waits seen so far are as they would be now. */
   private shift(ms: number): void {
     if (ms === 0) return;
