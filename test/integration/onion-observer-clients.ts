@@ -79,13 +79,16 @@ export class Party {
         (this.tunnel === undefined || this.media !== undefined) &&
         (shape.buildAtOnce ? !this.building || roundMs - (Date.now() % roundMs) > 150 : !this.building),
       fill: () => (this.media ? false : this.fill()),
-      spent: () => {
-        const n = this.spentCells;
-        this.spentCells = 0;
-        return n;
-      },
+      // The call's cells pay the slots of the stream that carries the call (the callee's own one).
+      spent: () => (this.media ? 0 : this.takeSpent()),
     });
     this.sender.start();
+  }
+
+  private takeSpent(): number {
+    const n = this.spentCells;
+    this.spentCells = 0;
+    return n;
   }
 
   stop(): void {
@@ -150,7 +153,11 @@ export class Party {
           // at INCOMING (as this test did), the callee's stream to the caller's last hop began 1.5 s
           // before the boundary, an extra active link in the start round.
           if (this.shape.calleeCover) {
-            this.media = new CoverSender({ sendCover: () => {}, fill: () => this.fill() });
+            this.media = new CoverSender({
+              sendCover: () => {},
+              fill: () => this.fill(),
+              spent: () => this.takeSpent(),
+            });
             this.media.start();
           }
           this.signal(OFFER, OFFER_BYTES); // ANSWER
