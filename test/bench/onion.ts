@@ -6,6 +6,8 @@
 // --idle-set key=value,... (the idle part), --capacity (the capacity search alone) and
 // --capacity-budget s (time per search, default 90; 4 searches: 2 layouts, onion and floor). Ends with the issue 18 table: each figure, goal and ratio.
 // Not in the default parts: `observer` and `curious`, issue 15's link observer and curious hop (_unobservable.ts).
+// --wire-clock relay: the timing part with the endpoints' slot clocks on (issue 15); by default off there,
+// so the data plane's own figures stay comparable with issue 18's.
 // Reference: Tor 0.4.9 private network on this kind of machine (see docs/onion-protocol.md).
 import { readdirSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -119,6 +121,9 @@ export async function run(args: string[]): Promise<void> {
   const counts = (opt(args, 'tunnels') ?? (quick ? '1,100' : '1,100,500')).split(',').map(Number);
   const seconds = Number(opt(args, 'seconds') ?? (quick ? 3 : 6));
   const warmup = Number(opt(args, 'warmup') ?? (quick ? 1 : 3));
+  // The data plane's figures (issue 18) are taken with the endpoints sending as the client's messages
+  // come; `--wire-clock relay` measures what the endpoints' slot clocks (issue 15) add on top.
+  const wireClock = opt(args, 'wire-clock') === 'relay' ? 'relay' : 'client';
   process.env.VOIDPHONE_LOG ??= 'warn'; // relay processes: keep the figures readable
   // Figures depend on what else runs: print the load so a reader can judge them.
   console.log(
@@ -128,7 +133,7 @@ export async function run(args: string[]): Promise<void> {
   );
   if (parts.includes('forwarding')) R.micro = forwardingCore(quick ? 20_000 : 100_000);
   if (parts.includes('timing'))
-    await timing(quick, processes, counts, seconds, warmup, args.includes('--concentrated'));
+    await timing(quick, processes, counts, seconds, warmup, args.includes('--concentrated'), wireClock);
   if (parts.includes('hop-rate')) await hopRate(quick ? 50 : 100, seconds, warmup);
   if (parts.includes('floor')) await floor(counts, seconds, warmup);
   if (parts.includes('capacity'))
@@ -269,10 +274,13 @@ async function timing(
   seconds: number,
   warmup: number,
   concentrated: boolean,
+  wireClock: 'relay' | 'client',
 ): Promise<void> {
+  console.log(`timing: wire_clock = ${wireClock}`);
   const on = await startOnionNet(
     RELAYS,
     {
+      'onion.wire_clock': wireClock,
       'onion.cover_tunnel': 'false',
       'onion.max_tunnels_per_connection': '1000',
       'onion.build_timeout_ms': '10000',
