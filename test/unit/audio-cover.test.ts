@@ -67,6 +67,23 @@ describe('cover sender', () => {
     expect(s.skipped).toBeGreaterThan(40);
   });
 
+  it('pays a stall back: as many packets as slots over the next second, never more than 3 at once', () => {
+    const c = fakeClock();
+    const at: number[] = [];
+    const s = new CoverSender({ sendCover: () => at.push(c.now()), ticker: c.ticker, now: c.now });
+    s.start();
+    c.advance(1000);
+    const before = at.length;
+    c.stall(200); // 10 slots: 3 at once, 7 owed
+    c.advance(800);
+    // Old code: the 7 skipped slots never sent (43 of 50 in this second).
+    expect(at.length - before).toBeGreaterThanOrEqual(49);
+    expect(at.length - before).toBeLessThanOrEqual(51);
+    const perTick = new Map<number, number>();
+    for (const t of at) perTick.set(t, (perTick.get(t) ?? 0) + 1);
+    expect(Math.max(...perTick.values())).toBeLessThanOrEqual(3);
+  });
+
   it('sends nothing while not allowed (a tunnel is being built or READY)', () => {
     const c = fakeClock();
     let sent = 0;

@@ -61,6 +61,8 @@ export interface CoverSenderOptions {
   maxBurst?: number;
   /** Slots sent ahead (a multi-cell frame, media on its own clock) that later slots pay back. */
   maxDebt?: number;
+  /** Slots a stall skipped that later ticks pay back, one extra each (at most this many owed). */
+  maxOwed?: number;
   ticker?: Ticker;
   now?: () => number;
 }
@@ -82,6 +84,8 @@ export class CoverSender {
   /** Slots nothing could be sent in (a BUILD waits for its answer). */
   held = 0;
   skipped = 0;
+  /** Skipped slots still to pay back (one extra per tick that is not itself a burst). */
+  private owed = 0;
   /** False: no ONION COVER, the call's slots are still paced (tests watch one peer's cover alone). */
   coverOn = true;
   private readonly o: Required<CoverSenderOptions>;
@@ -95,6 +99,7 @@ export class CoverSender {
       intervalMs: 20,
       maxBurst: 3,
       maxDebt: 4,
+      maxOwed: 25,
       ticker: timerTicker,
       now: () => performance.now(),
       ...opts,
@@ -110,6 +115,7 @@ export class CoverSender {
     this.t0 = this.o.now();
     this.due = 0;
     this.balance = 0;
+    this.owed = 0;
     this.o.spent();
     // Tick faster than the packet rate so timer jitter does not turn into packet-rate jitter.
     this.stopTicker = this.o.ticker(() => this.tick(), this.o.intervalMs / 2);
@@ -128,10 +134,16 @@ export class CoverSender {
   private tick(): void {
     const target = Math.floor((this.o.now() - this.t0) / this.o.intervalMs) + 1;
     let n = target - this.due;
+    let burst = false;
     if (n > this.o.maxBurst) {
-      this.skipped += n - this.o.maxBurst; // the clock stalled: skip the backlog, don't burst
+      // The clock stalled: don't burst; the slots beyond maxBurst are owed and paid back later, one
+      // extra per tick, so the rate over a round stays one cell per slot (the relay's wire clock
+      // and cover clock pay their own stalls the same way).
+      this.skipped += n - this.o.maxBurst;
+      this.owed = Math.min(this.o.maxOwed, this.owed + n - this.o.maxBurst);
       this.due += n - this.o.maxBurst;
       n = this.o.maxBurst;
+      burst = true;
     }
     this.absorb();
     for (let i = 0; i < n; i++) {
@@ -142,6 +154,11 @@ export class CoverSender {
     // A slot already counted but still unpaid (nothing could go out then) is paid as soon as
     // something can: e.g. the first packet after the BUILD's answer or after a DESTROY.
     if (n === 0) this.pay();
+    else if (this.owed > 0 && !burst && this.balance < 1) {
+      this.balance++;
+      if (this.pay()) this.owed--;
+      else this.balance--;
+    }
   }
 
   /** Pays the current slot if it is unpaid; false if it stays unpaid (nothing may be sent). */
