@@ -41,8 +41,15 @@ export class CoverClock {
   /** Past a boundary: the echoes already queued still go (as a callee's queued cells do), then stop. */
   private retiring = false;
 
-  /** `send(bytes)` sends one COVER_ECHO message back to the initiator. */
-  constructor(private readonly send: (data: Uint8Array) => void) {}
+  /**
+   * `send(bytes)` sends one COVER_ECHO message back to the initiator. `phase` (0-255, of a slot):
+   * where our slots fall after the first COVER's arrival; the initiator chooses it (OPEN) and keeps
+   * it across rounds, as a call's two clocks keep their phases for the whole call. Else random.
+   */
+  constructor(
+    private readonly send: (data: Uint8Array) => void,
+    private readonly phase = Math.floor(Math.random() * 256),
+  ) {}
 
   onCover(data: Uint8Array): void {
     if (this.stopped || performance.now() < this.mutedUntil) return;
@@ -54,7 +61,7 @@ export class CoverClock {
       const period = SLOT_MS * (1 + ((Math.random() * 2 - 1) * DRIFT_PPM) / 1e6);
       this.debt = 0;
       this.lastSlot = performance.now();
-      this.timer.start(performance.now() + Math.random() * SLOT_MS, period); // our own phase
+      this.timer.start(performance.now() + ((this.phase + Math.random()) * SLOT_MS) / 256, period);
     }
   }
 

@@ -121,12 +121,13 @@ export class Inbound implements EndpointHooks {
   }
 
   private onOpen(hop: HopCircuit, data: Uint8Array): void {
-    if (hop.tunnel !== undefined || data.length !== 1) {
+    // kind u8 (0 tunnel, 1 cover), and for cover the phase of our answer's slots (u8, optional).
+    if (hop.tunnel !== undefined || data.length < 1 || data.length > (data[0] === 1 ? 2 : 1)) {
       hop.destroy('repeated or bad OPEN');
       return;
     }
     if (data[0] === 1) {
-      hop.tunnel = this.ctx.coverReply === 'echo' ? COVER_ECHO : this.coverClock(hop);
+      hop.tunnel = this.ctx.coverReply === 'echo' ? COVER_ECHO : this.coverClock(hop, data[1]);
       hop.sendBack(RelayCmd.OPENED, new Uint8Array(0));
       return;
     }
@@ -172,8 +173,8 @@ export class Inbound implements EndpointHooks {
     while (t.secrets.length > MAX_SECRETS) this.bySecret.delete(t.secrets.shift()!);
   }
 
-  private coverClock(hop: HopCircuit): CoverClock {
-    const c = new CoverClock((d) => hop.sendBack(RelayCmd.COVER_ECHO, d));
+  private coverClock(hop: HopCircuit, phase?: number): CoverClock {
+    const c = new CoverClock((d) => hop.sendBack(RelayCmd.COVER_ECHO, d), phase);
     this.coverClocks.add(c);
     return c;
   }

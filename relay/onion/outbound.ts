@@ -40,6 +40,8 @@ export class OutTunnel {
   closed = false;
   /** The API client destroyed it, but its circuit carries cover until the boundary (build_in_slot). */
   lingering = false;
+  /** A cover tunnel: the phase (0-255) its destination's answer keeps (coverclock.ts), sent in OPEN. */
+  coverPhase: number | undefined;
   /** Times the client's cells onto the wire (undefined: sent as they come). */
   private readonly clock: WireClock | undefined;
 
@@ -80,6 +82,8 @@ export class OutTunnel {
       this.ctx.origin.stepTimeoutMs,
     );
     if (secret) circ.send(RelayCmd.RESUME, secret);
+    else if (this.cover && this.coverPhase !== undefined)
+      circ.send(RelayCmd.OPEN, new Uint8Array([OPEN_COVER, this.coverPhase]));
     else circ.send(RelayCmd.OPEN, new Uint8Array([this.cover ? OPEN_COVER : OPEN_REAL]));
     const m = await reply;
     if (!m) throw new Error('no answer to OPEN/RESUME');

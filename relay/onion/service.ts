@@ -25,6 +25,9 @@ interface ConnState {
   unseen: Set<number>;
 }
 
+/** A cover answer's phase is drawn anew about once in this many rounds (~5 min at 10 s rounds). */
+const COVER_PHASE_ROUNDS = 30;
+
 export interface ServiceOptions {
   out: OutContext;
   roundMs: number;
@@ -52,6 +55,9 @@ export class OnionService implements ApiHandler {
   private readonly usedIds = new Set<number>();
   cover: OutTunnel | undefined;
   private nextCover: OutTunnel | undefined;
+  /** The phase our cover's answers keep (buildCover), and whether a tunnel of ours ran since. */
+  private coverPhase = randomInt(256);
+  private hadTunnel = false;
   private readonly clock: RoundClock;
   inbound!: Inbound;
   private stopped = false;
@@ -189,6 +195,7 @@ export class OnionService implements ApiHandler {
     });
     st.own.add(t);
     this.out.set(id, t);
+    this.hadTunnel = true;
     const held = !!this.opts.buildInSlot && this.opts.coverTunnel && !!this.cover;
     if (held) {
       // Built where the cover build would have been: in this round's random build slot (or the
@@ -313,6 +320,14 @@ export class OnionService implements ApiHandler {
     const ctx = this.opts.out;
     const dest = await drawPeer(ctx, new Set());
     if (!dest || this.stopped) return undefined;
+    // The answer's phase against our cover stream stays the same from round to round, as a call's
+    // two clocks keep theirs for the whole call (a guard sees every round's circuit: a phase new
+    // each round was cover, one that stayed was a call); it changes now and then, as calls end,
+    // and after each call of ours (cover coming back at its old phase would mark the call between).
+    if (this.hadTunnel || Math.random() < 1 / COVER_PHASE_ROUNDS) {
+      this.coverPhase = randomInt(256);
+      this.hadTunnel = this.out.size > 0;
+    }
     const t: OutTunnel = new OutTunnel(ctx, 0, dest, true, {
       onData: () => {},
       // A lost cover circuit: forget it, so the next round builds one even while a call runs.
@@ -320,6 +335,7 @@ export class OnionService implements ApiHandler {
         if (this.cover === t) this.cover = undefined;
       },
     });
+    t.coverPhase = this.coverPhase;
     try {
       await t.open();
       return t;

@@ -1,6 +1,6 @@
 // The cover clock: answers on its own 20 ms slots, never more than 3 at once, holds at most 8 echoes
 // (the oldest go), and stops once the initiator has been quiet (nothing queued, 200 ms without COVER).
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { COVER_QUEUE_MAX, COVER_RETIRE_MS, CoverClock } from '../../relay/onion/coverclock.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -82,4 +82,25 @@ it("a clock that has not answered yet (the next round's circuit) is not muted by
   clock.onCover(new Uint8Array(50));
   await until(() => sent >= 1, 'the answer');
   clock.stop();
+});
+
+it("answers at the phase the initiator chose, after its cover's arrival, round after round", () => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+  try {
+    // Two rounds' circuits of one cover stream, the second's first COVER 100 slots later: each
+    // answer falls the same ~7.5 ms (phase 96 of 256) after the forward cells, as a call's do.
+    const offsets = [0, 100 * 20].map((startAt) => {
+      vi.advanceTimersByTime(startAt);
+      const t0 = performance.now();
+      const sent: number[] = [];
+      const clock = new CoverClock(() => sent.push(performance.now() - t0), 96);
+      clock.onCover(new Uint8Array(50));
+      vi.advanceTimersByTime(100);
+      clock.stop();
+      return sent[0]! % 20;
+    });
+    for (const o of offsets) expect(Math.abs(o - (96 * 20) / 256)).toBeLessThanOrEqual(1.2);
+  } finally {
+    vi.useRealTimers();
+  }
 });
