@@ -354,6 +354,12 @@ export const OPTIONS: Record<OptionSection, readonly OptionRow[]> = {
       meaning: 'keep a cover tunnel to a random destination every round',
     },
     {
+      keys: ['cover_phase_rounds'],
+      default: '`30`',
+      meaning:
+        "the phase at which a cover tunnel's destination answers (sent in OPEN) is kept from round to round, as a call's two clocks keep theirs, and drawn anew about once in this many rounds and after each call of ours",
+    },
+    {
       keys: ['wire_clock'],
       default: '`relay`',
       meaning:

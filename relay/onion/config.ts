@@ -19,6 +19,8 @@ export interface OnionConfig {
   stepTimeoutMs: number;
   graceMs: number;
   coverTunnel: boolean;
+  /** The cover answer's phase is drawn anew about once in this many rounds (and after each call). */
+  coverPhaseRounds: number;
   /** BUILDs wait for the round's build slot (instead of the cover build) and READY for the boundary. */
   buildInSlot: boolean;
   rpsAddress: HostPort | undefined;
@@ -84,6 +86,7 @@ export function readOnionConfig(config: RelayConfig): OnionConfig {
     stepTimeoutMs: s.int('step_timeout_ms', Math.min(2000, buildTimeoutMs), 50, 60_000),
     graceMs: s.int('grace_ms', Math.min(2000, Math.floor((roundSeconds * 1000) / 4)), 0, 600_000),
     coverTunnel: s.bool('cover_tunnel', true),
+    coverPhaseRounds: s.int('cover_phase_rounds', 30, 1, 1_000_000),
     buildInSlot: s.bool('build_in_slot', true),
     rpsAddress: rps?.has('api_address') ? rps.address('api_address') : undefined,
     maxLinks: s.int('max_links', 1024, 1, 100_000),

@@ -148,6 +148,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     },
     roundMs: cfg.roundSeconds * 1000,
     coverTunnel: cfg.coverTunnel,
+    coverPhaseRounds: cfg.coverPhaseRounds,
     buildInSlot: cfg.buildInSlot,
     maxTunnelsPerConnection: cfg.maxTunnelsPerConnection,
   });

@@ -25,13 +25,12 @@ interface ConnState {
   unseen: Set<number>;
 }
 
-/** A cover answer's phase is drawn anew about once in this many rounds (~5 min at 10 s rounds). */
-const COVER_PHASE_ROUNDS = 30;
-
 export interface ServiceOptions {
   out: OutContext;
   roundMs: number;
   coverTunnel: boolean;
+  /** A cover answer's phase is drawn anew about once in this many rounds (~5 min at 10 s rounds). */
+  coverPhaseRounds?: number;
   maxTunnelsPerConnection: number;
   /**
    * A BUILD that arrives while the cover tunnel runs waits for the round's one build slot and takes
@@ -324,7 +323,7 @@ export class OnionService implements ApiHandler {
     // two clocks keep theirs for the whole call (a guard sees every round's circuit: a phase new
     // each round was cover, one that stayed was a call); it changes now and then, as calls end,
     // and after each call of ours (cover coming back at its old phase would mark the call between).
-    if (this.hadTunnel || Math.random() < 1 / COVER_PHASE_ROUNDS) {
+    if (this.hadTunnel || Math.random() < 1 / (this.opts.coverPhaseRounds ?? 30)) {
       this.coverPhase = randomInt(256);
       this.hadTunnel = this.out.size > 0;
     }

@@ -214,6 +214,9 @@ async function curiousHopProcesses(reply: 'clock' | 'echo', ms: number) {
         'onion.round_seconds': String(ROUND / 1000),
         'onion.build_timeout_ms': '1000',
         'onion.cover_reply': reply,
+        // A fresh answer phase every round: each round's cover circuit is then a sample of its own
+        // (with the default the 3 cover streams keep 3 phases, like the 3 calls: 3 samples a class).
+        'onion.cover_phase_rounds': '1',
       },
       undefined,
       'processes',
