@@ -39,6 +39,8 @@ const BACKLOG = 2;
  * slots without one owed.
  */
 const DEBT_MAX = 25;
+/** Slots in a row that leave a cell waiting before one extra goes (the client runs ahead of us). */
+const BEHIND_SLOTS = 10;
 const DEBT_FORGET_SLOTS = 50;
 /** Cells waiting at most in one clock (3 of the largest messages); beyond, new ones are dropped. */
 export const WIRE_QUEUE_MAX = 1024;
@@ -66,6 +68,8 @@ export class WireClock {
   /** Slots owed (see DEBT_MAX), and slots since one was last owed. */
   private debt = 0;
   private sinceDebt = 0;
+  /** Slots in a row that left a cell waiting. */
+  private behind = 0;
   private stopped = false;
 
   /** `onDrop()`: a cell did not fit the queue or the relay's budget. */
@@ -126,8 +130,13 @@ export class WireClock {
     // quarter a slot.
     const backlog = this.queue.length - 1;
     let extra = backlog > BACKLOG ? Math.ceil((backlog - BACKLOG) / 4) : 0;
-    if (extra === 0 && backlog > 0 && this.debt > 0) {
-      this.debt--;
+    // A cell left waiting after every one of the last BEHIND_SLOTS slots: the client runs ahead of
+    // us (its audio clock is faster, or a burst it never paid back). Without this a backlog of one or
+    // two stayed for the rest of the call: the call's round trip read 57-70 ms against 5-18 ms.
+    this.behind = backlog > 0 ? this.behind + 1 : 0;
+    if (extra === 0 && backlog > 0 && (this.debt > 0 || this.behind >= BEHIND_SLOTS)) {
+      if (this.debt > 0) this.debt--;
+      this.behind = 0;
       extra = 1;
     }
     for (let i = 0; i <= extra && this.queue.length; i++) {

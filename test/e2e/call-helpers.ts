@@ -18,6 +18,7 @@ export async function demoNet(roundSeconds: number, set: Record<string, string> 
   const dir = mkdtempSync(join(tmpdir(), 'voidphone-client-'));
   await buildClient(dir);
   // ONION_OLD_BUILD=1: BUILDs answered at once (build_in_slot off), to compare with the default.
+  // ONION_WIRE_CLOCK=client: the relays send the client's cells as they come (issue 15's A/B).
   // The testnet picks free ports and then binds them: another test file (or engineer) can take one
   // in between. Retry on that race only.
   for (let attempt = 1; ; attempt++) {
@@ -27,6 +28,7 @@ export async function demoNet(roundSeconds: number, set: Record<string, string> 
         set: {
           'bridge.client_dir': dir,
           ...(process.env.ONION_OLD_BUILD ? { 'onion.build_in_slot': 'false' } : {}),
+          ...(process.env.ONION_WIRE_CLOCK ? { 'onion.wire_clock': process.env.ONION_WIRE_CLOCK } : {}),
           ...set,
         },
       });
