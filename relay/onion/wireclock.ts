@@ -10,7 +10,8 @@
 // LEAD_WINDOW cells that found the queue empty lies between LEAD_MIN and LEAD_MAX ms (after the
 // client's timer jitter). After that the phase stays put: a cell that misses its slot moves it
 // MISS_STEP later once, and a least wait above LEAD_MAX pulls it earlier by DRIFT_STEP a slot (a
-// client clock running fast, up to 250 ppm). A phase that followed the client's jitter all along
+// client clock running fast, or a busy spell of the client's over: at 0.005 ms a slot a loaded box
+// kept calls waiting most of a slot at each end for half a minute after one). A phase that followed the client's jitter all along
 // made a call's two directions wander against each other, which a curious hop told from cover's
 // steady answer (forward-to-backward delay spread 5.7 ms against 4.3 ms).
 import { SLOT_MS, SlotTimer } from './slottimer.ts';
@@ -26,7 +27,7 @@ const SETTLE_STEP = 0.2;
 /** Later by this much when a cell misses its slot (after settling). */
 const MISS_STEP = 1;
 /** Earlier by this much a slot while every recent cell waits more than LEAD_MAX (after settling). */
-const DRIFT_STEP = 0.005;
+const DRIFT_STEP = 0.02;
 /** A cell that finds the queue empty this soon after a slot passed unused goes at once. */
 const LATE_GRACE = SLOT_MS / 2;
 /** A backlog beyond this many cells is drained faster (a burst the client made, or a stall). */
