@@ -6,7 +6,14 @@ import { type OnionNet, startOnionNet, waitFor } from './onion-support.ts';
 
 let on: OnionNet;
 beforeAll(async () => {
-  on = await startOnionNet(10, { 'onion.round_seconds': '3', 'onion.build_timeout_ms': '2500' });
+  on = await startOnionNet(10, {
+    'onion.round_seconds': '3',
+    'onion.build_timeout_ms': '2500',
+    // This file is about switch-overs, not load shedding: a CI run beside a soak (load 11+) had the
+    // relays' input queues drop 49 messages each way in one stall (951/1000), as onion-links did.
+    'onion.input_queue_ms': '60000',
+    'onion.circuit_queue_ms': '600000',
+  });
 });
 afterAll(async () => {
   await on?.stop();
