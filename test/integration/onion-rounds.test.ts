@@ -51,7 +51,9 @@ it('keeps the tunnel across round switch-overs without losing or corrupting data
   await waitFor(() => atD.length >= N && atA.length >= N, 3000, 'the last messages').catch(() => {});
   const switches = on.debug(0).stats.switchovers - before;
   console.log(
-    `delivered to dest ${atD.length}/${N}, to initiator ${atA.length}/${N}, switch-overs ${switches}`,
+    `delivered to dest ${atD.length}/${N}, to initiator ${atA.length}/${N}, switch-overs ${switches}; ` +
+      `shed ${on.debug(0).stats.shed}/${on.debug(9).stats.shed}, ` +
+      `wire drops ${on.debug(0).stats.wireCellsDropped}/${on.debug(9).stats.wireCellsDropped}`,
   );
   expect(switches).toBeGreaterThanOrEqual(3);
   for (const [got, id] of [
