@@ -10,7 +10,7 @@ import type { Logger } from '../log.ts';
 import { MessageType } from '../../shared/wire/types.ts';
 import { MAX_DATA, RelayCmd } from './cell.ts';
 import type { EndpointHooks, HopCircuit } from './hop.ts';
-import { fragmentCount, type RelayMessage } from './relaymsg.ts';
+import type { RelayMessage } from './relaymsg.ts';
 import type { OnionStats } from './stats.ts';
 import { CoverClock } from './coverclock.ts';
 import { type WireBudget, WireClock } from './wireclock.ts';
@@ -210,8 +210,7 @@ export class Inbound implements EndpointHooks {
     const t = this.tunnels.get(id);
     if (!t?.receivers.has(conn)) return false;
     // On the wire clock, on the circuit the initiator uses when its first cell goes (inbound.ts onBoundary).
-    if (t.clock)
-      t.clock.pushMessage(fragmentCount(data.length), (go) => t.sendVia?.sendBack(RelayCmd.DATA, data, go));
+    if (t.clock) t.clock.pushMessage(data.length, (go) => t.sendVia?.sendBack(RelayCmd.DATA, data, go));
     else t.sendVia?.sendBack(RelayCmd.DATA, data);
     this.ctx.stats.dataMessagesOut++;
     return true;

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { MAX_DATA, RelayCmd } from './cell.ts';
 import type { HopPeer, OriginCircuit } from './origin.ts';
 import { buildTo, type PathContext, RefusedError } from './paths.ts';
-import { fragmentCount, type RelayMessage } from './relaymsg.ts';
+import type { RelayMessage } from './relaymsg.ts';
 import { type WireBudget, WireClock } from './wireclock.ts';
 
 export interface OutTunnelEvents {
@@ -110,10 +110,7 @@ export class OutTunnel {
 
   /** On the wire clock, on the circuit that is current when its first cell goes; else now. */
   private paced(cmd: number, data: Uint8Array): void {
-    if (this.clock)
-      this.clock.pushMessage(fragmentCount(data.length), (go) =>
-        this.current?.send(cmd, data, undefined, go),
-      );
+    if (this.clock) this.clock.pushMessage(data.length, (go) => this.current?.send(cmd, data, undefined, go));
     else this.current?.send(cmd, data);
   }
 

@@ -14,6 +14,7 @@
 // kept calls waiting most of a slot at each end for half a minute after one). A phase that followed the client's jitter all along
 // made a call's two directions wander against each other, which a curious hop told from cover's
 // steady answer (forward-to-backward delay spread 5.7 ms against 4.3 ms).
+import { fragmentCount } from './relaymsg.ts';
 import { SLOT_MS, SlotTimer } from './slottimer.ts';
 
 /** The least a cell should wait for its slot (the client's timer jitter still lands before it). */
@@ -40,9 +41,11 @@ const BACKLOG = 2;
  * slots without one owed.
  */
 const DEBT_MAX = 25;
+const DEBT_FORGET_SLOTS = 50;
 /** Slots in a row that leave a cell waiting before one extra goes (the client runs ahead of us). */
 const BEHIND_SLOTS = 10;
-const DEBT_FORGET_SLOTS = 50;
+/** Without a cell for this long (and nothing queued) the clock stops; the next cell restarts it. */
+const QUIET_MS = 200;
 /** Cells waiting at most in one clock (3 of the largest messages); beyond, new ones are dropped. */
 export const WIRE_QUEUE_MAX = 1024;
 /** Cells waiting at most in all the clocks of one relay (~5 MB with their closures). */
@@ -54,8 +57,6 @@ export interface WireBudget {
   max: number;
 }
 export const newWireBudget = (): WireBudget => ({ used: 0, max: WIRE_BUDGET_CELLS });
-/** Without a cell for this long (and nothing queued) the clock stops; the next cell restarts it. */
-const QUIET_MS = 200;
 
 export class WireClock {
   private readonly queue: (() => void)[] = [];
@@ -160,13 +161,14 @@ export class WireClock {
   }
 
   /**
-   * One message of `cells` cells: `start(go)` is called when its first cell's slot comes and must
+   * One message of `bytes` bytes: `start(go)` is called when its first cell's slot comes and must
    * hand over one sender per cell (its circuit's `send` with `go` as the pace, which fragments it
    * there). The circuit is chosen then, not now: a message that waited across a round boundary
    * goes on the new circuit, and no cell waits for a retired circuit that may have gone meanwhile.
    */
-  pushMessage(cells: number, start: (go: (send: () => void) => void) => void): void {
+  pushMessage(bytes: number, start: (go: (send: () => void) => void) => void): void {
     let senders: (() => void)[] | undefined;
+    const cells = fragmentCount(bytes);
     for (let i = 0; i < cells; i++)
       this.push(() => {
         if (!senders) {
