@@ -40,7 +40,7 @@ export function observer(): Promise<void> {
 
 /** Held-out accuracy of the curious hop's classifiers, cover clock and (for comparison) old echo. */
 export function curious(): Promise<void> {
-  console.log('\none curious hop (issue 15): classifier accuracy on held-out circuits (goal <= 60 %)');
+  console.log('\none curious hop (issue 15): classifier accuracy on held-out calls (goal <= 60 %)');
   return vitest(
     'test/integration/onion-curious-hop.test.ts',
     { ONION_CURIOUS: '1', ONION_CURIOUS_PROCESSES: '1', ONION_CURIOUS_DEBUG: '1' },

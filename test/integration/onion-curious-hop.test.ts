@@ -6,16 +6,13 @@
 // to the next backward one) must do no better than 60 % on held-out circuits; against the old
 // immediate echo (cover_reply = echo) it must do far better.
 //
-// NOT MET YET, so it runs only with ONION_CURIOUS=1 (a bench, not part of npm test): on this shared
-// 2-core machine every relay and both ends of every call share one event loop, and a call's two
-// directions both pass through the relays' input queues (relay/ingress.ts), which release them in
-// the same batches; the cover clock sends from a timer instead. So here a call's directions are more
-// correlated than cover's (binned count correlation ~0.84 against ~0.68), and the classifier reaches
-// 68-83 % on cover_reply = clock (77-92 % on the old echo). Real calls have their two ends on two
-// machines; measuring that needs the ends in separate processes (see docs/onion-protocol.md).
-// ONION_CURIOUS_PROCESSES=1 runs every relay in its own process (the call ends stay here): 57-81 %
-// on the clock, 75-79 % on the echo (load 16-22); the cover clock sends back ~9 % fewer cells than
-// came forward (slots skipped at a stall are never paid), a call's two ends 1:1.
+// Held out means by stream: a call's circuits (its rounds, and each circuit's views at two hops)
+// are all in training or all in the test (see `classify`), as an attacker meets an unknown call.
+//
+// A bench, not part of npm test (ONION_CURIOUS=1, `npm run bench -- onion --parts curious`): it needs
+// its relays in processes of their own (ONION_CURIOUS_PROCESSES=1; in one process every relay and
+// both ends of every call share one event loop, and a call's two directions leave the relays' input
+// queues in the same batches) and a box not otherwise loaded, and it takes about a minute.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,11 +30,18 @@ const ROUND = 2000;
 // Cover from relays 0-2, calls from 3-5 to them: 9 paced streams each way, as light as this shared
 // machine allows (all relays share one event loop; overload turns every stream into bursts).
 const COVER_FROM = [0, 1, 2];
+// Six calls, so that held-out calls are calls the classifier never saw (3 calls held for the whole
+// run gave it only 3 phase relations a class). A relay with a tunnel of its own sends no cover, so
+// the calls start at relays 3-8; each relay is the destination of at most one call.
 const CALLS: [number, number][] = [
   [3, 0],
   [4, 1],
   [5, 2],
+  [6, 7],
+  [7, 8],
+  [8, 6],
 ];
+const RELAYS = 9;
 let on: OnionNet | undefined;
 afterEach(async () => {
   await on?.stop();
@@ -85,22 +89,54 @@ function features(t: Trace): number[] {
   ];
 }
 
-/** Mean held-out accuracy of nearest-centroid, 5-NN and the best one-feature threshold, over random splits. */
-function classify(cover: number[][], call: number[][], splits = 40): Record<string, number> {
+/** One circuit as one hop saw it: its features, and the stream it belongs to (see `classify`). */
+interface Sample {
+  f: number[];
+  group: string;
+}
+
+/** Split one class's samples by group: whole groups to training until about half the samples are in it. */
+function splitByGroup(xs: Sample[]): [Sample[], Sample[]] {
+  const groups = [...new Set(xs.map((x) => x.group))].sort(() => Math.random() - 0.5);
+  const train: Sample[] = [];
+  const test: Sample[] = [];
+  for (const g of groups)
+    (train.length < xs.length / 2 ? train : test).push(...xs.filter((x) => x.group === g));
+  return [train, test];
+}
+
+const shuffle = <T>(a: T[]) => [...a].sort(() => Math.random() - 0.5);
+
+/**
+ * Mean held-out accuracy of nearest-centroid, 5-NN and the best one-feature threshold, over random
+ * splits. Held out means held out *by stream*: the circuits of one call (its rounds, and each
+ * circuit's views at two hops) all go to training or all to the test. A call's two relay clocks hold
+ * their phases for the whole call, so its circuits share a forward-to-backward delay that is random
+ * from call to call; a split by circuit lets the classifier recognise the call it trained on, which
+ * no attacker facing an unknown call can do.
+ */
+function classify(cover: Sample[], call: Sample[], splits = 40): Record<string, number> {
   const acc: Record<string, number[]> = { centroid: [], knn5: [], stump: [] };
-  const n = Math.min(cover.length, call.length);
   for (let s = 0; s < splits; s++) {
-    const shuffle = <T>(a: T[]) => [...a].sort(() => Math.random() - 0.5);
-    const c0 = shuffle(cover).slice(0, n);
-    const c1 = shuffle(call).slice(0, n);
-    const half = Math.floor(n / 2);
+    const [tr0, te0] = splitByGroup(cover);
+    const [tr1, te1] = splitByGroup(call);
+    const nTrain = Math.min(tr0.length, tr1.length);
+    const nTest = Math.min(te0.length, te1.length);
     const train = [
-      ...c0.slice(0, half).map((x) => [x, 0] as const),
-      ...c1.slice(0, half).map((x) => [x, 1] as const),
+      ...shuffle(tr0)
+        .slice(0, nTrain)
+        .map((x) => [x.f, 0] as const),
+      ...shuffle(tr1)
+        .slice(0, nTrain)
+        .map((x) => [x.f, 1] as const),
     ];
     const test = [
-      ...c0.slice(half).map((x) => [x, 0] as const),
-      ...c1.slice(half).map((x) => [x, 1] as const),
+      ...shuffle(te0)
+        .slice(0, nTest)
+        .map((x) => [x.f, 0] as const),
+      ...shuffle(te1)
+        .slice(0, nTest)
+        .map((x) => [x.f, 1] as const),
     ];
     const dims = train[0]![0].length;
     const mu = Array.from({ length: dims }, (_, d) => train.reduce((a, [x]) => a + x[d]!, 0) / train.length);
@@ -146,12 +182,13 @@ function classify(cover: number[][], call: number[][], splits = 40): Record<stri
  */
 async function curiousHop(reply: 'clock' | 'echo', ms = 18_000) {
   if (PROCESSES) return curiousHopProcesses(reply, ms);
-  on = await startOnionNet(6, {
+  on = await startOnionNet(RELAYS, {
     'onion.round_seconds': String(ROUND / 1000),
     'onion.build_timeout_ms': '1000',
     'onion.cover_reply': reply,
   });
-  for (let i = 0; i < 6; i++) await waitFor(() => on!.debug(i).coverReady(), 15_000, `cover of relay ${i}`);
+  for (let i = 0; i < RELAYS; i++)
+    await waitFor(() => on!.debug(i).coverReady(), 15_000, `cover of relay ${i}`);
   const coverConns = await Promise.all(COVER_FROM.map((i) => on!.client(i)));
   const tunnels: { a: ApiClient; d: ApiClient; out: number; in: number }[] = [];
   for (const [x, y] of CALLS) {
@@ -180,23 +217,36 @@ async function curiousHop(reply: 'clock' | 'echo', ms = 18_000) {
     for (let i = 0; x?.next && i < 8; i++) x = byPrevId.get(x.next.circId);
     return x && !x.next ? x.tunnel : undefined;
   };
-  const cover: Trace[] = [];
-  const call: Trace[] = [];
+  // Streams: a cover circuit is its own (a fresh answer phase each round), a call is one stream.
+  const ids = new Map<unknown, string>();
+  const groupOf = (x: unknown) => {
+    if (!ids.has(x)) ids.set(x, String(ids.size));
+    return ids.get(x)!;
+  };
+  const cover: Sample[] = [];
+  const call: Sample[] = [];
   for (const h of hops)
     for (const [hop, t] of h.traces) {
       if (t.fwd.length < 40 || t.back.length < 40) continue;
       const end = endOf(hop);
-      if (end instanceof CoverClock || (end !== undefined && typeof end === 'symbol')) cover.push(t);
-      else if (end instanceof InTunnel) call.push(t);
+      if (end instanceof CoverClock || (end !== undefined && typeof end === 'symbol'))
+        cover.push({ f: features(t), group: groupOf(end) });
+      else if (end instanceof InTunnel) call.push({ f: features(t), group: groupOf(end) });
     }
-  if (process.env.ONION_CURIOUS_DEBUG) {
-    const m = (fs: number[][]) =>
-      fs[0]!.map((_, d) => (fs.reduce((a, f) => a + f[d]!, 0) / fs.length).toFixed(3));
-    console.log(
-      `feature means cover ${m(cover.map(features)).join(' ')}\n              call  ${m(call.map(features)).join(' ')}`,
-    );
-  }
-  return { acc: classify(cover.map(features), call.map(features)), n: [cover.length, call.length] };
+  return verdict(cover, call);
+}
+
+function verdict(cover: Sample[], call: Sample[]) {
+  if (process.env.ONION_CURIOUS_DEBUG) printMeans(cover, call);
+  const streams = (xs: Sample[]) => new Set(xs.map((x) => x.group)).size;
+  // For comparison only: held out by circuit view, as before (leaks a call's constants, see classify).
+  const alone = (xs: Sample[], k: string) => xs.map((x, i) => ({ f: x.f, group: `${k}${i}` }));
+  return {
+    acc: classify(cover, call),
+    byView: classify(alone(cover, 'c'), alone(call, 'k')),
+    n: [cover.length, call.length],
+    streams: [streams(cover), streams(call)],
+  };
 }
 
 /**
@@ -209,7 +259,7 @@ async function curiousHopProcesses(reply: 'clock' | 'echo', ms: number) {
   process.env.VOIDPHONE_ONION_HOP_TRACE = dir;
   try {
     on = await startOnionNet(
-      6,
+      RELAYS,
       {
         'onion.round_seconds': String(ROUND / 1000),
         'onion.build_timeout_ms': '1000',
@@ -257,33 +307,39 @@ async function curiousHopProcesses(reply: 'clock' | 'echo', ms: number) {
   for (const s of stops) s();
   await on.stop();
   on = undefined;
-  const all: HopTrace[] = readdirSync(dir).flatMap((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
+  // Each trace with the relay that wrote it (one file per relay).
+  const all = readdirSync(dir).flatMap((file) =>
+    (JSON.parse(readFileSync(join(dir, file), 'utf8')) as HopTrace[]).map((t) => ({ ...t, file })),
+  );
   rmSync(dir, { recursive: true, force: true });
   const byPrev = new Map(all.map((t) => [t.prevId, t]));
-  const endOf = (t: HopTrace) => {
-    let x: HopTrace | undefined = t;
+  type Traced = HopTrace & { file: string };
+  const endOf = (t: Traced) => {
+    let x: Traced | undefined = t;
     for (let i = 0; x && x.nextId !== null && i < 8; i++) x = byPrev.get(x.nextId);
-    return x && x.nextId === null ? x.end : null;
+    return x && x.nextId === null ? x : undefined;
   };
-  const cover: Trace[] = [];
-  const call: Trace[] = [];
+  // Streams: a cover circuit is its own (a fresh answer phase each round); a call is one stream,
+  // known by the relay it ends at (each relay is the destination of one call).
+  const cover: Sample[] = [];
+  const call: Sample[] = [];
   for (const t of all) {
     if (t.nextId === null) continue; // not a middle hop's view
     const v = { fwd: t.fwd.filter((x) => x >= t0), back: t.back.filter((x) => x >= t0) };
     if (v.fwd.length < 40 || v.back.length < 40) continue;
     const end = endOf(t);
-    if (end === 'CoverClock' || end === 'cover') cover.push(v);
-    else if (end === 'InTunnel') call.push(v);
+    if (end?.end === 'CoverClock' || end?.end === 'cover')
+      cover.push({ f: features(v), group: `${end.file}:${end.prevId}` });
+    else if (end?.end === 'InTunnel') call.push({ f: features(v), group: end.file });
   }
-  if (process.env.ONION_CURIOUS_DEBUG) printMeans(cover, call);
-  return { acc: classify(cover.map(features), call.map(features)), n: [cover.length, call.length] };
+  return verdict(cover, call);
 }
 
-function printMeans(cover: Trace[], call: Trace[]) {
+function printMeans(cover: Sample[], call: Sample[]) {
   const m = (fs: number[][]) =>
     fs[0]!.map((_, d) => (fs.reduce((a, f) => a + f[d]!, 0) / fs.length).toFixed(3));
   console.log(
-    `feature means cover ${m(cover.map(features)).join(' ')}\n              call  ${m(call.map(features)).join(' ')}`,
+    `feature means cover ${m(cover.map((x) => x.f)).join(' ')}\n              call  ${m(call.map((x) => x.f)).join(' ')}`,
   );
 }
 
@@ -299,13 +355,16 @@ it.runIf(bench)(
     const r = await curiousHop('clock');
     const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
     console.log(
-      `cover_reply=clock: ${r.n[0]} cover and ${r.n[1]} call circuit views; held-out accuracy ` +
+      `cover_reply=clock: ${r.n[0]} cover views (${r.streams[0]} circuits), ${r.n[1]} call views ` +
+        `(${r.streams[1]} calls); accuracy on held-out calls ` +
         Object.entries(r.acc)
           .map(([k, v]) => `${k} ${pct(v)}`)
-          .join(', '),
+          .join(', ') +
+        `; held out by view (leaky): ${Object.values(r.byView).map(pct).join(' / ')}`,
     );
     expect(r.n[0]).toBeGreaterThanOrEqual(20);
     expect(r.n[1]).toBeGreaterThanOrEqual(20);
+    expect(r.streams[1]).toBeGreaterThanOrEqual(4);
     for (const v of Object.values(r.acc)) expect(v).toBeLessThanOrEqual(0.6);
   },
 );
@@ -318,7 +377,8 @@ it.runIf(bench)(
   async () => {
     const r = await curiousHop('echo');
     console.log(
-      `cover_reply=echo: ${r.n[0]} cover and ${r.n[1]} call circuit views; held-out accuracy ` +
+      `cover_reply=echo: ${r.n[0]} cover views (${r.streams[0]} circuits), ${r.n[1]} call views ` +
+        `(${r.streams[1]} calls); accuracy on held-out calls ` +
         Object.entries(r.acc)
           .map(([k, v]) => `${k} ${(100 * v).toFixed(1)} %`)
           .join(', '),
