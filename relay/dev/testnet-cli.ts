@@ -12,7 +12,8 @@ Usage:
                     [--in-process] [--only gossip,rps,...]
 
   --relays N        how many relays (default 6)
-  --dir DIR         where relay-<i>.ini files go (default: a new temp folder)
+  --dir DIR         where relay-<i>.ini files and stores go, kept after stop
+                    (default: a new temp folder, removed at stop)
   --keys KEYDIR     hostkey pool reused across runs; missing keys are generated (default .keys/pool)
   --set S.K=V       override option K of section S in every relay's config (repeatable)
   --in-process      run all relays in this process (default: one process per relay)

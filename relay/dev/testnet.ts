@@ -1,7 +1,7 @@
 // A local network of N relays on 127.0.0.1 with free ports: used by `voidphone-testnet`, `npm start`,
 // integration tests and benchmarks. Relay 0 bootstraps relay 1; relays 0 and 1 bootstrap the rest.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,7 +18,7 @@ export type TestnetMode = 'in-process' | 'processes';
 
 export interface TestnetOptions {
   relays: number;
-  /** Folder for relay-<i>.ini files; a fresh temp folder when absent. */
+  /** Folder for relay-<i>.ini files and stores; kept. When absent, a fresh temp folder, removed at stop. */
   dir?: string;
   /** Key pool folder (reused across runs); default .keys/pool in the repo. */
   keysDir?: string;
@@ -218,6 +218,8 @@ async function startTestnetOnce(opts: TestnetOptions): Promise<Testnet> {
     relays,
     stop: async () => {
       await Promise.all(relays.map((r) => r.stop()));
+      // A folder we made is ours to remove (test runs left thousands in /tmp); a given one is kept.
+      if (opts.dir === undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
   try {

@@ -31,7 +31,7 @@ describe('DHT churn', () => {
     c.send({ type: 650, ttl: 600, replication: 0, key, value });
     expect(await dhtGetEventually(c, key)).toEqual(value);
     c.close();
-    await net.stop(); // flushes every store
+    await Promise.all(net.relays.map((r) => r.stop())); // flushes every store (net.stop would remove it)
     await net.relays[1]!.start();
     const again = await ApiClient.connect(net.relays[1]!.api.dht!);
     expect(await dhtGet(again, key)).toEqual(value);
