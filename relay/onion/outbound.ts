@@ -52,7 +52,8 @@ export class OutTunnel {
     readonly cover: boolean,
     private readonly events: OutTunnelEvents,
   ) {
-    if (ctx.wireClock)
+    // A cover tunnel has none: the service's cover stream keeps one clock across its rounds' tunnels.
+    if (ctx.wireClock && !cover)
       this.clock = new WireClock(() => this.ctx.origin.stats.wireCellsDropped++, ctx.wireBudget);
   }
 
@@ -114,9 +115,16 @@ export class OutTunnel {
     else this.current?.send(cmd, data);
   }
 
-  sendCover(n: number): void {
+  /** True when its cells leave on a wire clock of its own (a real tunnel's). */
+  get pacesItself(): boolean {
+    return this.clock !== undefined;
+  }
+
+  /** One COVER: on `pace` (the cover stream's wire clock) when given, else as `send` goes. */
+  sendCover(n: number, pace?: (send: () => void) => void): void {
     if (!this.current) return;
-    this.paced(RelayCmd.COVER, randomBytes(n));
+    if (pace) this.current.send(RelayCmd.COVER, randomBytes(n), undefined, pace);
+    else this.paced(RelayCmd.COVER, randomBytes(n));
     this.ctx.origin.stats.coverSentBytes += n;
   }
 

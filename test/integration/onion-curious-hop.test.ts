@@ -13,7 +13,7 @@
 // its relays in processes of their own (ONION_CURIOUS_PROCESSES=1; in one process every relay and
 // both ends of every call share one event loop, and a call's two directions leave the relays' input
 // queues in the same batches) and a box not otherwise loaded, and it takes about a minute.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
@@ -323,6 +323,7 @@ async function curiousHopProcesses(reply: 'clock' | 'echo', ms: number) {
   // known by the relay it ends at (each relay is the destination of one call).
   const cover: Sample[] = [];
   const call: Sample[] = [];
+  const dumped: unknown[] = [];
   for (const t of all) {
     if (t.nextId === null) continue; // not a middle hop's view
     const v = { fwd: t.fwd.filter((x) => x >= t0), back: t.back.filter((x) => x >= t0) };
@@ -331,7 +332,9 @@ async function curiousHopProcesses(reply: 'clock' | 'echo', ms: number) {
     if (end?.end === 'CoverClock' || end?.end === 'cover')
       cover.push({ f: features(v), group: `${end.file}:${end.prevId}` });
     else if (end?.end === 'InTunnel') call.push({ f: features(v), group: end.file });
+    if (process.env.ONION_CURIOUS_DUMP && end?.end) dumped.push({ end: end.end, file: end.file, ...v });
   }
+  if (process.env.ONION_CURIOUS_DUMP) writeFileSync(process.env.ONION_CURIOUS_DUMP, JSON.stringify(dumped));
   return verdict(cover, call);
 }
 
