@@ -360,8 +360,8 @@ export class OnionService implements ApiHandler {
     const t = this.cover;
     if (!t) return;
     // A call's tunnel lingering as cover until the boundary goes on with the call's own clock.
-    if (!this.coverWire || t.pacesItself) return t.sendCover(size);
-    this.coverWire.pushMessage(size, (go) => this.cover?.sendCover(size, go));
+    if (!this.coverWire || t.pacesItself) t.sendCover(size);
+    else this.coverWire.pushMessage(size, (go) => this.cover?.sendCover(size, go));
   }
 
   stop(): void {
