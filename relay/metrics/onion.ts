@@ -14,6 +14,17 @@ const COUNTERS: [keyof OnionStats, string, string][] = [
   ['coverReceivedBytes', 'cover_received_bytes', 'Cover traffic bytes received.'],
   ['coverEchoedBytes', 'cover_echoed_bytes', 'Cover traffic bytes echoed back.'],
   ['shed', 'dropped_overload', 'RELAY cells and API DATA dropped after waiting too long in the input queue.'],
+  ['wireCellsSent', 'wire_cells_sent', 'Cells sent on the wire clocks (one per 20 ms slot per stream).'],
+  [
+    'wireWaitMs',
+    'wire_wait_ms',
+    'Milliseconds the cells sent on the wire clocks waited for their slot, summed.',
+  ],
+  [
+    'wireCellsDropped',
+    'wire_cells_dropped',
+    'Cells dropped because a wire clock or the relay’s wire budget was full.',
+  ],
   ['relayViolations', 'relay_violations', 'Protocol violations on relay cells.'],
   ['cellsUnknownCircuit', 'cells_unknown_circuit', 'Cells for circuits this relay does not know.'],
   ['cellsUnrecognized', 'cells_unrecognized', 'Cells no layer recognised.'],

@@ -138,8 +138,7 @@ export class Inbound implements EndpointHooks {
     }
     const receivers = new Set(this.ctx.connections().filter((c) => !c.closed));
     const t = new InTunnel(this.ctx.allocTunnelId(), receivers);
-    if (this.ctx.wireClock)
-      t.clock = new WireClock(() => this.ctx.stats.wireCellsDropped++, this.ctx.wireBudget);
+    if (this.ctx.wireClock) t.clock = new WireClock(this.ctx.stats, this.ctx.wireBudget);
     this.tunnels.set(t.id, t);
     this.attach(t, hop);
     for (const c of receivers) c.send({ type: MessageType.ONION_TUNNEL_INCOMING, tunnelId: t.id });

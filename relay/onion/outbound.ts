@@ -53,8 +53,7 @@ export class OutTunnel {
     private readonly events: OutTunnelEvents,
   ) {
     // A cover tunnel has none: the service's cover stream keeps one clock across its rounds' tunnels.
-    if (ctx.wireClock && !cover)
-      this.clock = new WireClock(() => this.ctx.origin.stats.wireCellsDropped++, ctx.wireBudget);
+    if (ctx.wireClock && !cover) this.clock = new WireClock(this.ctx.origin.stats, ctx.wireBudget);
   }
 
   /** Build the first circuit and OPEN the tunnel at the destination; throws on failure. */

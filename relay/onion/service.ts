@@ -81,8 +81,7 @@ export class OnionService implements ApiHandler {
     const lead = Math.min(opts.roundMs / 2, 2 * (opts.out.buildTimeoutMs + 1000));
     this.spreadMs = lead / 2;
     const out = opts.out;
-    if (out.wireClock)
-      this.coverWire = new WireClock(() => out.origin.stats.wireCellsDropped++, out.wireBudget);
+    if (out.wireClock) this.coverWire = new WireClock(out.origin.stats, out.wireBudget);
     this.clock = new RoundClock(opts.roundMs, lead, {
       prebuild: (b) => this.prebuild(b),
       boundary: () => this.boundary(),

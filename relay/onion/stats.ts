@@ -24,6 +24,9 @@ export interface OnionStats {
   circuitsRefused: number;
   /** Cells a client handed over faster than the wire clock drains them, dropped (wireclock.ts). */
   wireCellsDropped: number;
+  /** Cells sent on the wire clocks, and their waits for a slot summed (ms). */
+  wireCellsSent: number;
+  wireWaitMs: number;
 }
 
 export function newStats(): OnionStats {
@@ -46,5 +49,7 @@ export function newStats(): OnionStats {
     taggedCircuits: 0,
     idleCircuitsClosed: 0,
     wireCellsDropped: 0,
+    wireCellsSent: 0,
+    wireWaitMs: 0,
   };
 }

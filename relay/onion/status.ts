@@ -28,6 +28,11 @@ export function statusLine(g: OnionGauges, since: OnionStats, seconds: number): 
     `DATA ${since.dataMessagesIn} in / ${since.dataMessagesOut} out`,
     `cover ${since.coverSentBytes} B sent, ${since.coverEchoedBytes} B echoed`,
   ];
+  if (since.wireCellsSent > 0)
+    parts.push(
+      `wire clock ${since.wireCellsSent} cells, mean wait ${(since.wireWaitMs / since.wireCellsSent).toFixed(1)} ms` +
+        (since.wireCellsDropped > 0 ? `, ${since.wireCellsDropped} dropped` : ''),
+    );
   if (g.shortOfCpu || since.circuitsRefused > 0)
     parts.push(
       `short of CPU${g.shortOfCpu ? ' now' : ''}: ${since.circuitsRefused} new middle-hop circuits refused`,

@@ -58,8 +58,19 @@ export interface WireBudget {
 }
 export const newWireBudget = (): WireBudget => ({ used: 0, max: WIRE_BUDGET_CELLS });
 
+/** What a relay counts of its wire clocks (OnionStats): cells dropped, cells sent and their waits. */
+export interface WireStats {
+  wireCellsDropped: number;
+  wireCellsSent: number;
+  /** The waits of the cells sent, summed (ms): what the clocks add to a call's delay. */
+  wireWaitMs: number;
+}
+const noStats = (): WireStats => ({ wireCellsDropped: 0, wireCellsSent: 0, wireWaitMs: 0 });
+
 export class WireClock {
   private readonly queue: (() => void)[] = [];
+  /** When each queued cell came (performance.now()), for the wait it is counted with. */
+  private readonly arrived: number[] = [];
   private readonly timer = new SlotTimer((skipped) => this.slot(skipped));
   private readonly leads: number[] = [];
   private lastIn = 0;
@@ -74,9 +85,9 @@ export class WireClock {
   private behind = 0;
   private stopped = false;
 
-  /** `onDrop()`: a cell did not fit the queue or the relay's budget. */
+  /** `stats`: where drops, cells sent and their waits are counted (the relay's OnionStats). */
   constructor(
-    private readonly onDrop: () => void = () => {},
+    private readonly stats: WireStats = noStats(),
     private readonly budget: WireBudget = newWireBudget(),
   ) {}
 
@@ -98,17 +109,19 @@ export class WireClock {
         this.missedAt = 0;
         this.debt = Math.max(0, this.debt - 1); // that slot is paid now
         if (this.slots >= SETTLE_SLOTS) this.shift(MISS_STEP);
+        this.stats.wireCellsSent++;
         send();
         return;
       }
       this.lead(this.timer.nextAt() - now);
     }
     if (this.queue.length >= WIRE_QUEUE_MAX || this.budget.used >= this.budget.max) {
-      this.onDrop();
+      this.stats.wireCellsDropped++;
       return;
     }
     this.budget.used++;
     this.queue.push(send);
+    this.arrived.push(now);
   }
 
   private lead(ms: number): void {
@@ -143,6 +156,8 @@ export class WireClock {
     }
     for (let i = 0; i <= extra && this.queue.length; i++) {
       this.budget.used--;
+      this.stats.wireCellsSent++;
+      this.stats.wireWaitMs += now - this.arrived.shift()!;
       this.queue.shift()!();
     }
     this.slots++;
@@ -192,5 +207,6 @@ export class WireClock {
     this.timer.stop();
     this.budget.used -= this.queue.length;
     this.queue.length = 0;
+    this.arrived.length = 0;
   }
 }

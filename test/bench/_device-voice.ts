@@ -5,6 +5,7 @@
 // jitter. The same conversation through the browser's own WebRTC audio, page to page on the same
 // devices, is the reference ("the rig alone"). Prints each figure of issue 17's table with its goal.
 import { execFileSync } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -225,6 +226,14 @@ async function voidCall(
       waitOnline(bob, 'alice', 4 * roundS * 1000),
     ]);
     const onion1 = onionInstances.get(demo.net.relays[1]!.p2p.onion!)!;
+    // What the relays' wire clocks (issue 15) add, summed over the demo net's relays, and how late
+    // this process (which runs them) was: its timers are their slots.
+    const onions = demo.net.relays
+      .map((r) => onionInstances.get(r.p2p.onion!))
+      .filter((o) => o !== undefined);
+    const wire = () =>
+      onions.reduce((a, o) => [a[0]! + o.stats.wireCellsSent, a[1]! + o.stats.wireWaitMs], [0, 0]);
+    const lag = monitorEventLoopDelay({ resolution: 5 });
     if (echo) rig.couple('B', -6, 20);
     await alice.page.getByRole('button', { name: 'Call bob' }).click();
     const ring = bob.page.getByRole('alertdialog', { name: 'alice is calling' });
@@ -257,7 +266,11 @@ async function voidCall(
         await new Promise((r) => setTimeout(r, 250));
       }
     })();
+    const wire0 = wire();
+    lag.enable();
     const rec = await converse(rig, script);
+    lag.disable();
+    const wire1 = wire();
     tracing = false;
     await poll;
     if (process.env.VOIDPHONE_BENCH_DEBUG)
@@ -279,7 +292,11 @@ async function voidCall(
         ? `${f1(x.latencyMs!)} ms (rtt ${f1(x.rttMs ?? Number.NaN)}, buffer ${f1(x.bufferMs)}, ring ${f1(x.ringMs ?? Number.NaN)}, output ${f1(x.outputMs ?? Number.NaN)})`
         : '-';
     const shown = `delay shown during the call (median): alice ${parts(median(shownDuring[0]))}, bob ${parts(median(shownDuring[1]))}`;
-    const gaps = `concealed runs >= 60 ms: alice ${sa.gaps.length}, bob ${sb.gaps.length}; ${switches} switch-overs`;
+    const cells = wire1[0]! - wire0[0]!;
+    const gaps =
+      `concealed runs >= 60 ms: alice ${sa.gaps.length}, bob ${sb.gaps.length}; ${switches} switch-overs; ` +
+      `relays' wire clocks ${cells} cells, mean wait ${cells ? ((wire1[1]! - wire0[1]!) / cells).toFixed(1) : '-'} ms; ` +
+      `event-loop lag of the relays' process p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms`;
     return (
       fig && {
         name: `VoidPhone call${echo ? ', callee speaker coupled to mic' : ''}`,

@@ -40,8 +40,13 @@ it("puts a jittery client's cells on an even clock, a few ms behind them, none l
   const r = prng(7);
   // The client's timer: every 20 ms, each firing 0-6 ms late (a browser's setInterval on a busy page).
   const arrivals = Array.from({ length: 500 }, (_, i) => i * SLOT_MS + r() * 6);
-  const out = run(new WireClock(), arrivals);
+  const stats = { wireCellsDropped: 0, wireCellsSent: 0, wireWaitMs: 0 };
+  const out = run(new WireClock(stats), arrivals);
   expect(out.map((o) => o.id)).toEqual(arrivals.map((_, i) => i));
+  // What the relay counts (its status line's mean wait) is what the cells waited.
+  expect(stats.wireCellsSent).toBe(500);
+  const allWaits = out.map((o) => o.out - o.in);
+  expect(stats.wireWaitMs / 500).toBeCloseTo(allWaits.reduce((a, b) => a + b, 0) / 500, 3);
   const settled = out.slice(100);
   // The client's gaps spread over ~12 ms; on the wire, slots of ours (the phase moves 0.1 ms a slot
   // at most). Timers, fake ones as Node's, fire on whole milliseconds: up to 2 ms either way.
@@ -70,28 +75,31 @@ it('spreads a burst one cell per slot, and drains a backlog faster than one a sl
 });
 
 it('holds at most WIRE_QUEUE_MAX cells and counts what it drops; stops when the client stops', () => {
-  let dropped = 0;
-  const clock = new WireClock(() => dropped++);
+  const stats = { wireCellsDropped: 0, wireCellsSent: 0, wireWaitMs: 0 };
+  const clock = new WireClock(stats);
   let sent = 0;
   for (let i = 0; i < WIRE_QUEUE_MAX + 10; i++) clock.push(() => sent++);
+  const dropped = stats.wireCellsDropped;
   expect(dropped).toBeGreaterThanOrEqual(9);
   vi.advanceTimersByTime(60_000);
   expect(sent + dropped).toBe(WIRE_QUEUE_MAX + 10);
+  expect(stats.wireCellsSent).toBe(sent);
   // Quiet: the clock's timer is gone (nothing keeps firing).
   expect(vi.getTimerCount()).toBe(0);
   clock.push(() => sent++);
   vi.advanceTimersByTime(100);
   expect(sent + dropped).toBe(WIRE_QUEUE_MAX + 11);
+  expect(stats.wireCellsSent).toBe(sent);
   clock.stop();
 });
 
 it("shares one budget between a relay's clocks: many tunnels cannot add up past it", () => {
   const budget = { used: 0, max: 100 };
-  let dropped = 0;
-  const clocks = Array.from({ length: 5 }, () => new WireClock(() => dropped++, budget));
+  const stats = { wireCellsDropped: 0, wireCellsSent: 0, wireWaitMs: 0 };
+  const clocks = Array.from({ length: 5 }, () => new WireClock(stats, budget));
   for (const c of clocks) for (let i = 0; i < 50; i++) c.push(() => {});
   expect(budget.used).toBe(100);
-  expect(dropped).toBe(150);
+  expect(stats.wireCellsDropped).toBe(150);
   vi.advanceTimersByTime(60_000);
   expect(budget.used).toBe(0);
   clocks[0]!.push(() => {});
