@@ -1,6 +1,5 @@
 // The Onion API (560-566) on top of the tunnels: BUILD -> READY/ERROR, DATA both ways, DESTROY,
 // COVER through the round's cover tunnel, INCOMING from the inbound side, and the round clock.
-import { WireClock } from './wireclock.ts';
 import { randomInt } from 'node:crypto';
 import { parseHostkey } from './keycache.ts';
 import { type ApiConnection, type ApiHandler, ApiViolation } from '../api/types.ts';
@@ -12,6 +11,7 @@ import type { HopPeer } from './origin.ts';
 import { type OutContext, OutTunnel } from './outbound.ts';
 import { drawPeer } from './paths.ts';
 import { RoundClock } from './rounds.ts';
+import { WireClock } from './wireclock.ts';
 
 interface ConnState {
   /** Tunnels this connection built (pending or READY). */

@@ -11,9 +11,10 @@
 // client's timer jitter). After that the phase stays put: a cell that misses its slot moves it
 // MISS_STEP later once, and a least wait above LEAD_MAX pulls it earlier by DRIFT_STEP a slot (a
 // client clock running fast, or a busy spell of the client's over: at 0.005 ms a slot a loaded box
-// kept calls waiting most of a slot at each end for half a minute after one). A phase that followed the client's jitter all along
-// made a call's two directions wander against each other, which a curious hop told from cover's
-// steady answer (forward-to-backward delay spread 5.7 ms against 4.3 ms).
+// kept calls waiting most of a slot at each end for half a minute after one). A phase that
+// followed the client's jitter all along made a call's two directions wander against each other,
+// which a curious hop told from cover's steady answer (forward-to-backward delay spread 5.7 ms
+// against 4.3 ms).
 import { fragmentCount } from './relaymsg.ts';
 import { SLOT_MS, SlotTimer } from './slottimer.ts';
 

@@ -107,6 +107,16 @@ function splitByGroup(xs: Sample[]): [Sample[], Sample[]] {
 
 const shuffle = <T>(a: T[]) => [...a].sort(() => Math.random() - 0.5);
 
+/** As many of each class as the smaller has, drawn at random, labelled 0 (cover) and 1 (call). */
+function balanced(cover: Sample[], call: Sample[]): (readonly [number[], 0 | 1])[] {
+  const n = Math.min(cover.length, call.length);
+  const pick = (xs: Sample[], y: 0 | 1) =>
+    shuffle(xs)
+      .slice(0, n)
+      .map((x) => [x.f, y] as const);
+  return [...pick(cover, 0), ...pick(call, 1)];
+}
+
 /**
  * Mean held-out accuracy of nearest-centroid, 5-NN and the best one-feature threshold, over random
  * splits. Held out means held out *by stream*: the circuits of one call (its rounds, and each
@@ -120,24 +130,8 @@ function classify(cover: Sample[], call: Sample[], splits = 40): Record<string, 
   for (let s = 0; s < splits; s++) {
     const [tr0, te0] = splitByGroup(cover);
     const [tr1, te1] = splitByGroup(call);
-    const nTrain = Math.min(tr0.length, tr1.length);
-    const nTest = Math.min(te0.length, te1.length);
-    const train = [
-      ...shuffle(tr0)
-        .slice(0, nTrain)
-        .map((x) => [x.f, 0] as const),
-      ...shuffle(tr1)
-        .slice(0, nTrain)
-        .map((x) => [x.f, 1] as const),
-    ];
-    const test = [
-      ...shuffle(te0)
-        .slice(0, nTest)
-        .map((x) => [x.f, 0] as const),
-      ...shuffle(te1)
-        .slice(0, nTest)
-        .map((x) => [x.f, 1] as const),
-    ];
+    const train = balanced(tr0, tr1);
+    const test = balanced(te0, te1);
     const dims = train[0]![0].length;
     const mu = Array.from({ length: dims }, (_, d) => train.reduce((a, [x]) => a + x[d]!, 0) / train.length);
     const sdv = Array.from(
