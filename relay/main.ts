@@ -7,6 +7,7 @@ import { checkConfig } from './check.ts';
 import { ConfigError, loadConfig, parseConfigText } from './config.ts';
 import { writeNewHostkey } from './hostkey.ts';
 import { checkInitIp, parsePorts, renderInitConfig } from './init.ts';
+import { fixYoungGeneration } from './heap.ts';
 import { createLogger } from './log.ts';
 import { readHostkey, startRelay } from './relay.ts';
 import { startCpuProfile } from './profile.ts';
@@ -163,6 +164,7 @@ async function run(args: string[]): Promise<void> {
     },
   });
   if (!values.config) throw new UsageError('missing -c FILE (see --help)');
+  fixYoungGeneration();
   const config = loadConfig(values.config);
   const only = values.only
     ?.split(',')

@@ -4,7 +4,7 @@
 // busy or wedged still shows up (as missing or late lines).
 import { appendFileSync, readdirSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { writeHeapSnapshot } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 
 const dir = process.env.VOIDPHONE_VITALS_DIR;
 if (dir) {
@@ -18,6 +18,7 @@ if (dir) {
       rss: m.rss,
       heapUsed: m.heapUsed,
       heapTotal: m.heapTotal,
+      young: getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size,
       external: m.external,
       fds: readdirSync('/proc/self/fd').length,
       lagP99Ms: lag.percentile(99) / 1e6,
