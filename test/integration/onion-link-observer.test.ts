@@ -162,7 +162,7 @@ describe(`link observer (client shape: ${SHAPE ?? 'now'})`, () => {
   });
 
   judged('idle again is idle (control: the measure does not flag idle rounds against idle rounds)', (ctx) => {
-    for (const c of ['rate', 'sizes', 'links', 'builds'] as Check[]) holds(ctx, c, ['idle2']);
+    for (const c of ['rate', 'sizes', 'links', 'builds', 'ksGaps'] as Check[]) holds(ctx, c, ['idle2']);
   });
 
   it('every write and read is whole 240-byte units, in every phase', (ctx) => holds(ctx, 'sizes', CALL));

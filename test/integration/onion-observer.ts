@@ -5,7 +5,8 @@
 // times under a two-sample KS test.
 import { WIRE_CELL_SIZE } from '../../relay/onion/cell.ts';
 import { linkTap, type OnionDebug } from '../../relay/onion/debug.ts';
-import { ks2 } from '../ks.ts';
+import { ks2, ks2Clustered } from '../ks.ts';
+import { mulberry32 } from '../prng.ts';
 
 export interface TapEvent {
   t: number;
@@ -75,6 +76,8 @@ export interface RoundView {
    * from round to round; here the timing of a stream itself is compared (pacing, echo, bursts).
    */
   gaps: number[];
+  /** The same gaps, one array per link direction: the units the KS test relabels (ks2Clustered). */
+  streams: number[][];
   /** Bytes of every write and read that is not whole 240-byte units (should be none). */
   oddSizes: number[];
   /** Units per write (records of 1..64 cells). */
@@ -88,7 +91,7 @@ export function roundView(c: Capture, from: number, to: number): RoundView {
   const secs = (to - from) / 1000;
   const perLink = new Map<number, number>();
   const times = new Map<string, number[]>();
-  const gaps: number[] = [];
+  const streams: number[][] = [];
   const oddSizes: number[] = [];
   const unitsPerWrite: number[] = [];
   let cells = 0;
@@ -107,7 +110,7 @@ export function roundView(c: Capture, from: number, to: number): RoundView {
   for (const ts of times.values()) {
     const r = ts.length / secs;
     if (r < SINGLE_STREAM[0] || r > SINGLE_STREAM[1]) continue;
-    for (let k = 1; k < ts.length; k++) gaps.push(ts[k]! - ts[k - 1]!);
+    streams.push(ts.slice(1).map((t, k) => t - ts[k]!));
   }
   const linkRates = [...perLink.values()].map((n) => n / secs).filter((r) => r >= ACTIVE_CELLS_PER_S);
   return {
@@ -115,7 +118,8 @@ export function roundView(c: Capture, from: number, to: number): RoundView {
     activeLinks: linkRates.length,
     builds: c.builds.filter((t) => t >= from && t < to).length,
     linkRates,
-    gaps,
+    gaps: streams.flat(),
+    streams,
     oddSizes,
     unitsPerWrite,
   };
@@ -134,7 +138,10 @@ export interface PhaseVerdict {
   builds: number[];
   oddSizes: number;
   ksLinkRates: number;
+  /** Inter-arrival times, whole link directions relabelled (ks2Clustered): the judged p. */
   ksGaps: number;
+  /** The same, every gap counted as independent (ks2 on the pooled gaps): printed, not judged. */
+  ksGapsPooled: number;
   checks: Record<Check, boolean>;
 }
 
@@ -177,10 +184,15 @@ export function judge(
     idle.flatMap((r) => r.linkRates),
     rounds.flatMap((r) => r.linkRates),
   );
-  const ksGaps = ks(
+  const ksGapsPooled = ks(
     idle.flatMap((r) => r.gaps),
     rounds.flatMap((r) => r.gaps),
   );
+  const [idleStreams, phaseStreams] = [idle.flatMap((r) => r.streams), rounds.flatMap((r) => r.streams)];
+  const ksGaps =
+    idleStreams.length && phaseStreams.length
+      ? ks2Clustered(idleStreams, phaseStreams, mulberry32(15)).p
+      : Number.NaN;
   const oddSizes = rounds.reduce((s, r) => s + r.oddSizes.length, 0);
   return {
     phase,
@@ -193,6 +205,7 @@ export function judge(
     oddSizes,
     ksLinkRates,
     ksGaps,
+    ksGapsPooled,
     checks: {
       rate: Math.abs(m1 - m0) <= rateAllowed,
       links: rounds.every((r) => idleLinks.has(r.activeLinks)),
@@ -216,7 +229,7 @@ export function formatVerdict(relay: string, idle: RoundView[], v: PhaseVerdict)
       .join(' ')}) ${(100 * v.rateDiff).toFixed(1)} % (allowed ±${(100 * v.rateAllowed).toFixed(1)} %), ` +
     `links ${v.activeLinks.join(' ')} (idle ${idle.map((r) => r.activeLinks).join(' ')}), ` +
     `builds ${v.builds.join(' ')} (idle ${idle.map((r) => r.builds).join(' ')}), odd sizes ${v.oddSizes}, ` +
-    `KS p link rates ${v.ksLinkRates.toPrecision(2)}, inter-arrival ${v.ksGaps.toPrecision(2)}` +
+    `KS p link rates ${v.ksLinkRates.toPrecision(2)}, inter-arrival ${v.ksGaps.toPrecision(2)} (pooled ${v.ksGapsPooled.toPrecision(2)})` +
     (bad.length ? `  FAILS: ${bad.join(', ')}` : '  ok')
   );
 }

@@ -1,7 +1,7 @@
 // The two-sample KS test the link-observer acceptance (issue 15) relies on: values checked against
 // SciPy (scipy.special.kolmogorov, scipy.stats.ks_2samp), and its error rates on seeded samples.
 import { expect, it } from 'vitest';
-import { kolmogorovQ, ks2 } from '../ks.ts';
+import { kolmogorovQ, ks2, ks2Clustered } from '../ks.ts';
 import { mulberry32 } from '../prng.ts';
 
 it('the Kolmogorov tail matches SciPy', () => {
@@ -32,4 +32,31 @@ it('rejects a 20 % shift and keeps false alarms near the 1 % level on one distri
   for (let t = 0; t < trials; t++) if (ks2(exp(20, 200), exp(20, 300)).p < 0.01) alarms++;
   expect(alarms / trials).toBeLessThan(0.03);
   expect(ks2(exp(20, 3000), exp(25, 3000)).p).toBeLessThan(1e-6);
+});
+
+// Gaps come in clusters (one link, one round) that each have a timing of their own: a cluster here
+// is 200 gaps around 20 ms shifted by its own offset, drawn alike for both groups. Pooled, KS sees
+// the offsets and calls two draws of one process different; relabelling whole clusters does not.
+it('clustered: no false alarm where pooled KS sees cluster offsets; a real shift is still seen', () => {
+  const rnd = mulberry32(7);
+  const cluster = (shift: number) => {
+    const offset = 4 * (rnd() - 0.5) + shift;
+    return Array.from({ length: 200 }, () => 20 + offset + 2 * (rnd() - 0.5));
+  };
+  const group = (n: number, shift = 0) => Array.from({ length: n }, () => cluster(shift));
+  let pooledAlarms = 0;
+  let clusteredAlarms = 0;
+  const trials = 30;
+  for (let t = 0; t < trials; t++) {
+    const [a, b] = [group(16), group(8)];
+    if (ks2(a.flat(), b.flat()).p < 0.01) pooledAlarms++;
+    if (ks2Clustered(a, b, rnd, 199).p < 0.01) clusteredAlarms++;
+  }
+  expect(pooledAlarms).toBeGreaterThan(trials / 2);
+  expect(clusteredAlarms).toBeLessThanOrEqual(2);
+  // Every cluster of the second group 3 ms late: beyond the offsets' spread, told at p < 0.01.
+  expect(ks2Clustered(group(16), group(8, 3), rnd, 999).p).toBeLessThan(0.01);
+  // One cluster against sixteen: p cannot go below 1/17, so a one-round phase needs enough idle.
+  expect(ks2Clustered(group(16), group(1, 3), rnd, 999).p).toBeGreaterThan(1 / 18);
+  expect(() => ks2Clustered([], [[1]], rnd)).toThrow();
 });
