@@ -219,6 +219,7 @@ async function soak(
   let nextMinute = start + 60_000;
   let lastSent: [number, number] = [0, 0];
   let lastRecv: [number, number] = [0, 0];
+  const churning: Promise<unknown>[] = [];
 
   while (Date.now() < end) {
     await sleep(250);
@@ -232,7 +233,11 @@ async function soak(
     }
     if (Date.now() >= nextChurn && Date.now() < end - roundMs) {
       nextChurn += o.churnEverySeconds * 1000;
-      churn.push(await churnEvent(o, churnable, killedByUs, everKilled, call, roundMs, say));
+      // Not awaited: it watches the call for 1.5 rounds, and the minute rows must not wait (they
+      // came 75 and 45 s apart, and "frames per minute" with them).
+      churning.push(
+        churnEvent(o, churnable, killedByUs, everKilled, call, roundMs, say).then((e) => churn.push(e)),
+      );
     }
     if (Date.now() >= nextMinute) {
       nextMinute += 60_000;
@@ -253,6 +258,7 @@ async function soak(
       say(minuteLine(row));
     }
   }
+  await Promise.all(churning);
   // Memory: relays never killed, heap and RSS floors in the reference minute against the last minute.
   const referenceMinute = Math.min(10, Math.max(1, Math.floor(o.minutes / 3)));
   const refFrom = start + (referenceMinute - 1) * 60_000;
