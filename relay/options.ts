@@ -366,6 +366,12 @@ export const OPTIONS: Record<OptionSection, readonly OptionRow[]> = {
         "`relay`: the cells a tunnel's endpoint sends for its client (cover or call, both ends) leave on this relay's own 20 ms slot clock, phase-locked to the client a few ms ahead; `client`: each cell as the client's message arrives (the old behaviour: the wire shows the client's timer; for comparison only)",
     },
     {
+      keys: ['hop_clock'],
+      default: '`false`',
+      meaning:
+        '`true`: cells this relay forwards as a middle hop also leave on a 20 ms slot clock per circuit and direction, so every stream on a link carries one clock\'s timing whatever the relay\'s role (a few ms per hop each way); an experiment (docs/onion-protocol.md "Inter-arrival KS, re-posed")',
+    },
+    {
       keys: ['cover_reply'],
       default: '`clock`',
       meaning:

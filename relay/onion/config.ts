@@ -36,6 +36,8 @@ export interface OnionConfig {
   coverReply: 'clock' | 'echo';
   /** Who times the cells a tunnel's endpoint sends for its client: our slot clock, or the client. */
   wireClock: 'relay' | 'client';
+  /** Forwarded cells leave on a slot clock per hop circuit and direction, as an endpoint's do. */
+  hopClock: boolean;
   idleLinkMs: number;
   /** A hop circuit that carried no cell either way for this long is closed. */
   idleCircuitMs: number;
@@ -98,6 +100,7 @@ export function readOnionConfig(config: RelayConfig): OnionConfig {
     unclaimedTunnelMs: s.int('unclaimed_tunnel_ms', UNCLAIMED_TUNNEL_MS, 100, 3_600_000),
     coverReply: s.oneOf('cover_reply', ['clock', 'echo'] as const, 'clock'),
     wireClock: s.oneOf('wire_clock', ['relay', 'client'] as const, 'relay'),
+    hopClock: s.bool('hop_clock', false),
     idleLinkMs: s.int('idle_link_ms', 60_000, 100, 86_400_000),
     idleCircuitMs: s.int('idle_circuit_ms', 300_000, 1000, 86_400_000),
     linkQueueBytes: s.int('link_queue_bytes', 256 * 1024, 4 * 1024, 1 << 30),

@@ -19,6 +19,7 @@ import {
 } from './relaymsg.ts';
 import type { CircuitEnd, Router } from './router.ts';
 import type { OnionStats } from './stats.ts';
+import { WireClock, type WireBudget } from './wireclock.ts';
 
 export interface EndpointHooks {
   /** A message for the tunnel endpoint (DATA, COVER, OPEN, RESUME, END, PADDING). */
@@ -48,6 +49,13 @@ export interface HopContext {
   /** The relay is short of CPU: it refuses to become a middle hop (ingress.ts). */
   shortOfCpu?: () => boolean;
   observer?: HopObserver;
+  /**
+   * Forwarded cells leave on a slot clock per circuit and direction (wireclock.ts), as an
+   * endpoint's do (`onion.hop_clock`): every stream on every link then carries one clock's timing
+   * whatever role the relay plays for its circuit (issue 15, docs/onion-protocol.md).
+   */
+  hopClock?: boolean;
+  wireBudget?: WireBudget;
 }
 
 /**
@@ -70,6 +78,8 @@ export class HopCircuit implements CircuitEnd {
   private macFailures = 0;
   /** performance.now() of the last cell either way (the idle sweep closes long-silent circuits). */
   lastActive = performance.now();
+  /** The slot clocks forwarded cells leave on, each way (hop_clock), made at the first cell. */
+  private clocks: { fwd?: WireClock; back?: WireClock } = {};
 
   constructor(
     private readonly ctx: HopContext,
@@ -102,16 +112,33 @@ export class HopCircuit implements CircuitEnd {
       this.ctx.observer?.onCell?.(this, false);
       hopBackward(this.layer, cell);
       setCircId(cell, this.prevId);
-      this.prevLink.send(cell);
+      this.paced('back', () => this.prevLink.send(cell));
       this.ctx.stats.cellsForwarded++;
     }
   }
 
+  /** Send a forwarded cell now, or at its slot on this circuit's clock for that way (hop_clock). */
+  private paced(way: 'fwd' | 'back', send: () => void): void {
+    if (!this.ctx.hopClock) {
+      send();
+      return;
+    }
+    let clock = this.clocks[way];
+    if (!clock) {
+      clock = new WireClock(this.ctx.stats, this.ctx.wireBudget);
+      this.clocks[way] = clock;
+    }
+    clock.push(() => {
+      if (!this.closed) send();
+    });
+  }
+
   private forward(cell: Uint8Array): void {
     if (!hopForward(this.layer, cell)) {
-      if (this.next) {
-        setCircId(cell, this.next.circId);
-        this.next.link.send(cell);
+      const next = this.next;
+      if (next) {
+        setCircId(cell, next.circId);
+        this.paced('fwd', () => next.link.send(cell));
         this.ctx.stats.cellsForwarded++;
       } else {
         this.ctx.stats.cellsUnrecognized++; // corrupted or tagged: drop it, and count it
@@ -171,7 +198,11 @@ export class HopCircuit implements CircuitEnd {
         setCircId(cell, this.prevId);
         this.prevLink.send(cell);
       };
+      // Behind the forwarded cells already waiting on the back clock: the layer is a stream cipher,
+      // so cells must leave in the order they were sealed.
+      const back = this.clocks.back;
       if (pace) pace(go);
+      else if (back) back.push(go);
       else go();
     }
   }
@@ -254,6 +285,8 @@ export class HopCircuit implements CircuitEnd {
       if (notify === 'next' || notify === 'both') router.sendDestroy(this.next.link, this.next.circId);
     }
     this.createdWaiter?.(null);
+    this.clocks.fwd?.stop();
+    this.clocks.back?.stop();
     this.reasm.clear();
     this.ctx.log.debug(`hop circuit ${this.prevId} closed: ${reason}`);
     this.ctx.endpoint.onClosed(this);

@@ -53,6 +53,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
   const traceDir = process.env.VOIDPHONE_ONION_HOP_TRACE;
   const trace = traceDir ? hopTraceRecorder() : undefined;
   if (trace) observer.onCell = trace.onCell;
+  const wireBudget = newWireBudget(); // every wire clock of this relay (wireclock.ts)
   const hopCtx = {
     observer,
     links: () => links,
@@ -64,8 +65,9 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     reassembly,
     extendPrivate: cfg.extendPrivateAddresses,
     shortOfCpu: () => ingress.shortOfCpu(),
+    hopClock: cfg.hopClock,
+    wireBudget,
   };
-  const wireBudget = newWireBudget(); // every wire clock of this relay (wireclock.ts)
   const inbound = new Inbound({
     log,
     stats,

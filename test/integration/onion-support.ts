@@ -80,6 +80,8 @@ export async function startOnionNet(
       'rps.api_address': rps.server.address,
       'onion.round_seconds': '3600',
       'onion.build_in_slot': 'false',
+      // ONION_HOP_CLOCK=true: middle hops forward on slot clocks too (issue 15's experiment).
+      ...(process.env.ONION_HOP_CLOCK ? { 'onion.hop_clock': process.env.ONION_HOP_CLOCK } : {}),
       ...set,
     },
     setFor,
