@@ -367,9 +367,9 @@ export const OPTIONS: Record<OptionSection, readonly OptionRow[]> = {
     },
     {
       keys: ['hop_clock'],
-      default: '`false`',
+      default: '`true`',
       meaning:
-        '`true`: cells this relay forwards as a middle hop also leave on a 20 ms slot clock per circuit and direction, so every stream on a link carries one clock\'s timing whatever the relay\'s role (a few ms per hop each way); an experiment (docs/onion-protocol.md "Inter-arrival KS, re-posed")',
+        '`true`: cells this relay forwards as a middle hop also leave on a 20 ms slot clock per circuit and direction, so every stream on a link carries one clock\'s timing whatever the relay\'s role (~5 ms per hop each way, builds ~70 ms slower); `false`: forwarded at once, as before (docs/onion-protocol.md "Inter-arrival KS, re-posed")',
     },
     {
       keys: ['cover_reply'],

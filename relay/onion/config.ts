@@ -100,7 +100,7 @@ export function readOnionConfig(config: RelayConfig): OnionConfig {
     unclaimedTunnelMs: s.int('unclaimed_tunnel_ms', UNCLAIMED_TUNNEL_MS, 100, 3_600_000),
     coverReply: s.oneOf('cover_reply', ['clock', 'echo'] as const, 'clock'),
     wireClock: s.oneOf('wire_clock', ['relay', 'client'] as const, 'relay'),
-    hopClock: s.bool('hop_clock', false),
+    hopClock: s.bool('hop_clock', true),
     idleLinkMs: s.int('idle_link_ms', 60_000, 100, 86_400_000),
     idleCircuitMs: s.int('idle_circuit_ms', 300_000, 1000, 86_400_000),
     linkQueueBytes: s.int('link_queue_bytes', 256 * 1024, 4 * 1024, 1 << 30),

@@ -98,10 +98,17 @@ export class HopCircuit implements CircuitEnd {
     if (cmd === CellCmd.DESTROY && !fromPrev && this.createdWaiter) {
       this.createdWaiter(null); // the next hop refused our CREATE: EXTEND_FAILED, circuit stays
     } else if (cmd === CellCmd.DESTROY) {
-      this.destroy(
-        fromPrev ? 'destroyed by initiator side' : 'destroyed by next hop',
-        fromPrev ? 'next' : 'prev',
-      );
+      const go = () =>
+        this.destroy(
+          fromPrev ? 'destroyed by initiator side' : 'destroyed by next hop',
+          fromPrev ? 'next' : 'prev',
+        );
+      // Behind the cells still waiting on that way's clock (hop_clock): an initiator's END goes
+      // just before its DESTROY, and a destination that lost the circuit without it keeps the
+      // tunnel for a switch-over.
+      const clock = this.clocks[fromPrev ? 'fwd' : 'back'];
+      if (clock && clock.waiting > 0) clock.push(go);
+      else go();
     } else if (cmd === CellCmd.CREATED) {
       if (fromPrev || !this.createdWaiter) this.violation('unexpected CREATED');
       else this.createdWaiter(cell);

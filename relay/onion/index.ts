@@ -66,7 +66,9 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     extendPrivate: cfg.extendPrivateAddresses,
     shortOfCpu: () => ingress.shortOfCpu(),
     hopClock: cfg.hopClock,
-    wireBudget,
+    // A budget of their own: a peer flooding circuits through us must not fill the one our own
+    // clients' cells wait in.
+    wireBudget: newWireBudget(),
   };
   const inbound = new Inbound({
     log,

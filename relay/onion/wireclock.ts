@@ -92,6 +92,11 @@ export class WireClock {
     private readonly budget: WireBudget = newWireBudget(),
   ) {}
 
+  /** Cells queued for their slots. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
   /** One cell to put on the wire: `send` sends it (it is called once, in order, at its slot). */
   push(send: () => void): void {
     if (this.stopped) return;

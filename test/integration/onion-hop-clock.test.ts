@@ -6,8 +6,7 @@
 // both ways (the backward layer is a stream cipher: a reordered cell would fail its MAC).
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { linkTap } from '../../relay/onion/debug.ts';
-import { MessageType } from '../../shared/wire/types.ts';
-import { type OnionNet, startOnionNet } from './onion-support.ts';
+import { median, type OnionNet, openTunnel, sendBursts, startOnionNet } from './onion-support.ts';
 
 const HOP_CLOCK = process.env.ONION_HOP_CLOCK ?? 'true';
 let on: OnionNet;
@@ -23,16 +22,10 @@ afterAll(async () => {
   await on?.stop();
 });
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
-
 it('middle hops forward a bursty stream one cell per slot each way, none lost or reordered', {
   timeout: 30_000,
 }, async () => {
-  const a = await on.client(0);
-  const b = await on.client(3);
-  const inc = b.next(MessageType.ONION_TUNNEL_INCOMING);
-  const ready = await a.request(on.buildTo(3), MessageType.ONION_TUNNEL_READY, 10_000);
-  const inId = (await inc).tunnelId;
+  const { a, b, outId, inId } = await openTunnel(on, 0, 3);
   // Every cell the two middle relays (1 and 2: with 4 relays and 2 hops, every path) write.
   const ids = [1, 2].map((i) => on.net.relays[i]!.identity);
   const out = new Map<string, number[]>();
@@ -44,21 +37,7 @@ it('middle hops forward a bursty stream one cell per slot each way, none lost or
     for (let n = 0; n < bytes / 240; n++) ts.push(performance.now());
     out.set(key, ts);
   };
-  const got: number[][] = [[], []];
-  for (const [k, c] of [a, b].entries())
-    c.onMessage((m) => {
-      if (m.type === MessageType.ONION_TUNNEL_DATA) got[k]!.push(m.data[0]!);
-    });
-  const BURSTS = 25;
-  for (let k = 0; k < BURSTS; k++) {
-    for (let j = 0; j < 3; j++) {
-      const data = new Uint8Array(100).fill(k * 3 + j);
-      a.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: ready.tunnelId, data });
-      b.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: inId, data });
-    }
-    await new Promise((r) => setTimeout(r, 60));
-  }
-  const all = Array.from({ length: BURSTS * 3 }, (_, i) => i);
+  const { got, all } = await sendBursts(a, outId, b, inId);
   for (const g of got) await expect.poll(() => g.length, { timeout: 5000 }).toBe(all.length);
   expect(got).toEqual([all, all]);
   linkTap.fn = undefined;

@@ -126,3 +126,47 @@ export async function waitFor(cond: () => boolean, timeoutMs: number, what: stri
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * Both ends of a tunnel send bursts of 3 one-cell DATA at once every 60 ms (a call's average rate
+ * with a signalling burst's or a stalled page's timing); resolves with what each end received (the
+ * first byte of each, 0..74 in order when nothing was lost or reordered) and what was sent.
+ */
+export async function sendBursts(
+  a: ApiClient,
+  outId: number,
+  b: ApiClient,
+  inId: number,
+): Promise<{ got: number[][]; all: number[] }> {
+  const got: number[][] = [[], []];
+  for (const [k, c] of [a, b].entries())
+    c.onMessage((m) => {
+      if (m.type === MessageType.ONION_TUNNEL_DATA) got[k]!.push(m.data[0]!);
+    });
+  const BURSTS = 25;
+  for (let k = 0; k < BURSTS; k++) {
+    for (let j = 0; j < 3; j++) {
+      const data = new Uint8Array(100).fill(k * 3 + j);
+      a.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: outId, data });
+      b.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: inId, data });
+    }
+    await new Promise((r) => setTimeout(r, 60));
+  }
+  return { got, all: Array.from({ length: BURSTS * 3 }, (_, i) => i) };
+}
+
+/** A tunnel from relay `from`'s client to relay `to`'s: both clients, and the tunnel's id at each. */
+export async function openTunnel(
+  on: OnionNet,
+  from: number,
+  to: number,
+): Promise<{ a: ApiClient; b: ApiClient; outId: number; inId: number }> {
+  const a = await on.client(from);
+  const b = await on.client(to);
+  const inc = b.next(MessageType.ONION_TUNNEL_INCOMING);
+  const ready = await a.request(on.buildTo(to), MessageType.ONION_TUNNEL_READY, 10_000);
+  return { a, b, outId: ready.tunnelId, inId: (await inc).tunnelId };
+}
+
+export const median = (xs: number[]) =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;

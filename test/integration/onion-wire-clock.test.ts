@@ -6,8 +6,7 @@
 // cells on the first link); now one cell a slot. ONION_WIRE_CLOCK=client runs the old way (fails).
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { linkTap } from '../../relay/onion/debug.ts';
-import { MessageType } from '../../shared/wire/types.ts';
-import { type OnionNet, startOnionNet } from './onion-support.ts';
+import { median, type OnionNet, openTunnel, sendBursts, startOnionNet } from './onion-support.ts';
 
 let on: OnionNet;
 beforeAll(async () => {
@@ -21,16 +20,10 @@ afterAll(async () => {
   await on?.stop();
 });
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
-
 it("sends a bursty client's cells one per slot, at both ends, none lost or reordered", {
   timeout: 30_000,
 }, async () => {
-  const a = await on.client(0);
-  const b = await on.client(3);
-  const inc = b.next(MessageType.ONION_TUNNEL_INCOMING);
-  const ready = await a.request(on.buildTo(3), MessageType.ONION_TUNNEL_READY, 10_000);
-  const inId = (await inc).tunnelId;
+  const { a, b, outId, inId } = await openTunnel(on, 0, 3);
   // Every cell relay 0 and relay 3 write to their links, with its time.
   const ids = [0, 3].map((i) => on.net.relays[i]!.identity);
   const cells: number[][] = [[], []];
@@ -39,21 +32,7 @@ it("sends a bursty client's cells one per slot, at both ends, none lost or reord
     if (k < 0 || dir !== 'out') return;
     for (let n = 0; n < bytes / 240; n++) cells[k]!.push(performance.now());
   };
-  const got: number[][] = [[], []];
-  for (const [k, c] of [a, b].entries())
-    c.onMessage((m) => {
-      if (m.type === MessageType.ONION_TUNNEL_DATA) got[k]!.push(m.data[0]!);
-    });
-  const BURSTS = 25;
-  for (let k = 0; k < BURSTS; k++) {
-    for (let j = 0; j < 3; j++) {
-      const data = new Uint8Array(100).fill(k * 3 + j);
-      a.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: ready.tunnelId, data });
-      b.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: inId, data });
-    }
-    await new Promise((r) => setTimeout(r, 60));
-  }
-  const all = Array.from({ length: BURSTS * 3 }, (_, i) => i);
+  const { got, all } = await sendBursts(a, outId, b, inId);
   for (const g of got) await expect.poll(() => g.length, { timeout: 5000 }).toBe(all.length);
   expect(got).toEqual([all, all]);
   linkTap.fn = undefined;
