@@ -107,7 +107,7 @@ export class HopCircuit implements CircuitEnd {
       // just before its DESTROY, and a destination that lost the circuit without it keeps the
       // tunnel for a switch-over.
       const clock = this.clocks[fromPrev ? 'fwd' : 'back'];
-      if (clock && clock.waiting > 0) clock.push(go);
+      if (clock && clock.waiting > 0) clock.after(go);
       else go();
     } else if (cmd === CellCmd.CREATED) {
       if (fromPrev || !this.createdWaiter) this.violation('unexpected CREATED');
@@ -135,9 +135,7 @@ export class HopCircuit implements CircuitEnd {
       clock = new WireClock(this.ctx.stats, this.ctx.wireBudget);
       this.clocks[way] = clock;
     }
-    clock.push(() => {
-      if (!this.closed) send();
-    });
+    clock.push(send); // destroy() stops the clock and drops what waits
   }
 
   private forward(cell: Uint8Array): void {

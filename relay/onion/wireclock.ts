@@ -97,6 +97,18 @@ export class WireClock {
     return this.queue.length;
   }
 
+  /**
+   * Run `fn` at the slot after the cells now waiting (a DESTROY behind the END before it). Not a
+   * cell: never dropped for the queue's or the budget's bounds, so a full clock cannot keep a
+   * circuit alive; one per circuit at most, so it cannot grow them either.
+   */
+  after(fn: () => void): void {
+    if (this.stopped) return;
+    this.budget.used++;
+    this.queue.push(fn);
+    this.arrived.push(performance.now());
+  }
+
   /** One cell to put on the wire: `send` sends it (it is called once, in order, at its slot). */
   push(send: () => void): void {
     if (this.stopped) return;

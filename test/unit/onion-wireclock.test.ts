@@ -158,3 +158,16 @@ it('comes back to a short wait within seconds after a busy spell of the client',
   const tail = out.slice(-100).map((o) => o.out - o.in);
   expect(tail.reduce((a, b) => a + b, 0) / tail.length).toBeLessThan(6);
 });
+
+it('runs an after() action behind the waiting cells even when the queue and budget are full', () => {
+  const budget = { used: 0, max: 10 };
+  const clock = new WireClock(undefined, budget);
+  const order: string[] = [];
+  for (let i = 0; i < 20; i++) clock.push(() => order.push(`cell ${i}`));
+  expect(budget.used).toBe(10); // the last 10 were dropped
+  clock.after(() => order.push('destroy'));
+  expect(budget.used).toBe(11);
+  vi.advanceTimersByTime(2000);
+  expect(order).toEqual([...Array.from({ length: 10 }, (_, i) => `cell ${i}`), 'destroy']);
+  expect(budget.used).toBe(0);
+});
