@@ -4,9 +4,15 @@
 // directions run on two independent clocks. Here the answer runs on a slot clock of its own
 // (slottimer.ts, the same one that times a callee's data, wireclock.ts: a random phase, a drift of its
 // own, at most 3 at once after a stall, the slots it skipped paid back later), carrying the oldest
-// queued echo bytes if any, else fresh random bytes of the size last seen. It starts with the first
-// COVER and stops once the initiator has been quiet for a while (as a callee stops when the call
-// ends), with a new phase when it starts again.
+// queued echo bytes if any, else fresh random bytes of the size last seen. It stops once the
+// initiator has been quiet for a while (as a callee stops when the call ends).
+//
+// Its slots sit on the wall clock's 20 ms grid at the phase the initiator chose, as a callee's clock
+// runs on through every round at one phase. A circuit built for the next round starts answering at
+// the boundary (`begin`), as a callee's stream moves to its new circuit then; and a round's old
+// circuit stops at the boundary with nothing drained. A curious hop saw the difference before: a new
+// cover circuit's answer began only when the first COVER had come all the way (41 ms after the
+// boundary at the hop, a call's 16 ms), and an old one's ran ~20 ms past the boundary (a call's none).
 import { randomBytes } from 'node:crypto';
 import { SLOT_MS, SlotTimer } from './slottimer.ts';
 
@@ -38,8 +44,8 @@ export class CoverClock {
   private debt = 0;
   private stopped = false;
   private mutedUntil = 0;
-  /** Past a boundary: the echoes already queued still go (as a callee's queued cells do), then stop. */
-  private retiring = false;
+  /** The clock has run (answered) on this circuit: a boundary retires it instead of beginning it. */
+  private started = false;
 
   /**
    * `send(bytes)` sends one COVER_ECHO message back to the initiator. `phase` (0-255, of a slot):
@@ -57,23 +63,36 @@ export class CoverClock {
     this.size = data.length;
     this.queue.push(data);
     while (this.queue.length > COVER_QUEUE_MAX) this.queue.shift();
-    if (!this.timer.running) {
-      const period = SLOT_MS * (1 + ((Math.random() * 2 - 1) * DRIFT_PPM) / 1e6);
-      this.debt = 0;
-      this.lastSlot = performance.now();
-      this.timer.start(performance.now() + ((this.phase + Math.random()) * SLOT_MS) / 256, period);
-    }
+    if (!this.timer.running) this.run();
+  }
+
+  /**
+   * The round boundary of a circuit built for the round now starting: answer from now on, before
+   * the first COVER has come, as a callee's clock moves its stream to the new circuit at the
+   * boundary. A clock that has run before (a circuit kept across rounds) waits for COVER instead.
+   */
+  begin(): void {
+    if (this.stopped || this.started || this.timer.running) return;
+    this.lastIn = performance.now();
+    this.run();
+  }
+
+  /** Start the slots at the next point of the wall clock's 20 ms grid plus our phase. */
+  private run(): void {
+    const now = performance.now();
+    const wall = Date.now() - now; // wall time minus performance time
+    const offset = ((this.phase + Math.random()) * SLOT_MS) / 256;
+    const at = Math.ceil((now + wall - offset) / SLOT_MS) * SLOT_MS + offset - wall;
+    const period = SLOT_MS * (1 + ((Math.random() * 2 - 1) * DRIFT_PPM) / 1e6);
+    this.started = true;
+    this.debt = 0;
+    this.lastSlot = now;
+    this.timer.start(at, period);
   }
 
   /** One slot; false once the initiator has gone quiet and nothing is left to send. */
   private slot(skipped: number, late: number): boolean {
     if (this.stopped) return false;
-    if (this.retiring) {
-      const d = this.queue.shift();
-      if (d) this.send(d);
-      else this.retiring = false;
-      return d !== undefined;
-    }
     const now = performance.now();
     // Quiet is judged only a quiet time after a stall of our own: the COVER that arrived meanwhile
     // may not have been read yet (stopping then would also forget the debt). Debt is paid back only
@@ -95,13 +114,16 @@ export class CoverClock {
 
   /**
    * The round boundary: the initiator's cover now runs on its next circuit, and a callee's answer
-   * stops on the old one at the same moment (inbound.ts onBoundary). Answering on for the quiet time
-   * sent ~9 % more cells back than came forward on a 2 s round, which a curious hop counted. A
-   * cover circuit that carries on (its successor failed to build) is answered again after the mute.
+   * stops on the old one at the same moment (inbound.ts onBoundary), its queued cells going on the
+   * new circuit. So this circuit's answer stops now and its queued echoes go unsent. Answering on
+   * for the quiet time sent ~9 % more cells back than came forward on a 2 s round, which a curious
+   * hop counted. A cover circuit that carries on (its successor failed to build) is answered again
+   * after the mute.
    */
   retire(): void {
-    if (!this.timer.running) return; // a circuit built for the next round: its cover starts now
-    this.retiring = true;
+    if (!this.timer.running) return; // a circuit built for the next round: begin() starts it
+    this.timer.stop();
+    this.queue.length = 0;
     this.mutedUntil = performance.now() + COVER_RETIRE_MS;
   }
 

@@ -184,7 +184,11 @@ export class Inbound implements EndpointHooks {
    */
   onBoundary(): void {
     for (const t of this.tunnels.values()) t.sendVia = t.circuits[t.circuits.length - 1] ?? t.sendVia;
-    for (const c of this.coverClocks) c.retire();
+    // A clock that has run retires; one of a circuit built for this round begins answering now.
+    for (const c of this.coverClocks) {
+      c.retire();
+      c.begin();
+    }
   }
 
   onClosed(hop: HopCircuit): void {

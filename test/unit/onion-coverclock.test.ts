@@ -62,13 +62,16 @@ it('stops answering at the round boundary (retire), and answers a cover that car
   const clock = new CoverClock(() => sent++);
   clock.onCover(new Uint8Array(50));
   await until(() => sent >= 3, 'the answer');
-  clock.onCover(new Uint8Array(50)); // came before the boundary: its echo still goes
+  for (let i = 0; i < 4; i++) clock.onCover(new Uint8Array(50)); // queued before the boundary
   clock.retire(); // the boundary: the initiator's cover moved to its next circuit
+  clock.begin(); // the boundary begins only a circuit that has not answered yet
   const atRetire = sent;
   clock.onCover(new Uint8Array(50)); // still in flight: not answered
   await sleep(COVER_RETIRE_MS - 50);
-  // Old code: answered on for the 200 ms quiet time (~10 more cells).
-  expect(sent - atRetire).toBeLessThanOrEqual(2);
+  // A callee's stream stops on the old circuit at the boundary, its queued cells going on the new
+  // one: nothing more here. Old code: the queued echoes were drained past the boundary (and before
+  // that, answered on for the 200 ms quiet time, ~10 more cells).
+  expect(sent - atRetire).toBe(0);
   await sleep(100);
   clock.onCover(new Uint8Array(50)); // this circuit carries on (no successor): answered again
   await until(() => sent > atRetire, 'the answer after the mute');
@@ -84,23 +87,54 @@ it("a clock that has not answered yet (the next round's circuit) is not muted by
   clock.stop();
 });
 
-it("answers at the phase the initiator chose, after its cover's arrival, round after round", () => {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+/** Run `fn` with fake timers, performance and Date (the cover clock's grid is the wall clock's). */
+function fakeTime<T>(fn: () => T): T {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance', 'Date'] });
   try {
-    // Two rounds' circuits of one cover stream, the second's first COVER 100 slots later: each
-    // answer falls the same ~7.5 ms (phase 96 of 256) after the forward cells, as a call's do.
-    const offsets = [0, 100 * 20].map((startAt) => {
-      vi.advanceTimersByTime(startAt);
-      const t0 = performance.now();
-      const sent: number[] = [];
-      const clock = new CoverClock(() => sent.push(performance.now() - t0), 96);
-      clock.onCover(new Uint8Array(50));
-      vi.advanceTimersByTime(100);
-      clock.stop();
-      return sent[0]! % 20;
-    });
-    for (const o of offsets) expect(Math.abs(o - (96 * 20) / 256)).toBeLessThanOrEqual(1.2);
+    return fn();
   } finally {
     vi.useRealTimers();
   }
+}
+
+it("answers on the wall clock's 20 ms grid at the phase the initiator chose, round after round", () => {
+  fakeTime(() => {
+    // Two rounds' circuits of one cover stream, their first COVERs at different moments of a slot:
+    // each answer falls ~7.5 ms (phase 96 of 256) into a 20 ms slot of the wall clock, as a callee's
+    // clock keeps one phase through every round of a call.
+    const at = [0, 100 * 20 + 3.3].map((advance) => {
+      vi.advanceTimersByTime(advance);
+      const sent: number[] = [];
+      const clock = new CoverClock(() => sent.push(Date.now()), 96);
+      clock.onCover(new Uint8Array(50));
+      vi.advanceTimersByTime(100);
+      clock.stop();
+      return sent.map((t) => t % 20);
+    });
+    for (const o of at.flat()) expect(Math.abs(o - (96 * 20) / 256)).toBeLessThanOrEqual(1.2);
+  });
+});
+
+it("begins answering at the boundary on a round's new circuit, before its first COVER has come", () => {
+  fakeTime(() => {
+    // A callee's clock moves its stream to the new circuit at the boundary; a cover answer that
+    // waited for the first COVER to come all the way began ~25 ms later at a hop (41 ms after the
+    // boundary against a call's 16 ms, a curious hop's dump). Old code: nothing before the COVER.
+    vi.setSystemTime(2_000_000);
+    const sent: number[] = [];
+    const clock = new CoverClock(() => sent.push(Date.now() - 2_000_000), 128);
+    clock.retire();
+    clock.begin();
+    vi.advanceTimersByTime(60);
+    expect(sent.length).toBeGreaterThanOrEqual(2);
+    expect(sent[0]).toBeGreaterThan(0);
+    expect(sent[0]).toBeLessThanOrEqual(11); // the first slot at phase 128 of 256: 10 ms in
+    // Never fed, it stops after the quiet time, as a callee's does when the caller is gone.
+    vi.advanceTimersByTime(400);
+    const n = sent.length;
+    vi.advanceTimersByTime(400);
+    expect(sent.length).toBe(n);
+    expect(n).toBeLessThanOrEqual(12);
+    clock.stop();
+  });
 });
