@@ -52,6 +52,18 @@ export interface InboundContext {
   releaseTunnelId: (id: number) => void;
 }
 
+/**
+ * Send on `hop` from now on if it is at least as new as the circuit we send on: the initiator moved
+ * to it. Never back to an older one: a cell the initiator sent just before the boundary arrives on
+ * the round's old circuit after we moved to the new one (onBoundary), and following it sent our
+ * next cells on the old circuit until the initiator's first cell on the new one came. A curious hop
+ * saw a call's answer then begin up to 40 ms after the boundary, where cover's (coverclock.ts
+ * begin) always begins within a slot.
+ */
+function follow(t: InTunnel, hop: HopCircuit): void {
+  if (!t.sendVia || t.circuits.indexOf(hop) >= t.circuits.indexOf(t.sendVia)) t.sendVia = hop;
+}
+
 const COVER_ECHO = Symbol('cover echo');
 /**
  * A circuit of a tunnel that ended here (our client's DESTROY, or unclaimed). It stays until the
@@ -85,7 +97,7 @@ export class Inbound implements EndpointHooks {
           this.ctx.stats.relayViolations++; // no API message could carry it
           return;
         }
-        t.sendVia = hop; // follow the initiator to its newest circuit
+        follow(t, hop);
         this.ctx.stats.dataMessagesIn++;
         for (const c of t.receivers)
           c.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: t.id, data: msg.data });
@@ -100,7 +112,7 @@ export class Inbound implements EndpointHooks {
         if (t) this.end(t, false);
         return;
       case RelayCmd.PADDING:
-        if (t) t.sendVia = hop; // the initiator switched circuits (round boundary or replacement)
+        if (t) follow(t, hop); // the initiator switched circuits (round boundary or replacement)
         return;
       default:
         return;

@@ -76,6 +76,7 @@ function features(t: Trace): number[] {
   const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / Math.max(1, a.length);
   const sd = (a: number[]) => Math.sqrt(mean(a.map((v) => (v - mean(a)) ** 2)));
   return [
+    ...streamEdges(t),
     Math.max(...xc),
     Math.abs(best - 5),
     xc[5]!,
@@ -88,6 +89,24 @@ function features(t: Trace): number[] {
     mean(gaps),
   ];
 }
+
+/**
+ * When each direction's stream starts and stops against the other's. A circuit is built ahead of its
+ * round and carries the round's stream from the boundary on (after the longest gap in its forward
+ * cells): the delay from the first forward cell of the stream to the first backward one, and from
+ * the last backward cell to the last forward one. A cover answer that began only when the first
+ * COVER had reached the destination started ~25 ms later than a callee's stream, and ran ~20 ms
+ * past the boundary where a callee's stopped.
+ */
+function streamEdges(t: Trace): [number, number] {
+  let at = 0;
+  for (let i = 1, g = 0; i < t.fwd.length; i++)
+    if (t.fwd[i]! - t.fwd[i - 1]! > g) [g, at] = [t.fwd[i]! - t.fwd[i - 1]!, i];
+  const start = t.fwd[at]!;
+  const firstBack = t.back.find((x) => x >= start - SLOT) ?? start;
+  return [firstBack - start, t.back.at(-1)! - t.fwd.at(-1)!];
+}
+const SLOT = 20;
 
 /** One circuit as one hop saw it: its features, and the stream it belongs to (see `classify`). */
 interface Sample {
