@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 // (each runs a testnet plus two Chromiums and measures audio timing and link packet rates) and the
 // pacing test (a fake clock that waits on real crypto between its steps). They must not share the
 // CPU with another file's 60-relay testnet.
-// The 3-minute soak (10 relay processes under churn and floods) too: beside it, the 60-relay NSE
+// The 2-minute soak (10 relay processes under churn and floods) too: beside it, the 60-relay NSE
 // testnet lost rounds to event-loop stalls and missed its history (a fresh-clone CI run).
 const SERIAL = [
   'test/e2e/**/*.test.ts',
@@ -16,7 +16,14 @@ const SERIAL = [
   // their cover for whole rounds (load ~19). In npm test it judges no timing (capture and whole
   // units only) and runs with the first group, which saves its 48 s from the serial wall.
   ...(process.env.ONION_OBSERVER_STRICT ? ['test/integration/onion-link-observer.test.ts'] : []),
+  // Issue 15's curious hop judges the timing of cells at the hops (9 relay processes, ~30 s).
+  'test/integration/onion-curious-hop.test.ts',
 ];
+
+// The device rig page to page without relays (issue 17) runs when asked for
+// (VOIDPHONE_DEVICES_DIRECT=1): voice-devices.test.ts carries the same conversation through the
+// devices over the onion in every run, and the call bench's `direct` part measures this path.
+const ON_REQUEST = process.env.VOIDPHONE_DEVICES_DIRECT ? [] : ['test/e2e/voice-devices-direct.test.ts'];
 
 // Browser or namespace tests that judge no timing (contents, addresses, cleanup): they run with the
 // first group, beside other files, which saves their minute from the serial group's wall time.
@@ -47,7 +54,7 @@ export default defineConfig({
         test: {
           name: 'serial',
           include: SERIAL,
-          exclude: UNTIMED_E2E,
+          exclude: [...UNTIMED_E2E, ...ON_REQUEST],
           fileParallelism: false,
           sequence: { groupOrder: 1 },
         },

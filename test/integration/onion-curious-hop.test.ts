@@ -9,22 +9,19 @@
 // Held out means by stream: a call's circuits (its rounds, and each circuit's views at two hops)
 // are all in training or all in the test (see `classify`), as an attacker meets an unknown call.
 //
-// A bench, not part of npm test (ONION_CURIOUS=1, `npm run bench -- onion --parts curious`): it needs
-// its relays in processes of their own (ONION_CURIOUS_PROCESSES=1; in one process every relay and
-// both ends of every call share one event loop, and a call's two directions leave the relays' input
-// queues in the same batches) and a box not otherwise loaded, and it takes about a minute.
+// In npm test (the serial group: it judges timing, so nothing else may share the box) with the
+// relays in processes of their own: in one process every relay and both ends of every call share
+// one event loop, and a call's two directions leave the relays' input queues in the same batches.
+// About 30 s. The comparison on the old echo is a bench (ONION_CURIOUS=1, `npm run bench -- onion
+// --parts curious`, which also prints the feature means).
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import type { HopTrace } from '../../relay/onion/debug.ts';
-import type { ApiClient } from '../../relay/api/client.ts';
-import { CoverClock } from '../../relay/onion/coverclock.ts';
-import type { HopCircuit } from '../../relay/onion/hop.ts';
-import { InTunnel } from '../../relay/onion/inbound.ts';
 import { MessageType } from '../../shared/wire/types.ts';
-import { binnedXcorr, cv, diffs, paceLikeClient, type Trace, watchHop, xcorr } from './onion-curious.ts';
-import { type OnionNet, startOnionNet, waitFor } from './onion-support.ts';
+import { binnedXcorr, cv, diffs, paceLikeClient, type Trace, xcorr } from './onion-curious.ts';
+import { type OnionNet, startOnionNet } from './onion-support.ts';
 
 const ROUND = 2000;
 // Cover from relays 0-2, calls from 3-5 to them: 9 paced streams each way, as light as this shared
@@ -188,68 +185,6 @@ function classify(cover: Sample[], call: Sample[], splits = 40): Record<string, 
   );
 }
 
-/**
- * Cover from every relay and calls between relay pairs, all at once for `ms`; every relay records.
- * Each view is labelled by following its circuit to the end (circuit ids are random 32-bit, so the
- * id a hop's next hop knows it by finds that hop's circuit): a cover clock there, or a tunnel.
- */
-async function curiousHop(reply: 'clock' | 'echo', ms = 18_000) {
-  if (PROCESSES) return curiousHopProcesses(reply, ms);
-  on = await startOnionNet(RELAYS, {
-    'onion.round_seconds': String(ROUND / 1000),
-    'onion.build_timeout_ms': '1000',
-    'onion.cover_reply': reply,
-    ...(reply === 'echo' ? { 'onion.hop_clock': 'false' } : {}),
-  });
-  for (let i = 0; i < RELAYS; i++)
-    await waitFor(() => on!.debug(i).coverReady(), 15_000, `cover of relay ${i}`);
-  const coverConns = await Promise.all(COVER_FROM.map((i) => on!.client(i)));
-  const tunnels: { a: ApiClient; d: ApiClient; out: number; in: number }[] = [];
-  for (const [x, y] of CALLS) {
-    const a = await on.client(x);
-    const d = await on.client(y);
-    const inc = d.next(MessageType.ONION_TUNNEL_INCOMING);
-    const ready = await a.request(on.buildTo(y), MessageType.ONION_TUNNEL_READY, 10_000);
-    tunnels.push({ a, d, out: ready.tunnelId, in: (await inc).tunnelId });
-  }
-  const frame = new Uint8Array(115);
-  const stops = [
-    ...coverConns.map((c) => paceLikeClient(() => c.send({ type: MessageType.ONION_COVER, coverSize: 115 }))),
-    ...tunnels.flatMap((t) => [
-      paceLikeClient(() => t.a.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: t.out, data: frame })),
-      paceLikeClient(() => t.d.send({ type: MessageType.ONION_TUNNEL_DATA, tunnelId: t.in, data: frame })),
-    ]),
-  ];
-  await sleep(1000); // warm up
-  const hops = on.net.relays.map((_, i) => watchHop(on!.debug(i)));
-  await sleep(ms);
-  for (const h of hops) h.stop();
-  for (const s of stops) s();
-  const byPrevId = new Map(hops.flatMap((h) => [...h.byPrevId]));
-  const endOf = (h: HopCircuit) => {
-    let x: HopCircuit | undefined = h;
-    for (let i = 0; x?.next && i < 8; i++) x = byPrevId.get(x.next.circId);
-    return x && !x.next ? x.tunnel : undefined;
-  };
-  // Streams: a cover circuit is its own (a fresh answer phase each round), a call is one stream.
-  const ids = new Map<unknown, string>();
-  const groupOf = (x: unknown) => {
-    if (!ids.has(x)) ids.set(x, String(ids.size));
-    return ids.get(x)!;
-  };
-  const cover: Sample[] = [];
-  const call: Sample[] = [];
-  for (const h of hops)
-    for (const [hop, t] of h.traces) {
-      if (t.fwd.length < 40 || t.back.length < 40) continue;
-      const end = endOf(hop);
-      if (end instanceof CoverClock || (end !== undefined && typeof end === 'symbol'))
-        cover.push({ f: features(t), group: groupOf(end) });
-      else if (end instanceof InTunnel) call.push({ f: features(t), group: groupOf(end) });
-    }
-  return verdict(cover, call);
-}
-
 function verdict(cover: Sample[], call: Sample[]) {
   if (process.env.ONION_CURIOUS_DEBUG) printMeans(cover, call);
   const streams = (xs: Sample[]) => new Set(xs.map((x) => x.group)).size;
@@ -264,11 +199,14 @@ function verdict(cover: Sample[], call: Sample[]) {
 }
 
 /**
- * The same with every relay in a process of its own (ONION_CURIOUS_PROCESSES=1): the relays record
- * their hop circuits themselves (VOIDPHONE_ONION_HOP_TRACE, relay/onion/debug.ts) and write them out
- * when they stop; the call ends and cover senders stay in this process.
+ * Cover from relays 0-2 and calls between relay pairs, all at once for `ms`, every relay in a process
+ * of its own. The relays record their hop circuits themselves (VOIDPHONE_ONION_HOP_TRACE,
+ * relay/onion/debug.ts) and write them out when they stop; the calls' ends and the cover senders
+ * stay in this process. Each view is labelled by following its circuit to its end (circuit ids are
+ * random 32-bit, so the id a hop's next hop knows it by finds that hop's circuit): a cover clock
+ * there, or a tunnel.
  */
-async function curiousHopProcesses(reply: 'clock' | 'echo', ms: number) {
+async function curiousHop(reply: 'clock' | 'echo', ms = 18_000) {
   const dir = mkdtempSync(join(tmpdir(), 'voidphone-hops-'));
   process.env.VOIDPHONE_ONION_HOP_TRACE = dir;
   try {
@@ -363,10 +301,9 @@ function printMeans(cover: Sample[], call: Sample[]) {
   );
 }
 
-const PROCESSES = !!process.env.ONION_CURIOUS_PROCESSES;
 const bench = !!process.env.ONION_CURIOUS;
 
-it.runIf(bench)(
+it(
   'one curious hop cannot tell cover from calls (≤ 60 % on held-out circuits)',
   {
     timeout: 180_000,

@@ -1,19 +1,20 @@
-// The soak (test/soak/soak.ts) for 3 minutes: 10 relay processes, a paced call between two API
-// clients, churn killing 30 % of the relays twice, and abuse on one relay's ports all along.
+// The soak (test/soak/soak.ts) for 2 minutes: 10 relay processes, a paced call between two API
+// clients, churn killing 30 % of the relays three times, and abuse on one relay's ports all along.
+// (3 minutes with two churn events until 2026-12-08: the minute went to the curious hop's test.)
 // No timing thresholds: it asserts that no relay crashed, that the call carried frames both ways
 // in every minute, and that it was carrying them again after every churn event.
 import { describe, expect, it } from 'vitest';
 import { report } from '../soak/report.ts';
 import { runSoak } from '../soak/soak.ts';
 
-describe('soak, 3 minutes', () => {
+describe('soak, 2 minutes', () => {
   it('survives churn and abuse: no crash, the call carries on', { timeout: 300_000 }, async () => {
     const r = await runSoak({
-      minutes: 3,
+      minutes: 2,
       relays: 10,
       roundSeconds: 5,
       churn: 0.3,
-      churnEverySeconds: 50,
+      churnEverySeconds: 35,
       downSeconds: 8,
       sampleMs: 2000,
     });
