@@ -75,14 +75,23 @@ export class Party {
       // READY leaves would be one (relay/onion/service.ts; the client side must solve this too).
       // The relay refuses COVER only while a READY tunnel of this connection is held: a callee's
       // incoming tunnel does not stop its cover (what today's client does, BridgeOnionPort.coverAllowed).
+      // An incoming call, with the callee's cover kept, is a stream of its own from the answer on
+      // (client/src/lib/pacing/streams.ts): before it (INCOMING comes at the build, mid-round) this
+      // test's callee stopped its cover and filled the incoming tunnel, which moved its stream to
+      // the caller's last hop's link mid-round: an extra active link in the start round.
       allowed: () =>
-        (this.tunnel === undefined || this.media !== undefined) &&
+        !this.ownCarriesTunnel() &&
         (shape.buildAtOnce ? !this.building || roundMs - (Date.now() % roundMs) > 150 : !this.building),
-      fill: () => (this.media ? false : this.fill()),
-      // The call's cells pay the slots of the stream that carries the call (the callee's own one).
-      spent: () => (this.media ? 0 : this.takeSpent()),
+      fill: () => this.ownCarriesTunnel() && this.fill(),
+      // The call's cells pay the slots of the stream that carries the call.
+      spent: () => (this.ownCarriesTunnel() ? this.takeSpent() : 0),
     });
     this.sender.start();
+  }
+
+  /** The own stream carries the call: a call we placed, or (old client) any incoming one. */
+  private ownCarriesTunnel(): boolean {
+    return this.tunnel !== undefined && !(this.incoming && this.shape.calleeCover);
   }
 
   private takeSpent(): number {
@@ -145,6 +154,7 @@ export class Party {
     const off = this.conn.onMessage((m) => {
       if (m.type === MessageType.ONION_TUNNEL_INCOMING && this.tunnel === undefined) {
         this.tunnel = m.tunnelId;
+        this.incoming = true;
       } else if (m.type === MessageType.ONION_TUNNEL_DATA && m.tunnelId === this.tunnel) {
         if (m.data[0] === OFFER && !this.answered) {
           this.answered = true;
@@ -172,6 +182,8 @@ export class Party {
     });
   }
   private answered = false;
+  /** The tunnel is one we were called on. */
+  private incoming = false;
 
   /** Caller: HANGUP through the tunnel, then DESTROY. */
   hangup(): void {
@@ -195,6 +207,7 @@ export class Party {
 
   private endCall(): void {
     this.tunnel = undefined;
+    this.incoming = false;
     this.media?.stop();
     this.media = undefined;
     this.queue.length = 0;
