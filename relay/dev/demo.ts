@@ -61,13 +61,19 @@ export interface Demo {
 
 /** The demo network: relays, tokens, and the two links. Used by `npm start`, the e2e test and the bench. */
 export async function startDemo(
-  opts: { relays?: number; roundSeconds?: number; set?: Record<string, string> } = {},
+  opts: {
+    relays?: number;
+    roundSeconds?: number;
+    set?: Record<string, string>;
+    /** 'processes': every relay a process of its own, as on separate machines (default: one process). */
+    mode?: 'in-process' | 'processes';
+  } = {},
 ): Promise<Demo> {
   const relays = Math.max(6, opts.relays ?? 6);
   const tokens = Array.from({ length: relays }, () => randomBytes(18).toString('base64url'));
   const net = await startTestnet({
     relays,
-    mode: 'in-process',
+    mode: opts.mode ?? 'in-process',
     set: { 'onion.round_seconds': String(opts.roundSeconds ?? 15), ...opts.set },
     setFor: (i) => ({ 'bridge.token': tokens[i]! }),
     log: createLogger('testnet', process.env.VOIDPHONE_LOG ? undefined : 'warn'),

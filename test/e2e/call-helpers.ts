@@ -19,16 +19,21 @@ export async function demoNet(roundSeconds: number, set: Record<string, string> 
   await buildClient(dir);
   // ONION_OLD_BUILD=1: BUILDs answered at once (build_in_slot off), to compare with the default.
   // ONION_WIRE_CLOCK=client: the relays send the client's cells as they come (issue 15's A/B).
+  // ONION_HOP_CLOCK=false: middle hops forward cells as they come (hop clocks' cost, issue 17's A/B).
   // The testnet picks free ports and then binds them: another test file (or engineer) can take one
   // in between. Retry on that race only.
   for (let attempt = 1; ; attempt++) {
     try {
       return await startDemo({
         roundSeconds,
+        // VOIDPHONE_DEMO_PROCESSES=1: every relay in a process of its own (benches: relays on
+        // separate machines share no event loop; one process delays every hop's timers together).
+        mode: process.env.VOIDPHONE_DEMO_PROCESSES ? 'processes' : 'in-process',
         set: {
           'bridge.client_dir': dir,
           ...(process.env.ONION_OLD_BUILD ? { 'onion.build_in_slot': 'false' } : {}),
           ...(process.env.ONION_WIRE_CLOCK ? { 'onion.wire_clock': process.env.ONION_WIRE_CLOCK } : {}),
+          ...(process.env.ONION_HOP_CLOCK ? { 'onion.hop_clock': process.env.ONION_HOP_CLOCK } : {}),
           ...set,
         },
       });
