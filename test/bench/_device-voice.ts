@@ -218,11 +218,22 @@ async function voidCall(
 ): Promise<Run | undefined> {
   const demo = await demoNet(roundS);
   const browsers: Browser[] = [];
+  // VOIDPHONE_BENCH_PLAYOUT=neteq: both pages play through NetEq (issue 17's echo A/B over the onion).
+  const neteq = process.env.VOIDPHONE_BENCH_PLAYOUT === 'neteq';
   try {
-    const [ba, bb] = await Promise.all([rig.launch('A'), rig.launch('B')]);
+    const flags = neteq ? ['--allow-loopback-in-peer-connection'] : [];
+    const [ba, bb] = await Promise.all([rig.launch('A', flags), rig.launch('B', flags)]);
     browsers.push(ba, bb);
     const alice = await openAudioClient(ba, demo.alice, true);
     const bob = await openAudioClient(bb, demo.bob, false);
+    if (neteq)
+      for (const p of [alice.page, bob.page]) {
+        p.on('console', (m) => /NetEq/i.test(m.text()) && console.log(`  page: ${m.text()}`));
+        await p.evaluate(() => {
+          const g = globalThis as unknown as { voidphoneAudio: { voiceOptions: { playout?: string } } };
+          g.voidphoneAudio.voiceOptions.playout = 'neteq';
+        });
+      }
     await Promise.all([
       waitOnline(alice, 'bob', 4 * roundS * 1000),
       waitOnline(bob, 'alice', 4 * roundS * 1000),
@@ -275,6 +286,14 @@ async function voidCall(
     lag.disable();
     const wire1 = wire();
     tracing = false;
+    if (neteq) {
+      const on = (p: Page) =>
+        p.evaluate(() => {
+          const g = globalThis as unknown as { voidphoneAudio: { voice?: { neteq?: unknown } | null } };
+          return g.voidphoneAudio.voice?.neteq !== undefined;
+        });
+      console.log(`  NetEq playing: alice ${await on(alice.page)}, bob ${await on(bob.page)}`);
+    }
     await poll;
     if (process.env.VOIDPHONE_BENCH_DEBUG)
       console.log(`  bob's jitter buffer delay/target (ms): ${trace.join(' ')}`);
