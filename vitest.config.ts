@@ -11,11 +11,9 @@ const SERIAL = [
   'test/e2e/**/*.test.ts',
   'test/unit/client-pacing.test.ts',
   'test/integration/soak-short.test.ts',
-  // Issue 15's link observer, when it judges (ONION_OBSERVER_STRICT=1), compares the links' cell
-  // rates and timing across a minute of rounds: beside another file's testnet, its idle rounds lost
-  // their cover for whole rounds (load ~19). In npm test it judges no timing (capture and whole
-  // units only) and runs with the first group, which saves its 48 s from the serial wall.
-  ...(process.env.ONION_OBSERVER_STRICT ? ['test/integration/onion-link-observer.test.ts'] : []),
+  // Issue 15's link observer compares the links' cell rates and timing across a minute of rounds:
+  // beside another file's testnet, its idle rounds lost their cover for whole rounds (load ~19).
+  'test/integration/onion-link-observer.test.ts',
   // Issue 15's curious hop judges the timing of cells at the hops (9 relay processes, ~30 s).
   'test/integration/onion-curious-hop.test.ts',
 ];

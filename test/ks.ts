@@ -95,3 +95,35 @@ export function ks2Clustered(
   }
   return { d: observed, p: (1 + atLeast) / (1 + perms) };
 }
+
+/**
+ * Two-sample permutation test on the difference of means: the share of random relabellings of the
+ * pooled values whose |mean(b) - mean(a)| is at least the observed one. For per-round figures (a
+ * relay's cell rate, its active links) whose idle values come in a few discrete levels drawn by the
+ * round's paths: a spread estimated from a handful of idle rounds can be ~0 when they happened to
+ * draw the same paths, and a normal-theory allowance from it then flags the next path draw.
+ */
+export function permMeanDiff(
+  a: readonly number[],
+  b: readonly number[],
+  rand: () => number,
+  perms = 9999,
+): { diff: number; p: number } {
+  if (!a.length || !b.length) throw new Error('permMeanDiff: empty group');
+  const pool = [...a, ...b];
+  const total = pool.reduce((s, v) => s + v, 0);
+  const diffOf = (sumB: number) => Math.abs(sumB / b.length - (total - sumB) / a.length);
+  const observed = diffOf(b.reduce((s, v) => s + v, 0));
+  let atLeast = 0;
+  for (let p = 0; p < perms; p++) {
+    // A random b-sized subset (partial Fisher-Yates).
+    let sumB = 0;
+    for (let k = 0; k < b.length; k++) {
+      const r = k + Math.floor(rand() * (pool.length - k));
+      [pool[k], pool[r]] = [pool[r]!, pool[k]!];
+      sumB += pool[k]!;
+    }
+    if (diffOf(sumB) >= observed - 1e-9) atLeast++;
+  }
+  return { diff: observed, p: (1 + atLeast) / (1 + perms) };
+}

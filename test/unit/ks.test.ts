@@ -1,7 +1,7 @@
 // The two-sample KS test the link-observer acceptance (issue 15) relies on: values checked against
 // SciPy (scipy.special.kolmogorov, scipy.stats.ks_2samp), and its error rates on seeded samples.
 import { expect, it } from 'vitest';
-import { kolmogorovQ, ks2, ks2Clustered } from '../ks.ts';
+import { kolmogorovQ, ks2, ks2Clustered, permMeanDiff } from '../ks.ts';
 import { mulberry32 } from '../prng.ts';
 
 it('the Kolmogorov tail matches SciPy', () => {
@@ -59,4 +59,20 @@ it('clustered: no false alarm where pooled KS sees cluster offsets; a real shift
   // One cluster against sixteen: p cannot go below 1/17, so a one-round phase needs enough idle.
   expect(ks2Clustered(group(16), group(1, 3), rnd, 999).p).toBeGreaterThan(1 / 18);
   expect(() => ks2Clustered([], [[1]], rnd)).toThrow();
+});
+
+it('permMeanDiff: calibrated on draws of one discrete process, and catches a real shift', () => {
+  const rand = mulberry32(17);
+  // Per-round rates of a relay whose role each round is middle (330) or destination (225), 2 : 1.
+  const draw = () => (rand() < 2 / 3 ? 330 : 225) + (rand() - 0.5) * 6;
+  let alarms = 0;
+  for (let i = 0; i < 200; i++) {
+    const a = Array.from({ length: 8 }, draw);
+    const b = Array.from({ length: 4 }, draw);
+    if (permMeanDiff(a, b, rand, 999).p < 0.01) alarms++;
+  }
+  expect(alarms).toBeLessThanOrEqual(6); // ~1 % of 200, with room for chance
+  // Every round of the phase one role lower (a whole stream gone): caught.
+  const a = Array.from({ length: 8 }, draw);
+  expect(permMeanDiff(a, [120, 118, 121, 119], rand, 999).p).toBeLessThan(0.01);
 });
