@@ -1,6 +1,6 @@
 // Issue 15's two attacker measurements as bench parts of `npm run bench -- onion` (not in the
 // default list: each takes a minute or two and means something only on a quiet box):
-//   --parts observer  the link observer (onion-link-observer.test.ts, judged: ONION_OBSERVER_STRICT)
+//   --parts observer  the link observer (onion-link-observer.test.ts, judged as in npm test)
 //   --parts curious   one curious hop (onion-curious-hop.test.ts, relays in their own processes)
 // Both run their test file under Vitest, which owns the testnet and the statistics, and print the
 // lines that carry the figures.
@@ -33,7 +33,7 @@ export function observer(): Promise<void> {
   console.log("\nlink observer (issue 15): both parties' relays, idle / start / call / end / idle again");
   return vitest(
     'test/integration/onion-link-observer.test.ts',
-    { ONION_OBSERVER_STRICT: '1' },
+    {},
     /relay (start|call|end|idle2)|not judged|Tests /,
   );
 }
@@ -43,7 +43,7 @@ export function curious(): Promise<void> {
   console.log('\none curious hop (issue 15): classifier accuracy on held-out calls (goal <= 60 %)');
   return vitest(
     'test/integration/onion-curious-hop.test.ts',
-    { ONION_CURIOUS: '1', ONION_CURIOUS_PROCESSES: '1', ONION_CURIOUS_DEBUG: '1' },
+    { ONION_CURIOUS: '1', ONION_CURIOUS_DEBUG: '1' },
     /accuracy|feature means|^\s+call |Tests /,
   );
 }
