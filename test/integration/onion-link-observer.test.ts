@@ -139,14 +139,18 @@ describe(`link observer (client shape: ${SHAPE ?? 'now'})`, () => {
   afterAll(stop);
 
   /** The check holds for both relays in every phase named (skipped if the testnet broke down). */
-  const holds = (ctx: TestContext, check: Check, phases: string[]) => {
+  const holds = (ctx: TestContext, check: Check, phases: string[], relays = [0, 1]) => {
     if (broken) {
       console.log(`not judged: ${broken}`);
       ctx.skip();
       return;
     }
     const bad = verdicts.flatMap((vs, relay) =>
-      vs.filter((v) => phases.includes(v.phase) && !v.checks[check]).map((v) => `relay ${relay} ${v.phase}`),
+      relays.includes(relay)
+        ? vs
+            .filter((v) => phases.includes(v.phase) && !v.checks[check])
+            .map((v) => `relay ${relay} ${v.phase}`)
+        : [],
     );
     expect(bad).toEqual([]);
   };
@@ -176,9 +180,12 @@ describe(`link observer (client shape: ${SHAPE ?? 'now'})`, () => {
   // in the call rounds (the old client shape), and -43 / -48 % in the end round. The callee's relay
   // is structurally off in this 4-relay net (docs/onion-protocol.md "What cannot pass even in
   // principle"): idle, the caller's cover crosses it as middle hop two rounds in three (200 cells/s),
-  // in a call the call ends at it (100): a run at load ~5 read -32 % against ±22 % allowed.
-  judged('total cell rate of each relay as in idle rounds (2 % + path noise)', (ctx) =>
-    holds(ctx, 'rate', CALL),
+  // in a call the call ends at it (100): a run at load ~5 read -32 % against ±22 % allowed. Judged
+  // at the caller's relay; the callee's is printed: with 8 idle rounds that all drew the middle-hop
+  // role and 4 call rounds, the permutation test reads its smallest p (1 / 495 = 0.002), i.e. it
+  // tells the call apart; two of six quiet runs in the seventh session did so (p 0.0017).
+  judged("total cell rate of the caller's relay as in idle rounds (2 %, or rounds not told apart)", (ctx) =>
+    holds(ctx, 'rate', CALL, [0]),
   );
   // The callee's relay had 4 active links in the start round against 2-3 idle: this test's callee
   // started its call stream at INCOMING (the build, 1.5 s before the boundary), where the client
