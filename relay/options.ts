@@ -378,6 +378,12 @@ export const OPTIONS: Record<OptionSection, readonly OptionRow[]> = {
         "`clock`: a cover tunnel's destination answers on its own 20 ms clock (random phase, own drift, queued echo bytes or fresh random ones); `echo`: each COVER echoed at once (the old behaviour: a hop sees cover through it; for comparison only)",
     },
     {
+      keys: ['relay_cover'],
+      default: '`true`',
+      meaning:
+        'while no API client sends COVER or holds a tunnel (no page open), send a page\'s cover ourselves, one call packet per 20 ms through the cover tunnel, so the links look the same whether the user is online or not (docs/onion-protocol.md "Relay cover")',
+    },
+    {
       keys: ['build_in_slot'],
       default: '`true`',
       meaning:

@@ -45,6 +45,68 @@ export function ks2(a: readonly number[], b: readonly number[]): KsResult {
   return { d, p: kolmogorovQ((sq + 0.12 + 0.11 / sq) * d) };
 }
 
+/** C(n, k), as a float (large values only compared with EXACT_MAX). */
+function choose(n: number, k: number): number {
+  let c = 1;
+  for (let i = 0; i < k; i++) c = (c * (n - i)) / (i + 1);
+  return Math.round(c);
+}
+
+/**
+ * Relabellings a permutation test enumerates exactly when there are at most this many (every
+ * k-subset of n units): 4 call rounds among 12 are 495, so the p of the most extreme arrangement is
+ * exactly 1 / 495 instead of a Monte-Carlo estimate around it (999 random draws hit it ~2 times).
+ */
+export const EXACT_MAX = 20_000;
+
+/** Each k-subset of 0..n-1 as labels (true: in the subset); `visit` gets the same array each time. */
+function eachSubset(n: number, k: number, visit: (labels: boolean[]) => void): void {
+  const idx = Array.from({ length: k }, (_, i) => i);
+  const labels = Array.from({ length: n }, (_, i) => i < k);
+  for (;;) {
+    visit(labels);
+    let i = k - 1;
+    while (i >= 0 && idx[i] === n - k + i) i--;
+    if (i < 0) return;
+    for (let j = i; j < k; j++) labels[idx[j]!] = false;
+    idx[i]!++;
+    for (let j = i + 1; j < k; j++) idx[j] = idx[j - 1]! + 1;
+    for (let j = i; j < k; j++) labels[idx[j]!] = true;
+  }
+}
+
+/**
+ * The p of an observed statistic by relabelling: every relabelling when there are at most EXACT_MAX
+ * (the share, the observed one included, at least as extreme), else `perms` random ones ((1 + hits)
+ * / (1 + perms)). `stat(labels)`: the statistic with labels[k] true for the units of group b.
+ */
+function relabelP(
+  n: number,
+  nB: number,
+  observed: number,
+  stat: (labels: boolean[]) => number,
+  rand: () => number,
+  perms: number,
+): number {
+  const total = choose(n, nB);
+  let atLeast = 0;
+  if (total <= EXACT_MAX) {
+    eachSubset(n, nB, (labels) => {
+      if (stat(labels) >= observed - 1e-12) atLeast++;
+    });
+    return atLeast / total;
+  }
+  const labels = Array.from({ length: n }, (_, i) => i >= n - nB);
+  for (let p = 0; p < perms; p++) {
+    for (let k = labels.length - 1; k > 0; k--) {
+      const r = Math.floor(rand() * (k + 1));
+      [labels[k], labels[r]] = [labels[r]!, labels[k]!];
+    }
+    if (stat(labels) >= observed - 1e-12) atLeast++;
+  }
+  return (1 + atLeast) / (1 + perms);
+}
+
 /**
  * KS between two groups of clusters, its p-value from permuting whole clusters between the groups.
  * For samples whose values come in dependent runs (the inter-arrival times of one link in one
@@ -52,7 +114,8 @@ export function ks2(a: readonly number[], b: readonly number[]): KsResult {
  * drawn per round), ks2 on the pooled values counts thousands of gaps as independent and tells two
  * idle minutes apart (p 1e-5 to 1e-11 on a quiet box). Under the null the clusters are exchangeable,
  * so the share of random relabellings with a D at least as large as the observed one is an honest
- * p, at a resolution of 1 / (perms + 1). `rand` draws in [0, 1) (a seeded PRNG: the same p each run).
+ * p: exact when there are at most EXACT_MAX relabellings, else at a resolution of 1 / (perms + 1).
+ * `rand` draws in [0, 1) (a seeded PRNG: the same p each run).
  */
 export function ks2Clustered(
   a: readonly (readonly number[])[],
@@ -84,16 +147,16 @@ export function ks2Clustered(
     return best;
   };
   const observed = d(inA);
-  let atLeast = 0;
-  const labels = [...inA];
-  for (let p = 0; p < perms; p++) {
-    for (let k = labels.length - 1; k > 0; k--) {
-      const r = Math.floor(rand() * (k + 1));
-      [labels[k], labels[r]] = [labels[r]!, labels[k]!];
-    }
-    if (d(labels) >= observed - 1e-12) atLeast++;
-  }
-  return { d: observed, p: (1 + atLeast) / (1 + perms) };
+  // relabelP's labels mark group b; d's mark group a (D is symmetric in the two groups).
+  const p = relabelP(
+    clusters.length,
+    clusters.length - nA,
+    observed,
+    (l) => d(l.map((x) => !x)),
+    rand,
+    perms,
+  );
+  return { d: observed, p };
 }
 
 /**
@@ -101,7 +164,8 @@ export function ks2Clustered(
  * pooled values whose |mean(b) - mean(a)| is at least the observed one. For per-round figures (a
  * relay's cell rate, its active links) whose idle values come in a few discrete levels drawn by the
  * round's paths: a spread estimated from a handful of idle rounds can be ~0 when they happened to
- * draw the same paths, and a normal-theory allowance from it then flags the next path draw.
+ * draw the same paths, and a normal-theory allowance from it then flags the next path draw. Exact
+ * (every relabelling) when there are at most EXACT_MAX.
  */
 export function permMeanDiff(
   a: readonly number[],
@@ -114,16 +178,7 @@ export function permMeanDiff(
   const total = pool.reduce((s, v) => s + v, 0);
   const diffOf = (sumB: number) => Math.abs(sumB / b.length - (total - sumB) / a.length);
   const observed = diffOf(b.reduce((s, v) => s + v, 0));
-  let atLeast = 0;
-  for (let p = 0; p < perms; p++) {
-    // A random b-sized subset (partial Fisher-Yates).
-    let sumB = 0;
-    for (let k = 0; k < b.length; k++) {
-      const r = k + Math.floor(rand() * (pool.length - k));
-      [pool[k], pool[r]] = [pool[r]!, pool[k]!];
-      sumB += pool[k]!;
-    }
-    if (diffOf(sumB) >= observed - 1e-9) atLeast++;
-  }
-  return { diff: observed, p: (1 + atLeast) / (1 + perms) };
+  const sumOf = (labels: boolean[]) => labels.reduce((s, inB, k) => (inB ? s + pool[k]! : s), 0);
+  const p = relabelP(pool.length, b.length, observed, (l) => diffOf(sumOf(l)), rand, perms);
+  return { diff: observed, p };
 }

@@ -23,6 +23,8 @@ export interface OnionConfig {
   coverPhaseRounds: number;
   /** BUILDs wait for the round's build slot (instead of the cover build) and READY for the boundary. */
   buildInSlot: boolean;
+  /** The relay sends a page's cover itself while no API client sends any (service.ts). */
+  relayCover: boolean;
   rpsAddress: HostPort | undefined;
   maxLinks: number;
   maxCircuitsPerLink: number;
@@ -90,6 +92,7 @@ export function readOnionConfig(config: RelayConfig): OnionConfig {
     coverTunnel: s.bool('cover_tunnel', true),
     coverPhaseRounds: s.int('cover_phase_rounds', 30, 1, 1_000_000),
     buildInSlot: s.bool('build_in_slot', true),
+    relayCover: s.bool('relay_cover', true),
     rpsAddress: rps?.has('api_address') ? rps.address('api_address') : undefined,
     maxLinks: s.int('max_links', 1024, 1, 100_000),
     maxCircuitsPerLink: s.int('max_circuits_per_link', 1024, 1, 1_000_000),

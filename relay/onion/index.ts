@@ -154,6 +154,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     coverTunnel: cfg.coverTunnel,
     coverPhaseRounds: cfg.coverPhaseRounds,
     buildInSlot: cfg.buildInSlot,
+    relayCover: cfg.relayCover,
     maxTunnelsPerConnection: cfg.maxTunnelsPerConnection,
   });
   service.inbound = inbound;

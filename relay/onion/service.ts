@@ -11,7 +11,9 @@ import type { HopPeer } from './origin.ts';
 import { type OutContext, OutTunnel } from './outbound.ts';
 import { drawPeer } from './paths.ts';
 import { RoundClock } from './rounds.ts';
+import { SLOT_MS, SlotTimer } from './slottimer.ts';
 import { WireClock } from './wireclock.ts';
+import { CALL_DATA_SIZE } from '../../shared/call-packet.ts';
 
 interface ConnState {
   /** Tunnels this connection built (pending or READY). */
@@ -38,7 +40,23 @@ export interface ServiceOptions {
    * it instead of the cover build; its READY waits for the boundary (issue 15 point 2).
    */
   buildInSlot?: boolean;
+  /**
+   * While no API client sends COVER or holds a tunnel of its own (no page open, or a page that is
+   * not running), the relay sends the cover a page would: one call packet per 20 ms slot through the
+   * round's cover tunnel. Without it an observer of the relay's links saw whether its user was
+   * online (the cover circuit carried nothing), and the destination of that silent circuit answered
+   * only from the boundary until its quiet time ran out (a 200 ms burst an observer could time).
+   */
+  relayCover?: boolean;
 }
+
+/**
+ * A relay covers for its clients once their COVER has been missing this long: 8 slots, under the
+ * 200 ms after which the cover stream's wire clock and its destination's answer stop (so both run
+ * on through the handover), and longer than a running page's timer usually stalls (cells it sends
+ * late would come on top of ours and leave as a burst).
+ */
+export const RELAY_COVER_AFTER_MS = 8 * SLOT_MS;
 
 export class OnionService implements ApiHandler {
   readonly accepts = new Set<number>([
@@ -73,6 +91,9 @@ export class OnionService implements ApiHandler {
   private readonly slotWaiters: (() => boolean)[] = [];
   /** Resolved at the next boundary. */
   private boundaryWaiters: (() => void)[] = [];
+  /** The relay's own cover (relay_cover), and when a client last sent COVER (performance.now()). */
+  private readonly relayCover: SlotTimer | undefined;
+  private lastClientCover = -Infinity;
 
   constructor(private readonly opts: ServiceOptions) {
     // Next-round circuits are built in the window [boundary - lead, boundary - lead/2], each at its own
@@ -82,6 +103,7 @@ export class OnionService implements ApiHandler {
     this.spreadMs = lead / 2;
     const out = opts.out;
     if (out.wireClock) this.coverWire = new WireClock(out.origin.stats, out.wireBudget);
+    if (opts.relayCover && opts.coverTunnel) this.relayCover = new SlotTimer(() => this.coverForClient());
     this.clock = new RoundClock(opts.roundMs, lead, {
       prebuild: (b) => this.prebuild(b),
       boundary: () => this.boundary(),
@@ -91,6 +113,16 @@ export class OnionService implements ApiHandler {
   start(): void {
     this.clock.start();
     if (this.opts.coverTunnel) this.firstCover();
+    this.relayCover?.start(performance.now() + SLOT_MS);
+  }
+
+  /** One slot of relay cover: a call packet's cover unless a client sends its own or has a tunnel. */
+  private coverForClient(): boolean {
+    if (this.stopped) return false;
+    if (performance.now() - this.lastClientCover < RELAY_COVER_AFTER_MS) return true;
+    for (const st of this.conns.values()) if (st.own.size > 0) return true;
+    this.sendCover(CALL_DATA_SIZE);
+    return true;
   }
 
   /** The first cover tunnel; retried until one exists (RPS may know no peers yet). */
@@ -160,6 +192,7 @@ export class OnionService implements ApiHandler {
         return;
       }
       case MessageType.ONION_COVER:
+        this.lastClientCover = performance.now();
         if (st.ready.size > st.unseen.size)
           throw new ApiViolation('ONION COVER while holding a READY tunnel');
         if (st.ready.size === 0) this.sendCover(msg.coverSize);
@@ -365,6 +398,7 @@ export class OnionService implements ApiHandler {
 
   stop(): void {
     this.stopped = true;
+    this.relayCover?.stop();
     this.coverWire?.stop();
     this.clock.stop();
     for (const t of [...this.out.values()]) this.endOut(t, 'stopping');

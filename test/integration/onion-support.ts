@@ -80,6 +80,10 @@ export async function startOnionNet(
       'rps.api_address': rps.server.address,
       'onion.round_seconds': '3600',
       'onion.build_in_slot': 'false',
+      // Only the relays these tests give clients send cover: every relay's own cover (relay_cover,
+      // on by default) would add a stream per relay to the links they time. The link observer and
+      // onion-relay-cover.test.ts turn it on.
+      'onion.relay_cover': 'false',
       // ONION_HOP_CLOCK=true: middle hops forward on slot clocks too (issue 15's experiment).
       ...(process.env.ONION_HOP_CLOCK ? { 'onion.hop_clock': process.env.ONION_HOP_CLOCK } : {}),
       ...set,

@@ -18,7 +18,7 @@ describe('soak, 2 minutes', () => {
       downSeconds: 8,
       sampleMs: 2000,
     });
-    console.log(report(r).lines.join('\n'));
+    console.log(report(r, false).lines.join('\n'));
     expect(r.crashes).toEqual([]);
     expect(r.churn.length).toBeGreaterThanOrEqual(2);
     for (const m of r.minutes) {

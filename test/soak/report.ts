@@ -2,7 +2,11 @@
 // every churn event, no relay's heap grew more than 10 % after the reference minute.
 import type { SoakResult } from './soak.ts';
 
-export function report(r: SoakResult): { ok: boolean; lines: string[] } {
+/**
+ * `judgeGrowth`: false for a soak too short for growth to mean anything (the 2-minute one in npm
+ * test: its reference minute is minute 1, and a heap 10 % up a minute later is warm-up, not a leak).
+ */
+export function report(r: SoakResult, judgeGrowth = true): { ok: boolean; lines: string[] } {
   const lines: string[] = [];
   const lost = r.minutes.map((m) => m.framesLost[0] + m.framesLost[1]);
   const sent = r.minutes.map((m) => m.framesSent[0] + m.framesSent[1]);
@@ -33,7 +37,8 @@ export function report(r: SoakResult): { ok: boolean; lines: string[] } {
     );
   }
   for (const e of r.callErrors.slice(-5)) lines.push(`call: ${e}`);
-  const ok = r.crashes.length === 0 && resumed === r.churn.length && !grew;
-  lines.push(ok ? 'soak: OK' : 'soak: FAILED');
+  const ok = r.crashes.length === 0 && resumed === r.churn.length && (!grew || !judgeGrowth);
+  const note = judgeGrowth ? '' : ' (growth not judged: too short)';
+  lines.push(`${ok ? 'soak: OK' : 'soak: FAILED'}${note}`);
   return { ok, lines };
 }

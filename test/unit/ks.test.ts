@@ -76,3 +76,15 @@ it('permMeanDiff: calibrated on draws of one discrete process, and catches a rea
   const a = Array.from({ length: 8 }, draw);
   expect(permMeanDiff(a, [120, 118, 121, 119], rand, 999).p).toBeLessThan(0.01);
 });
+
+it('exact when the relabellings are few: 4 units among 12 read p = (relabellings as extreme) / 495', () => {
+  const rand = mulberry32(15);
+  const low = [1, 2, 3, 4, 5, 6, 7, 8];
+  // |diff| 6 is reached by the 4 highest and the 4 lowest values alone: 2 of 495.
+  expect(permMeanDiff(low, [9, 10, 11, 12], rand).p).toBeCloseTo(2 / 495, 12);
+  // One cluster per unit: the 4 clusters beyond every other one are the single most extreme D.
+  const cl = (v: number) => [v, v + 0.1, v + 0.2];
+  const p = ks2Clustered(low.map(cl), [9, 10, 11, 12].map(cl), rand).p;
+  expect(p).toBeCloseTo(2 / 495, 12); // D = 1 for the 4 highest and for the 4 lowest
+  expect(ks2Clustered(low.map(cl), [2, 5, 9, 12].map(cl), rand).p).toBeGreaterThan(0.1);
+});

@@ -3,8 +3,10 @@
 // cell. Every payload has the same size (PAYLOAD_SIZE) so its length never tells speech from
 // silence, and a muted call sends the same packets as a talking one. Layout: docs/audio.md.
 
-/** Fixed size of every media payload: header + Opus frame + zero padding. */
-export const PAYLOAD_SIZE = 80;
+import { PAYLOAD_SIZE } from '../../../../shared/call-packet.ts';
+
+/** Fixed size of every media payload: header + Opus frame + zero padding (shared with the relay). */
+export { PAYLOAD_SIZE };
 export const HEADER_SIZE = 10;
 /** Largest Opus frame that fits; 24 kb/s CBR at 20 ms gives 60 bytes. */
 export const MAX_OPUS_BYTES = PAYLOAD_SIZE - HEADER_SIZE;

@@ -8,14 +8,10 @@
 // Pacing is drift-free (counted from the start time), and a late timer never bursts more than a
 // few packets: a burst would itself be a tell. Browsers throttle timers in background tabs, so
 // `workerTicker` runs the clock in a dedicated worker, which is not throttled that way.
-import { PAYLOAD_SIZE } from '../audio/payload.ts';
+import { CALL_DATA_SIZE } from '../../../../shared/call-packet.ts';
 
-/**
- * Bytes of the ONION TUNNEL DATA body that carries one media payload in a call: the call layer's
- * sealed frame = magic, kind (2) + call id (8) + counter (8) + MEDIA tag (1) + payload + AEAD tag (16).
- * See client/src/lib/calls/wire.ts and frames.ts. Keep the two in step (docs/audio.md).
- */
-export const CALL_DATA_SIZE = 2 + 8 + 8 + 1 + PAYLOAD_SIZE + 16;
+/** One call packet's ONION TUNNEL DATA body (shared/call-packet.ts: a relay's own cover has it too). */
+export { CALL_DATA_SIZE };
 
 export type Ticker = (cb: () => void, intervalMs: number) => () => void;
 
