@@ -14,7 +14,11 @@ const COUNTERS: [keyof OnionStats, string, string][] = [
   ['coverReceivedBytes', 'cover_received_bytes', 'Cover traffic bytes received.'],
   ['coverEchoedBytes', 'cover_echoed_bytes', 'Cover traffic bytes echoed back.'],
   ['shed', 'dropped_overload', 'RELAY cells and API DATA dropped after waiting too long in the input queue.'],
-  ['wireCellsSent', 'wire_cells_sent', 'Cells sent on the wire clocks (one per 20 ms slot per stream).'],
+  [
+    'wireCellsSent',
+    'wire_cells_sent',
+    'Cells sent on the tunnel ends’ wire clocks (one per 20 ms slot per stream).',
+  ],
   [
     'wireWaitMs',
     'wire_wait_ms',
@@ -24,6 +28,13 @@ const COUNTERS: [keyof OnionStats, string, string][] = [
     'wireCellsDropped',
     'wire_cells_dropped',
     'Cells dropped because a wire clock or the relay’s wire budget was full.',
+  ],
+  ['hopCellsSent', 'hop_cells_sent', 'Cells forwarded on the middle-hop clocks (hop_clock).'],
+  ['hopWaitMs', 'hop_wait_ms', 'Milliseconds forwarded cells waited for their hop clock’s slot, summed.'],
+  [
+    'hopCellsDropped',
+    'hop_cells_dropped',
+    'Forwarded cells dropped because a hop clock or its budget was full.',
   ],
   ['relayViolations', 'relay_violations', 'Protocol violations on relay cells.'],
   ['cellsUnknownCircuit', 'cells_unknown_circuit', 'Cells for circuits this relay does not know.'],

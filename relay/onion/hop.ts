@@ -19,7 +19,7 @@ import {
 } from './relaymsg.ts';
 import type { CircuitEnd, Router } from './router.ts';
 import type { OnionStats } from './stats.ts';
-import { WireClock, type WireBudget } from './wireclock.ts';
+import { WireClock, type WireBudget, type WireStats } from './wireclock.ts';
 
 export interface EndpointHooks {
   /** A message for the tunnel endpoint (DATA, COVER, OPEN, RESUME, END, PADDING). */
@@ -56,6 +56,8 @@ export interface HopContext {
    */
   hopClock?: boolean;
   wireBudget?: WireBudget;
+  /** Where the hop clocks count their cells and waits (stats.ts hopWireStats). */
+  hopWire?: WireStats;
 }
 
 /**
@@ -132,7 +134,7 @@ export class HopCircuit implements CircuitEnd {
     }
     let clock = this.clocks[way];
     if (!clock) {
-      clock = new WireClock(this.ctx.stats, this.ctx.wireBudget);
+      clock = new WireClock(this.ctx.hopWire, this.ctx.wireBudget);
       this.clocks[way] = clock;
     }
     clock.push(send); // destroy() stops the clock and drops what waits

@@ -20,7 +20,7 @@ import { ReassemblyBudget } from './relaymsg.ts';
 import { Router } from './router.ts';
 import { type PeerSource, RpsPeerSource } from './rps.ts';
 import { OnionService } from './service.ts';
-import { newStats } from './stats.ts';
+import { hopWireStats, newStats } from './stats.ts';
 import { onionMetrics } from '../metrics/onion.ts';
 import { startStatus } from './status.ts';
 import { newWireBudget } from './wireclock.ts';
@@ -66,6 +66,7 @@ export const create: ModuleFactory = async ({ config, hostkey, log }) => {
     extendPrivate: cfg.extendPrivateAddresses,
     shortOfCpu: () => ingress.shortOfCpu(),
     hopClock: cfg.hopClock,
+    hopWire: hopWireStats(stats),
     // A budget of their own: a peer flooding circuits through us must not fill the one our own
     // clients' cells wait in.
     wireBudget: newWireBudget(),

@@ -1,4 +1,6 @@
 // Counters for tests and the bench (read in-process through debug.ts, never via the spec API).
+import type { WireStats } from './wireclock.ts';
+
 export interface OnionStats {
   cellsForwarded: number;
   cellsUnknownCircuit: number;
@@ -27,6 +29,10 @@ export interface OnionStats {
   /** Cells sent on the wire clocks, and their waits for a slot summed (ms). */
   wireCellsSent: number;
   wireWaitMs: number;
+  /** The same for the middle-hop clocks (hop_clock): their waits are not a tunnel end's. */
+  hopCellsDropped: number;
+  hopCellsSent: number;
+  hopWaitMs: number;
 }
 
 export function newStats(): OnionStats {
@@ -51,5 +57,35 @@ export function newStats(): OnionStats {
     wireCellsDropped: 0,
     wireCellsSent: 0,
     wireWaitMs: 0,
+    hopCellsDropped: 0,
+    hopCellsSent: 0,
+    hopWaitMs: 0,
+  };
+}
+
+/**
+ * The counters a middle hop's wire clocks update (WireClock takes `WireStats`): the hop fields of
+ * `s`, so the status line tells a tunnel end's clock waits from the hops' (they were summed).
+ */
+export function hopWireStats(s: OnionStats): WireStats {
+  return {
+    get wireCellsDropped() {
+      return s.hopCellsDropped;
+    },
+    set wireCellsDropped(v) {
+      s.hopCellsDropped = v;
+    },
+    get wireCellsSent() {
+      return s.hopCellsSent;
+    },
+    set wireCellsSent(v) {
+      s.hopCellsSent = v;
+    },
+    get wireWaitMs() {
+      return s.hopWaitMs;
+    },
+    set wireWaitMs(v) {
+      s.hopWaitMs = v;
+    },
   };
 }

@@ -30,8 +30,13 @@ export function statusLine(g: OnionGauges, since: OnionStats, seconds: number): 
   ];
   if (since.wireCellsSent > 0)
     parts.push(
-      `wire clock ${since.wireCellsSent} cells, mean wait ${(since.wireWaitMs / since.wireCellsSent).toFixed(1)} ms` +
+      `tunnel-end clocks ${since.wireCellsSent} cells, mean wait ${(since.wireWaitMs / since.wireCellsSent).toFixed(1)} ms` +
         (since.wireCellsDropped > 0 ? `, ${since.wireCellsDropped} dropped` : ''),
+    );
+  if (since.hopCellsSent > 0)
+    parts.push(
+      `hop clocks ${since.hopCellsSent} cells, mean wait ${(since.hopWaitMs / since.hopCellsSent).toFixed(1)} ms` +
+        (since.hopCellsDropped > 0 ? `, ${since.hopCellsDropped} dropped` : ''),
     );
   if (g.shortOfCpu || since.circuitsRefused > 0)
     parts.push(

@@ -246,7 +246,13 @@ async function voidCall(
       .map((r) => onionInstances.get(r.p2p.onion!))
       .filter((o) => o !== undefined);
     const wire = () =>
-      onions.reduce((a, o) => [a[0]! + o.stats.wireCellsSent, a[1]! + o.stats.wireWaitMs], [0, 0]);
+      onions.reduce(
+        (a, o) => [
+          a[0]! + o.stats.wireCellsSent + o.stats.hopCellsSent,
+          a[1]! + o.stats.wireWaitMs + o.stats.hopWaitMs,
+        ],
+        [0, 0],
+      );
     const lag = monitorEventLoopDelay({ resolution: 5 });
     if (echo) rig.couple('B', -6, 20);
     await alice.page.getByRole('button', { name: 'Call bob' }).click();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newStats } from '../../relay/onion/stats.ts';
+import { hopWireStats, newStats } from '../../relay/onion/stats.ts';
 import { startStatus, statusLine } from '../../relay/onion/status.ts';
 import { logCapture } from '../log-capture.ts';
 
@@ -25,6 +25,20 @@ describe('onion status line', () => {
     expect(statusLine({ ...gauges, shortOfCpu: true }, { ...since, circuitsRefused: 3 }, 60)).toContain(
       'short of CPU now: 3 new middle-hop circuits refused',
     );
+  });
+
+  it("tells a tunnel end's clock waits from the middle hops' (hop_clock): they were summed", () => {
+    const stats = newStats();
+    const hop = hopWireStats(stats);
+    hop.wireCellsSent += 100;
+    hop.wireWaitMs += 800;
+    hop.wireCellsDropped++;
+    stats.wireCellsSent = 50;
+    stats.wireWaitMs = 150;
+    const line = statusLine(gauges, stats, 60);
+    expect(line).toContain('tunnel-end clocks 50 cells, mean wait 3.0 ms');
+    expect(line).toContain('hop clocks 100 cells, mean wait 8.0 ms, 1 dropped');
+    expect(statusLine(gauges, newStats(), 60)).not.toContain('clocks'); // only when they ran
   });
 
   it('logs one line per interval from the live counters, and nothing once stopped', async () => {
