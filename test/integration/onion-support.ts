@@ -81,8 +81,8 @@ export async function startOnionNet(
       'onion.round_seconds': '3600',
       'onion.build_in_slot': 'false',
       // Only the relays these tests give clients send cover: every relay's own cover (relay_cover,
-      // on by default) would add a stream per relay to the links they time. The link observer and
-      // onion-relay-cover.test.ts turn it on.
+      // on by default) would add a stream per relay to the links they time. onion-relay-cover.test.ts
+      // turns it on (and the link observer on request).
       'onion.relay_cover': 'false',
       // ONION_HOP_CLOCK=true: middle hops forward on slot clocks too (issue 15's experiment).
       ...(process.env.ONION_HOP_CLOCK ? { 'onion.hop_clock': process.env.ONION_HOP_CLOCK } : {}),
