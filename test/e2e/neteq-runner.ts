@@ -2,7 +2,7 @@
 // (harness/index.html) with the same simulated network, and reads what each played against what it
 // captured on one clock: correlation with the microphone's WAV, delay capture -> playout, stats.
 // Used by test/e2e/voice-neteq.test.ts and the benchmark (`npm run bench -- call --parts=neteq`).
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, crossCorrelate, decimate, fromBase64, loop, readWav } from './voice-helpers.ts';
 
 type Track = { startFrame: number; pcm: string };
@@ -38,7 +38,7 @@ export type Path = 'voiceHarness' | 'voiceNetEq';
 
 /** Runs one harness for `seconds` of speech; returns its stats and what it played vs captured. */
 export async function runPath(
-  browser: Browser,
+  browser: Browser | BrowserContext,
   url: string,
   wav: string,
   which: Path,

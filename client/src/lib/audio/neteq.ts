@@ -4,8 +4,9 @@
 // (one frame per 20 ms, its RTP clock) and its encoded transform swaps each frame's bytes for the
 // tunnel's next frame (NetEqFeed pairs them); the receiver's NetEq decodes them with in-band FEC,
 // time-stretching and libopus concealment, and its track plays through an <audio> element, which
-// is the path the browser's echo canceller knows. Nothing leaves the page: the cells are untouched
-// and both peer connections use loopback candidates only.
+// is the path the browser's echo canceller knows. Nothing leaves the machine: the cells are
+// untouched and both peer connections use loopback or the machine's own addresses only
+// (localCandidatesOnly).
 import { NetEqFeed, type NetEqFeedStats } from './neteq-feed.ts';
 
 type EncodedFrame = RTCEncodedAudioFrame;
@@ -26,12 +27,28 @@ export interface NetEqStats extends NetEqFeedStats {
   fecPackets: number;
 }
 
-/** Keeps only 127.0.0.1 candidates: the loopback never touches another interface. */
-function loopbackOnly(sdp: string): string {
-  return sdp
-    .split('\r\n')
-    .filter((l) => !l.startsWith('a=candidate') || / 127\.0\.0\.1 /.test(l))
-    .join('\r\n');
+const LOOPBACK = /^(127\.|::1$)/;
+const LITERAL_IP = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:.]*)$/i;
+
+/**
+ * Keeps the candidates that stay inside this machine. 127.0.0.1 / ::1 when the browser offers them
+ * (stock Chromium does not: only with --allow-loopback-in-peer-connection, as the tests run it),
+ * else UDP host candidates on the machine's own interface addresses, which Chromium offers once the
+ * page has the microphone permission: packets between two of the machine's own addresses never
+ * leave it. No STUN or TURN server is configured; mDNS names (`….local`, offered without the
+ * permission) are dropped, since resolving them would ask the LAN.
+ */
+export function localCandidatesOnly(sdp: string): string {
+  const lines = sdp.split('\r\n');
+  const addr = (l: string) => l.split(' ')[4] ?? '';
+  const usable = (l: string) => {
+    const f = l.split(' ');
+    return f[2]?.toLowerCase() === 'udp' && f[7] === 'host' && LITERAL_IP.test(addr(l));
+  };
+  const cands = lines.filter((l) => l.startsWith('a=candidate') && usable(l));
+  const loop = cands.filter((l) => LOOPBACK.test(addr(l)));
+  const keep = new Set(loop.length > 0 ? loop : cands);
+  return lines.filter((l) => !l.startsWith('a=candidate') || keep.has(l)).join('\r\n');
 }
 
 function gathered(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
@@ -68,8 +85,9 @@ export class NetEqPlayout {
   }
 
   /**
-   * Needs the page's microphone permission already granted (without it Chromium offers no loopback
-   * candidate). `targetMs` is a hint for NetEq's minimum delay (`jitterBufferTarget`).
+   * Needs the page's microphone permission already granted (without it Chromium offers only mDNS
+   * names, which localCandidatesOnly drops) and a network interface besides loopback (stock
+   * Chromium offers no 127.0.0.1). `targetMs` is a hint for NetEq's minimum delay (`jitterBufferTarget`).
    */
   static async open(o: { targetMs?: number; timeoutMs?: number } = {}): Promise<NetEqPlayout> {
     const cfg = { encodedInsertableStreams: true } as RTCConfiguration;
@@ -151,9 +169,9 @@ export class NetEqPlayout {
     const { send, recv } = this;
     await send.setLocalDescription(await send.createOffer());
     await gathered(send, timeoutMs);
-    await recv.setRemoteDescription({ type: 'offer', sdp: loopbackOnly(send.localDescription!.sdp) });
+    await recv.setRemoteDescription({ type: 'offer', sdp: localCandidatesOnly(send.localDescription!.sdp) });
     await recv.setLocalDescription(await recv.createAnswer());
     await gathered(recv, timeoutMs);
-    await send.setRemoteDescription({ type: 'answer', sdp: loopbackOnly(recv.localDescription!.sdp) });
+    await send.setRemoteDescription({ type: 'answer', sdp: localCandidatesOnly(recv.localDescription!.sdp) });
   }
 }
