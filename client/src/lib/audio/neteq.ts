@@ -63,6 +63,23 @@ function gathered(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
   });
 }
 
+/** Resolves once the peer connection is connected; rejects on failure or after `timeoutMs`. */
+function connected(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (pc.connectionState === 'connected') return resolve();
+    const timer = setTimeout(
+      () => reject(new Error(`the loopback peer connections did not connect within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState === 'connected') resolve();
+      else if (pc.connectionState === 'failed') reject(new Error('the loopback peer connections failed'));
+      else return;
+      clearTimeout(timer);
+    });
+  });
+}
+
 export class NetEqPlayout {
   private readonly feed: NetEqFeed<EncodedFrame>;
   private controller: TransformStreamDefaultController<EncodedFrame> | undefined;
@@ -103,15 +120,23 @@ export class NetEqPlayout {
     const sender = send.addTrack(dst.stream.getAudioTracks()[0]!, dst.stream);
     p.swapFrames((sender as unknown as WithEncodedStreams).createEncodedStreams());
     const track = new Promise<RTCTrackEvent>((r) => recv.addEventListener('track', r, { once: true }));
-    await p.connect(o.timeoutMs ?? 5000);
-    const ev = await track;
-    const rs = (ev.receiver as unknown as WithEncodedStreams).createEncodedStreams();
-    void rs.readable.pipeTo(rs.writable).catch(() => {});
-    if (o.targetMs !== undefined) ev.receiver.jitterBufferTarget = o.targetMs;
-    p.stream = ev.streams[0] ?? new MediaStream([ev.track]);
-    p.audio.srcObject = p.stream;
-    await p.audio.play();
-    return p;
+    try {
+      await p.connect(o.timeoutMs ?? 5000);
+      const ev = await track;
+      const rs = (ev.receiver as unknown as WithEncodedStreams).createEncodedStreams();
+      void rs.readable.pipeTo(rs.writable).catch(() => {});
+      if (o.targetMs !== undefined) ev.receiver.jitterBufferTarget = o.targetMs;
+      // Opened is not playing: without a candidate pair (no local address) nothing ever arrives,
+      // and the caller must fall back to the worklet rather than play silence.
+      await connected(recv, o.timeoutMs ?? 5000);
+      p.stream = ev.streams[0] ?? new MediaStream([ev.track]);
+      p.audio.srcObject = p.stream;
+      await p.audio.play();
+      return p;
+    } catch (e) {
+      p.close();
+      throw e;
+    }
   }
 
   /** A frame from the tunnel (the media payload's seq and Opus bytes). */
