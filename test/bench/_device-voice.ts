@@ -173,7 +173,7 @@ async function directCall(
     const pages: Page[] = [];
     for (const p of ['A', 'B'] as const) {
       // NetEq's two peer connections talk over 127.0.0.1 inside the page.
-      const b = await rig.launch(p, mic?.playout === 'neteq' ? ['--allow-loopback-in-peer-connection'] : []);
+      const b = await rig.launch(p, ['--allow-loopback-in-peer-connection']);
       browsers.push(b);
       const page = await b.newPage();
       await page.goto(`${url}/src/lib/audio/harness/index.html`);
@@ -218,22 +218,24 @@ async function voidCall(
 ): Promise<Run | undefined> {
   const demo = await demoNet(roundS);
   const browsers: Browser[] = [];
-  // VOIDPHONE_BENCH_PLAYOUT=neteq: both pages play through NetEq (issue 17's echo A/B over the onion).
-  const neteq = process.env.VOIDPHONE_BENCH_PLAYOUT === 'neteq';
+  // VOIDPHONE_BENCH_PLAYOUT=worklet|neteq: both pages play so (issue 17's echo A/B over the onion);
+  // unset, the product's default (NetEq since the eighth session, the worklet where it cannot open).
+  const playout = process.env.VOIDPHONE_BENCH_PLAYOUT;
   try {
-    const flags = neteq ? ['--allow-loopback-in-peer-connection'] : [];
+    // NetEq's loopback pair on 127.0.0.1, not on this machine's other addresses.
+    const flags = ['--allow-loopback-in-peer-connection'];
     const [ba, bb] = await Promise.all([rig.launch('A', flags), rig.launch('B', flags)]);
     browsers.push(ba, bb);
     const alice = await openAudioClient(ba, demo.alice, true);
     const bob = await openAudioClient(bb, demo.bob, false);
-    if (neteq)
-      for (const p of [alice.page, bob.page]) {
-        p.on('console', (m) => /NetEq/i.test(m.text()) && console.log(`  page: ${m.text()}`));
-        await p.evaluate(() => {
+    for (const p of [alice.page, bob.page]) {
+      p.on('console', (m) => /NetEq/i.test(m.text()) && console.log(`  page: ${m.text()}`));
+      if (playout)
+        await p.evaluate((pl) => {
           const g = globalThis as unknown as { voidphoneAudio: { voiceOptions: { playout?: string } } };
-          g.voidphoneAudio.voiceOptions.playout = 'neteq';
-        });
-      }
+          g.voidphoneAudio.voiceOptions.playout = pl;
+        }, playout);
+    }
     await Promise.all([
       waitOnline(alice, 'bob', 4 * roundS * 1000),
       waitOnline(bob, 'alice', 4 * roundS * 1000),
@@ -292,7 +294,7 @@ async function voidCall(
     lag.disable();
     const wire1 = wire();
     tracing = false;
-    if (neteq) {
+    {
       const on = (p: Page) =>
         p.evaluate(() => {
           const g = globalThis as unknown as { voidphoneAudio: { voice?: { neteq?: unknown } | null } };

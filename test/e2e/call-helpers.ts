@@ -58,6 +58,8 @@ export function launch(extraArgs: string[] = []): Promise<Browser> {
       '--use-fake-ui-for-media-stream',
       '--use-fake-device-for-media-stream',
       '--autoplay-policy=no-user-gesture-required',
+      // The product plays through NetEq's loopback pair (neteq.ts): on 127.0.0.1 with this flag.
+      '--allow-loopback-in-peer-connection',
     ],
   });
 }

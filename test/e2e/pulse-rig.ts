@@ -76,6 +76,8 @@ export const DEVICE_CHROMIUM_ARGS = [
   '--disable-sync',
   '--use-fake-ui-for-media-stream',
   '--autoplay-policy=no-user-gesture-required',
+  // The product plays through NetEq's loopback pair (neteq.ts): on 127.0.0.1 with this flag.
+  '--allow-loopback-in-peer-connection',
 ];
 
 function waitFor(cond: () => boolean, what: string, ms: number): Promise<void> {

@@ -142,6 +142,9 @@ describe('voice over the onion between two browsers', () => {
     const own = windows(outB, wavB);
     expect(Math.max(...own.map((c) => c.peak))).toBeLessThan(Math.min(...bobHearsAlice.map((c) => c.peak)));
     expect(sa!.badPayloads + sb!.badPayloads).toBe(0);
+    // The product plays the friend through WebRTC's NetEq (issue 17), under the bridge's CSP too;
+    // what was analysed above is its output (the tap records NetEq's stream then).
+    expect([sa!.playout, sb!.playout]).toEqual(['neteq', 'neteq']);
     // The worklet came from its same-origin file, under the bridge's CSP (no test injection).
     for (const c of [alice, bob]) {
       const from = await c.page.evaluate(

@@ -83,6 +83,9 @@ export const CHROMIUM_ARGS = [
   '--use-fake-ui-for-media-stream',
   '--use-fake-device-for-media-stream',
   '--autoplay-policy=no-user-gesture-required',
+  // The product plays through NetEq's loopback pair of peer connections (neteq.ts): on 127.0.0.1
+  // with this flag, where a stock browser uses the machine's own interface addresses.
+  '--allow-loopback-in-peer-connection',
 ];
 
 export function launchChromium(wav: string): Promise<Browser> {

@@ -62,7 +62,10 @@ describe.skipIf(!!noNetns)('NetEq in a stock Chromium (no loopback flag)', () =>
     stock = await chromium.launch({
       executablePath: hosts.wrapper(0, '/usr/bin/chromium'),
       headless: true,
-      args: [...CHROMIUM_ARGS, `--use-file-for-fake-audio-capture=${wav}`],
+      args: [
+        ...CHROMIUM_ARGS.filter((a) => a !== '--allow-loopback-in-peer-connection'),
+        `--use-file-for-fake-audio-capture=${wav}`,
+      ],
     });
     const ctx = await stock.newContext();
     await ctx.route('**/*', async (route) => route.fulfill({ response: await route.fetch() }));

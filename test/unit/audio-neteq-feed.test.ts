@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { NetEqFeed } from '../../client/src/lib/audio/neteq-feed.ts';
 
-function feed(o: { maxHeld?: number; maxQueued?: number } = {}) {
+function feed(o: { maxHeld?: number; maxQueued?: number; now?: () => number } = {}) {
   const out: string[] = [];
   const f = new NetEqFeed<number>({
     emit: (slot, opus) => out.push(`${slot}:${opus[0]}`),
@@ -94,5 +94,26 @@ describe('NetEqFeed', () => {
     f.slot(1);
     f.slot(2);
     expect(out).toEqual(['0:1', '1:2', '2:3']);
+  });
+
+  it("counts how long frames wait for a sender slot (delay NetEq's own figures miss)", () => {
+    let t = 0;
+    const { f } = feed({ now: () => t });
+    f.push(1, frame(1));
+    f.slot(0); // the first frame waited 0 ms
+    for (let k = 2; k < 200; k++) {
+      f.push(k, frame(k)); // each frame comes 12 ms before the sender's next slot
+      t += 12;
+      f.slot(k);
+      t += 8;
+    }
+    expect(f.stats.waitMs).toBeCloseTo(12, 0);
+    // A slot already waiting: the frame goes at once, and the average moves toward 0.
+    for (let k = 200; k < 400; k++) {
+      f.slot(k);
+      f.push(k, frame(k));
+      t += 20;
+    }
+    expect(f.stats.waitMs).toBeLessThan(0.5);
   });
 });

@@ -50,7 +50,10 @@ export class CallAudio {
   lastError = '';
 
   constructor(o: CallAudioOptions) {
-    this.voiceOptions = { ...o.voice };
+    // WebRTC's NetEq plays the friend where it can open (the microphone permission and a local
+    // address; else our worklet): it keeps the browser's echo canceller locked where our playout
+    // let a caller hear her own words at full level in 2 of 5 runs (docs/audio.md, issue 17).
+    this.voiceOptions = { playout: 'neteq', ...o.voice };
     this.pacing = new CallPacing({
       sendCover: o.sendCover,
       coverAllowed: o.coverAllowed,

@@ -17,6 +17,8 @@ export interface NetEqFeedOptions<S> {
   maxQueued?: number;
   /** A missing frame counts as lost once this many later frames arrived (reordering tolerance). */
   reorder?: number;
+  /** Clock for the frames' waits (ms; default performance.now). */
+  now?: () => number;
 }
 
 export interface NetEqFeedStats {
@@ -27,22 +29,32 @@ export interface NetEqFeedStats {
   late: number;
   /** Frames dropped because too many waited (the tunnel ran ahead of the sender's clock). */
   overflow: number;
+  /**
+   * How long frames waited here for a sender slot, ms (moving average over ~50 frames): delay a
+   * person hears that NetEq's own figures do not count (it sees a frame only once it is sent on).
+   */
+  waitMs: number;
 }
 
+/** Weight of each new wait in the moving average (~50 frames, a second). */
+const WAIT_WEIGHT = 1 / 50;
+
 export class NetEqFeed<S> {
-  private readonly queued = new Map<number, Uint8Array>();
+  private readonly queued = new Map<number, { opus: Uint8Array; at: number }>();
   private readonly held: S[] = [];
   private next: number | undefined;
   private newest = -1;
   private readonly maxHeld: number;
   private readonly maxQueued: number;
   private readonly reorder: number;
-  readonly stats: NetEqFeedStats = { sent: 0, lost: 0, late: 0, overflow: 0 };
+  readonly stats: NetEqFeedStats = { sent: 0, lost: 0, late: 0, overflow: 0, waitMs: 0 };
+  private readonly now: () => number;
 
   constructor(private readonly o: NetEqFeedOptions<S>) {
     this.maxHeld = o.maxHeld ?? 10;
     this.maxQueued = o.maxQueued ?? 3;
     this.reorder = o.reorder ?? 1;
+    this.now = o.now ?? (() => performance.now());
   }
 
   /** A frame from the tunnel, 16-bit sequence number as on the wire. */
@@ -54,7 +66,7 @@ export class NetEqFeed<S> {
       return;
     }
     if (seq > this.next + 500) this.restart(seq); // a jump of 10 s: the peer restarted its counter
-    this.queued.set(seq, opus);
+    this.queued.set(seq, { opus, at: this.now() });
     this.newest = Math.max(this.newest, seq);
     this.pump();
     // Frames waiting with no slot to carry them add delay NetEq cannot see: keep it to a few.
@@ -79,12 +91,14 @@ export class NetEqFeed<S> {
 
   private pump(): void {
     while (this.held.length > 0 && this.next !== undefined) {
-      const opus = this.queued.get(this.next);
-      if (opus) {
+      const q = this.queued.get(this.next);
+      if (q) {
         this.queued.delete(this.next);
         this.next++;
         this.stats.sent++;
-        this.o.emit(this.held.shift() as S, opus);
+        const wait = this.now() - q.at;
+        this.stats.waitMs += (wait - this.stats.waitMs) * (this.stats.sent === 1 ? 1 : WAIT_WEIGHT);
+        this.o.emit(this.held.shift() as S, q.opus);
       } else if (this.newest > this.next + this.reorder) {
         this.giveUp();
       } else return;

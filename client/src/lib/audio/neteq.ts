@@ -25,7 +25,12 @@ export interface NetEqStats extends NetEqFeedStats {
   totalSamples: number;
   /** Packets NetEq recovered from the next packet's in-band FEC (Chromium's stats name). */
   fecPackets: number;
+  /** The most concealment in one poll interval (half a second), ms: the longest gap, roughly. */
+  worstConcealedMs: number;
 }
+
+/** How often the call's figures are read from WebRTC (getStats is asynchronous). */
+const POLL_MS = 500;
 
 const LOOPBACK = /^(127\.|::1$)/;
 const LITERAL_IP = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:.]*)$/i;
@@ -86,6 +91,10 @@ export class NetEqPlayout {
   private last = { at: 0, delay: 0, emitted: 0 };
   readonly audio = new Audio();
   stream: MediaStream | undefined;
+  /** NetEq's figures as of the last poll (every POLL_MS once playing), for the call's stats. */
+  latest: NetEqStats | undefined;
+  private poll: ReturnType<typeof setInterval> | undefined;
+  private worstConcealedMs = 0;
 
   private constructor(
     private readonly send: RTCPeerConnection,
@@ -132,6 +141,7 @@ export class NetEqPlayout {
       p.stream = ev.streams[0] ?? new MediaStream([ev.track]);
       p.audio.srcObject = p.stream;
       await p.audio.play();
+      p.poll = setInterval(() => void p.refresh(), POLL_MS);
       return p;
     } catch (e) {
       p.close();
@@ -144,6 +154,17 @@ export class NetEqPlayout {
     this.feed.push(seq, opus);
   }
 
+  private async refresh(): Promise<void> {
+    try {
+      const before = this.latest?.concealedSamples ?? 0;
+      const s = await this.stats();
+      this.worstConcealedMs = Math.max(this.worstConcealedMs, (s.concealedSamples - before) / 48);
+      this.latest = { ...s, worstConcealedMs: this.worstConcealedMs };
+    } catch {
+      // closed meanwhile
+    }
+  }
+
   async stats(): Promise<NetEqStats> {
     const s: NetEqStats = {
       ...this.feed.stats,
@@ -152,6 +173,7 @@ export class NetEqPlayout {
       concealedSamples: 0,
       totalSamples: 0,
       fecPackets: 0,
+      worstConcealedMs: this.worstConcealedMs,
     };
     (await this.recv.getStats()).forEach((r) => {
       if (r.type !== 'inbound-rtp') return;
@@ -169,6 +191,7 @@ export class NetEqPlayout {
   }
 
   close(): void {
+    clearInterval(this.poll);
     this.audio.srcObject = null;
     this.send.close();
     this.recv.close();

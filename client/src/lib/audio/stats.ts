@@ -30,6 +30,11 @@ export interface CallStats {
   micOk: boolean;
   /** Time since the last frame came from the peer (ms; the call's age while none came yet). */
   silentForMs: number;
+  /**
+   * Who plays the peer: our worklet, or WebRTC's NetEq (VoiceSession `playout`); with NetEq the
+   * buffer, concealment and longest gap are NetEq's (the gap: most concealed in half a second).
+   */
+  playout?: 'worklet' | 'neteq';
 }
 
 export interface Quality {

@@ -30,9 +30,9 @@ export interface VoiceSessionOptions {
   capture?: 'worklet' | 'track';
   /**
    * Who plays the peer: 'worklet' (default: our jitter buffer, Opus decoder and playback worklet)
-   * or 'neteq' (experiment, issue 17: WebRTC's own receiver fed our frames through an encoded
-   * transform, played by an <audio> element; neteq.ts). Falls back to the worklet if NetEq cannot
-   * open (it needs the microphone permission for its loopback candidates).
+   * or 'neteq' (issue 17: WebRTC's own receiver fed our frames through an encoded transform,
+   * played by an <audio> element; neteq.ts; the product's default, call-audio.ts). Falls back to
+   * the worklet if NetEq cannot open (it needs the microphone permission and a local address).
    */
   playout?: 'worklet' | 'neteq';
   /** Samples the playback ring holds before playing (default 1536 = 32 ms). */
@@ -141,25 +141,39 @@ export class VoiceSession {
       ...this.o.jitter,
     });
     playback.port.onmessage = (e) => {
-      if (e.data.tap) this.tap?.output(e.data.tap, e.data.frame);
-      else this.playout?.tick(e.data);
+      // Once NetEq plays, the tap records its output instead (openNetEq).
+      if (e.data.tap) {
+        if (!this.neteq) this.tap?.output(e.data.tap, e.data.frame);
+      } else this.playout?.tick(e.data);
     };
     this.encoder = new FrameEncoder(this.o.send, this.rtt, this.o.bitrate);
-    this.nodes = [playback];
+    this.nodes.push(playback);
     const track = this.stream.getAudioTracks()[0];
     if (this.o.capture === 'track' && track && trackCaptureSupported()) this.captureTrack(ctx, track);
     else this.captureWorklet(ctx);
-    if (this.o.playout === 'neteq') await this.openNetEq();
+    // The worklet plays whatever comes while NetEq opens (its ICE and connection take a moment).
+    if (this.o.playout === 'neteq') await this.openNetEq(ctx);
     this.startedAt = performance.now();
     if (ctx.state === 'suspended') await ctx.resume();
   }
 
-  private async openNetEq(): Promise<void> {
+  private async openNetEq(ctx: AudioContext): Promise<void> {
+    let neteq: NetEqPlayout;
     try {
-      this.neteq = await NetEqPlayout.open();
+      neteq = await NetEqPlayout.open();
     } catch (e) {
       console.warn(`NetEq playout could not open, playing through the worklet: ${(e as Error).message}`);
+      return;
     }
+    if (this.stopped) return neteq.close(); // the call ended meanwhile
+    this.neteq = neteq;
+    if (!this.tap || !neteq.stream) return;
+    // What NetEq plays, recorded on this context's clock in 20 ms blocks as the capture is.
+    const rec = new AudioWorkletNode(ctx, 'voice-capture', { numberOfInputs: 1, numberOfOutputs: 0 });
+    const src = ctx.createMediaStreamSource(neteq.stream);
+    src.connect(rec);
+    rec.port.onmessage = (e) => this.tap?.output(e.data.pcm, e.data.frame);
+    this.nodes.push(src, rec);
   }
 
   private captureWorklet(ctx: AudioContext): void {
@@ -245,7 +259,12 @@ export class VoiceSession {
     const ctx = this.ctx;
     if (jb) this.loss.sample(jb.lost, jb.played, performance.now());
     const outMs = ctx ? outputMs(ctx) : 0;
-    const ringMs = pc ? pc.ringLevel / 48 : 0;
+    // With NetEq playing, our jitter buffer only counts frames (received, lost, late): the delay
+    // and the concealment are NetEq's, plus the time frames wait for its sender's slot.
+    const nq = this.neteq?.latest;
+    const ringMs = nq ? 0 : pc ? pc.ringLevel / 48 : 0;
+    const bufferMs = nq ? nq.jitterMs + nq.waitMs : (jb?.delayMs ?? 0);
+    const measured = !!jb && (!this.neteq || !!nq);
     const rtt = this.rtt.rttMs;
     const fixedMs = this.inputMs() + SEND_MS + RECEIVE_MS;
     return {
@@ -253,20 +272,21 @@ export class VoiceSession {
       rttMs: rtt,
       // Mouth to ear as a person hears it: the peer's microphone and capture frame, the path
       // (rtt/2), jitter buffer, ring, and this side's device output (see the constants below).
-      latencyMs: rtt === undefined || !jb ? undefined : fixedMs + rtt / 2 + jb.delayMs + ringMs + outMs,
+      latencyMs: rtt === undefined || !measured ? undefined : fixedMs + rtt / 2 + bufferMs + ringMs + outMs,
       ringMs,
       outputMs: outMs,
       jitterMs: jb?.jitterMs ?? 0,
       lossPct: this.loss.percent(),
-      bufferMs: jb?.delayMs ?? 0,
-      targetMs: jb?.targetMs ?? 0,
+      bufferMs,
+      targetMs: nq ? nq.targetMs : (jb?.targetMs ?? 0),
       sent: this.encoder?.sent ?? 0,
       received: jb?.received ?? 0,
       lost: jb?.lost ?? 0,
       late: jb?.late ?? 0,
-      concealed: pc?.concealed ?? 0,
-      underruns: pc?.underruns ?? 0,
-      longestGapMs: pc?.longestGapMs ?? 0,
+      concealed: nq ? Math.round(nq.concealedSamples / 960) : (pc?.concealed ?? 0),
+      underruns: nq ? 0 : (pc?.underruns ?? 0),
+      longestGapMs: nq ? nq.worstConcealedMs : (pc?.longestGapMs ?? 0),
+      playout: this.neteq ? 'neteq' : 'worklet',
       badPayloads: this.badPayloads,
       muted: this.muted,
       peerMuted: this.peerMuted,
