@@ -357,7 +357,12 @@ function print(r: Run): void {
   const e = r.fig.echoA;
   if (e.length)
     console.log(
-      `  caller's own voice back in her speaker: worst second ${f1(Math.min(...e))} dB down, median ${f1(percentile(e, 0.5))} dB (goal: every second >= 25 dB down)`,
+      `  caller's own voice back in her speaker: worst second ${f1(Math.min(...e))} dB down (${f1(r.fig.echoAtS[e.indexOf(Math.min(...e))] ?? Number.NaN)} s into the conversation; her seconds under 25 dB: ${
+        r.fig.echoAtS
+          .filter((_, i) => e[i]! < 25)
+          .map(f1)
+          .join(', ') || 'none'
+      }), median ${f1(percentile(e, 0.5))} dB (goal: every second >= 25 dB down)`,
     );
   if (r.extra) console.log(`  ${r.extra}`);
 }

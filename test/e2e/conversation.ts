@@ -106,6 +106,8 @@ export interface Figures {
   ba: Direction;
   /** Per second of A's own turns: how far below A's voice her own speaker stayed (dB). */
   echoA: number[];
+  /** When each of echoA's seconds began, s from the script's start. */
+  echoAtS: number[];
 }
 
 function direction(script: Script, rec: Recording, off: number, talker: 'A' | 'B'): Direction | undefined {
@@ -150,9 +152,14 @@ export function figures(script: Script, rec: Recording): Figures | undefined {
   if (!ab || !ba) return undefined;
   // Echo: A's speaker during her own turns and the round trip after (B's voice is not there).
   const echoA: number[] = [];
-  for (const t of script.turns.filter((x) => x.who === 'A'))
-    echoA.push(...echoPerSecond(rec.ch[0], rec.ch[2], off + t.fromS + 0.3, off + t.toS + 0.6));
-  return { ab, ba, echoA };
+  const echoAtS: number[] = [];
+  for (const t of script.turns.filter((x) => x.who === 'A')) {
+    const from = off + t.fromS + 0.3;
+    const e = echoPerSecond(rec.ch[0], rec.ch[2], from, off + t.toS + 0.6);
+    echoA.push(...e);
+    echoAtS.push(...e.map((_, i) => Math.ceil(from) + i - off));
+  }
+  return { ab, ba, echoA, echoAtS };
 }
 
 /** Share (%) of `talker`'s speech frames with any sound at the listener (a plain carried-or-not). */
