@@ -147,15 +147,8 @@ export function ks2Clustered(
     return best;
   };
   const observed = d(inA);
-  // relabelP's labels mark group b; d's mark group a (D is symmetric in the two groups).
-  const p = relabelP(
-    clusters.length,
-    clusters.length - nA,
-    observed,
-    (l) => d(l.map((x) => !x)),
-    rand,
-    perms,
-  );
+  // relabelP's labels mark group b, d's group a: the same D, which is symmetric in the two groups.
+  const p = relabelP(clusters.length, clusters.length - nA, observed, d, rand, perms);
   return { d: observed, p };
 }
 

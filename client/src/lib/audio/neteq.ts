@@ -45,14 +45,13 @@ const LITERAL_IP = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:.]*)$/i;
  */
 export function localCandidatesOnly(sdp: string): string {
   const lines = sdp.split('\r\n');
-  const addr = (l: string) => l.split(' ')[4] ?? '';
-  const usable = (l: string) => {
-    const f = l.split(' ');
-    return f[2]?.toLowerCase() === 'udp' && f[7] === 'host' && LITERAL_IP.test(addr(l));
-  };
-  const cands = lines.filter((l) => l.startsWith('a=candidate') && usable(l));
-  const loop = cands.filter((l) => LOOPBACK.test(addr(l)));
-  const keep = new Set(loop.length > 0 ? loop : cands);
+  // a=candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> …
+  const cands = lines
+    .filter((l) => l.startsWith('a=candidate'))
+    .map((l) => ({ l, f: l.split(' ') }))
+    .filter(({ f }) => f[2]?.toLowerCase() === 'udp' && f[7] === 'host' && LITERAL_IP.test(f[4] ?? ''));
+  const loop = cands.filter(({ f }) => LOOPBACK.test(f[4]!));
+  const keep = new Set((loop.length > 0 ? loop : cands).map(({ l }) => l));
   return lines.filter((l) => !l.startsWith('a=candidate') || keep.has(l)).join('\r\n');
 }
 
